@@ -1,0 +1,107 @@
+# k3s-harden build. `make`, `make check`, `make san`, `make install`.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS    := yaml-0.1 libcyaml libsystemd
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wconversion -Wformat=2 -Wundef -Wpointer-arith -Wcast-align \
+	-Wwrite-strings -Wnull-dereference -Werror=implicit-function-declaration
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1 -g
+else
+BUILD   := build
+SANFLAGS :=
+OPT     := -O2 -g
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(BUILD)
+CFLAGS  ?= $(OPT)
+CFLAGS  += -std=c11 $(WARN) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+
+ifeq ($(SAN),1)
+BIN := $(BUILD)/k3s-harden
+else
+BIN := k3s-harden
+endif
+
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+MAIN_OBJ  := $(BUILD)/main.o
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all check unit cli san bench deps install uninstall clean
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Built-in profiles and templates are compiled into the binary.
+$(BUILD)/embed-gen: tools/embed.c | $(BUILD)
+	$(CC) -O1 -std=c11 $(WARN) -o $@ $<
+
+$(BUILD)/embedded.c: $(BUILD)/embed-gen $(EMBED_IN)
+	$(BUILD)/embed-gen $@ $(EMBED_IN)
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -MMD -MP \
+		-o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJ) | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests $(BUILD)/bench:
+	mkdir -p $@
+
+check: unit cli
+
+unit: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do \
+		echo "== $$t"; \
+		( cd tests && ../$$t ); \
+	done
+
+cli: $(BIN) $(TEST_BIN)
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/cli.sh
+
+san:
+	$(MAKE) SAN=1 check
+
+bench: $(BIN) $(BENCH_BIN)
+	K3H_BIN=$(CURDIR)/$(BIN) K3H_BUILD=$(CURDIR)/$(BUILD) bash bench/run.sh
+
+deps:
+	sh tools/install-deps.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/k3s-harden
+	install -m 0644 man/k3s-harden.8 $(DESTDIR)$(MANDIR)/man8/k3s-harden.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/k3s-harden $(DESTDIR)$(MANDIR)/man8/k3s-harden.8
+
+clean:
+	rm -rf build build-san k3s-harden
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

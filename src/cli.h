@@ -1,0 +1,46 @@
+/* The command layer: the only code that prints and picks exit codes. */
+#ifndef K3H_CLI_H
+#define K3H_CLI_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+#include "profile.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_CHANGES = 1,       /* diff: something would change */
+	EXIT_USAGE = 2,         /* usage or input error; nothing changed */
+	EXIT_RESTORED = 3,      /* failed, host restored */
+	EXIT_BROKEN = 4,        /* failed, could not restore */
+};
+
+enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct cli {
+	const char *profile;
+	const char *root;
+	const char *templates;
+	enum output_format output;
+	enum color_mode color;
+	int verbose;            /* -1 quiet, 0 normal, 1 verbose */
+	const char *out_dir;
+	bool dry_run, no_restart, live;
+	int argc;               /* arguments after the command name */
+	char **argv;
+};
+
+/* Print every diagnostic to stderr as FILE:LINE:COL: message. */
+void cli_print_diags(const struct diags *d);
+/* Load cli->profile (or name), printing problems; EXIT_OK or EXIT_USAGE. */
+int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out);
+/* Resolve role auto from the host under --root; prints the choice. */
+enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_render(struct cli *c);
+int cmd_profile(struct cli *c);
+
+#endif

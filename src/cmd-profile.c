@@ -1,0 +1,79 @@
+/* k3s-harden profile list|show|validate */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "embedded.h"
+#include "json.h"
+#include "yemit.h"
+
+static int profile_list(struct cli *c)
+{
+	const struct embedded_file *f;
+	int rc = EXIT_OK;
+
+	for (f = embedded_profiles; f->name; f++) {
+		struct profile_doc *doc = NULL;
+
+		if (cli_load_profile(c, f->name, &doc) != EXIT_OK) {
+			rc = EXIT_USAGE;
+			continue;
+		}
+		if (c->output == OUTPUT_JSON) {
+			struct buf b = BUF_INIT;
+
+			buf_adds(&b, f == embedded_profiles ? "[{\"name\":" : ",{\"name\":");
+			json_str(&b, f->name);
+			buf_adds(&b, ",\"description\":");
+			json_str(&b, doc->p->description ? doc->p->description : "");
+			buf_addc(&b, '}');
+			fwrite(b.data, 1, b.len, stdout);
+			buf_free(&b);
+		} else
+			printf("%-12s %s\n", f->name, doc->p->description ? doc->p->description : "");
+		profile_doc_free(doc);
+	}
+	if (c->output == OUTPUT_JSON)
+		printf("]\n");
+	return rc;
+}
+
+int cmd_profile(struct cli *c)
+{
+	const char *verb = c->argv[0];
+	struct profile_doc *doc = NULL;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (strcmp(verb, "list") == 0) {
+		if (c->argc != 1) {
+			cli_error("profile list: takes no argument");
+			return EXIT_USAGE;
+		}
+		return profile_list(c);
+	}
+	if (strcmp(verb, "show") != 0 && strcmp(verb, "validate") != 0) {
+		cli_error("profile: unknown verb '%s' (list, show, validate)", verb);
+		return EXIT_USAGE;
+	}
+	if (strcmp(verb, "validate") == 0 && c->argc != 2) {
+		cli_error("profile validate: name the profile file");
+		return EXIT_USAGE;
+	}
+	rc = cli_load_profile(c, c->argc == 2 ? c->argv[1] : NULL, &doc);
+	if (rc != EXIT_OK)
+		return rc;
+	if (strcmp(verb, "validate") == 0) {
+		if (c->verbose >= 0)
+			printf("%s: ok (profile %s, role %s)\n", c->argv[1], doc->p->name,
+			       profile_role_name(doc->p->role));
+	} else if (yemit(&b, doc->tree) < 0) {
+		cli_error("out of memory");
+		rc = EXIT_USAGE;
+	} else {
+		fwrite(b.data, 1, b.len, stdout);
+	}
+	buf_free(&b);
+	profile_doc_free(doc);
+	return rc;
+}

@@ -1,0 +1,143 @@
+/* k3s-harden render [--out DIR] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "json.h"
+#include "render.h"
+#include "sha256.h"
+
+static int write_out(const char *out_dir, const struct artifacts *arts)
+{
+	size_t i;
+	int r;
+
+	if (mkdir(out_dir, 0755) < 0 && errno != EEXIST) {
+		cli_error("cannot create '%s': %s", out_dir, strerror(errno));
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < arts->n; i++) {
+		const struct artifact *a = &arts->v[i];
+		char *dir = NULL, *base = NULL;
+		int dfd;
+
+		if (a->kind == ART_DIR) {
+			r = root_open_dir(out_dir, a->path, true, a->mode, &dfd);
+			if (r == 0)
+				close(dfd);
+		} else {
+			r = path_split(a->path, &dir, &base);
+			if (r == 0)
+				r = root_open_dir(out_dir, dir, true, 0755, &dfd);
+			if (r == 0) {
+				r = write_atomic_at(dfd, base, a->data, a->len, a->mode, 0, 0, false);
+				close(dfd);
+			}
+		}
+		free(dir);
+		free(base);
+		if (r < 0) {
+			cli_error("cannot write '%s%s': %s", out_dir, a->path, strerror(-r));
+			return EXIT_RESTORED;
+		}
+	}
+	return EXIT_OK;
+}
+
+static void print_json(const struct cli *c, const char *profile, enum profile_role role,
+		       const struct artifacts *arts)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_adds(&b, "{\"profile\":");
+	json_str(&b, profile);
+	buf_printf(&b, ",\"role\":\"%s\"", profile_role_name(role));
+	if (c->out_dir) {
+		buf_adds(&b, ",\"out\":");
+		json_str(&b, c->out_dir);
+	}
+	buf_adds(&b, ",\"artifacts\":[");
+	for (i = 0; i < arts->n; i++) {
+		const struct artifact *a = &arts->v[i];
+
+		buf_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		json_str(&b, a->path);
+		buf_printf(&b, ",\"kind\":\"%s\",\"mode\":\"%04o\"",
+			   a->kind == ART_DIR ? "directory" : "file", (unsigned)a->mode);
+		if (a->kind == ART_FILE) {
+			char hex[65];
+
+			sha256_hex(a->data, a->len, hex);
+			buf_printf(&b, ",\"sha256\":\"%s\",\"size\":%zu,\"template\":", hex, a->len);
+			json_str(&b, a->tmpl);
+		}
+		buf_printf(&b, ",\"needs_restart\":%s}", a->needs_restart ? "true" : "false");
+	}
+	buf_adds(&b, "]}\n");
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
+}
+
+int cmd_render(struct cli *c)
+{
+	struct profile_doc *doc = NULL;
+	struct artifacts arts = { NULL, 0, 0 };
+	struct diags d = { NULL, 0, 0 };
+	struct render_opts ro;
+	size_t i;
+	int rc, r;
+
+	rc = cli_load_profile(c, NULL, &doc);
+	if (rc != EXIT_OK)
+		return rc;
+	memset(&ro, 0, sizeof(ro));
+	ro.templates_dir = c->templates;
+	ro.role = cli_resolve_role(c, doc->p);
+	r = render_profile(doc->p, &ro, &arts, &d);
+	cli_print_diags(&d);
+	diags_free(&d);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			cli_error("out of memory");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (c->out_dir) {
+		rc = write_out(c->out_dir, &arts);
+		if (rc != EXIT_OK)
+			goto out;
+	}
+	if (c->output == OUTPUT_JSON) {
+		print_json(c, doc->p->name, ro.role, &arts);
+	} else {
+		for (i = 0; i < arts.n; i++) {
+			const struct artifact *a = &arts.v[i];
+
+			if (c->out_dir) {
+				if (c->verbose >= 0)
+					printf("wrote %s%s%s (%04o)\n", c->out_dir, a->path,
+					       a->kind == ART_DIR ? "/" : "", (unsigned)a->mode);
+				continue;
+			}
+			if (a->kind == ART_DIR) {
+				printf("==> %s/ <== directory, mode %04o\n\n", a->path, (unsigned)a->mode);
+				continue;
+			}
+			printf("==> %s <== mode %04o%s\n", a->path, (unsigned)a->mode,
+			       a->needs_restart ? ", K3s restart" : "");
+			fwrite(a->data, 1, a->len, stdout);
+			if (i + 1 < arts.n)
+				putchar('\n');
+		}
+	}
+out:
+	artifacts_free(&arts);
+	profile_doc_free(doc);
+	return rc;
+}

@@ -1,0 +1,206 @@
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int read_fd_all(int fd, size_t max, char **data, size_t *len, struct stat *st)
+{
+	size_t cap, n = 0;
+	char *p = NULL, *np;
+	ssize_t k;
+
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if ((size_t)st->st_size > max)
+		return -EFBIG;
+	cap = (size_t)st->st_size + 1;
+	for (;;) {
+		if (n + 1 >= cap || !p) {
+			if (n + 1 >= cap)
+				cap *= 2;
+			if (cap > max + 2)
+				cap = max + 2;
+			np = realloc(p, cap);
+			if (!np) {
+				free(p);
+				return -ENOMEM;
+			}
+			p = np;
+		}
+		k = read(fd, p + n, cap - n - 1);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			k = -errno;
+			free(p);
+			return (int)k;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max) {
+			free(p);
+			return -EFBIG;
+		}
+	}
+	p[n] = '\0';
+	*data = p;
+	*len = n;
+	return 0;
+}
+
+int path_split(const char *path, char **dir, char **base)
+{
+	const char *s = strrchr(path, '/');
+	char *d, *b;
+
+	if (!s)
+		return -EINVAL;
+	d = s == path ? strdup("/") : strndup(path, (size_t)(s - path));
+	b = strdup(s + 1);
+	if (!d || !b) {
+		free(d);
+		free(b);
+		return -ENOMEM;
+	}
+	*dir = d;
+	*base = b;
+	return 0;
+}
+
+int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
+		  int *dirfd)
+{
+	char *copy, *part, *save = NULL;
+	int fd, next, r = 0;
+
+	fd = open(root && *root ? root : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	copy = strdup(rel);
+	if (!copy) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		bool last = save == NULL || *save == '\0';
+
+		if (strcmp(part, "..") == 0 || strcmp(part, ".") == 0) {
+			r = -EINVAL;
+			break;
+		}
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, part, last ? mode : 0755) < 0 && errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+			next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next < 0) {
+			r = -errno;
+			/* O_DIRECTORY|O_NOFOLLOW on a symlink gives ENOTDIR; say ELOOP */
+			if (r == -ENOTDIR) {
+				struct stat st;
+
+				if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+					r = -ELOOP;
+			}
+			break;
+		}
+		close(fd);
+		fd = next;
+	}
+	free(copy);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
+int root_read_file(const char *root, const char *rel, size_t max, char **data,
+		   size_t *len, struct stat *st)
+{
+	char *dir, *base;
+	int dfd, fd, r;
+
+	if ((r = path_split(rel, &dir, &base)) < 0)
+		return r;
+	r = root_open_dir(root, dir, false, 0, &dfd);
+	if (r < 0)
+		goto out;
+	fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		close(dfd);
+		goto out;
+	}
+	r = read_fd_all(fd, max, data, len, st);
+	close(fd);
+	close(dfd);
+out:
+	free(dir);
+	free(base);
+	return r;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid, bool sync)
+{
+	char tmp[300];
+	int fd, r;
+	unsigned tries;
+
+	for (tries = 0;; tries++) {
+		snprintf(tmp, sizeof(tmp), ".%s.k3s-harden-%ld-%u", name, (long)getpid(), tries);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || tries > 100)
+			return -errno;
+	}
+	r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fchown(fd, uid, gid) < 0 && errno != EPERM)
+		r = -errno;
+	if (r == 0 && sync && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (sync && fsync(dirfd) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * File system helpers for a root tool: every path below --root is walked
+ * one component at a time with O_NOFOLLOW, so a planted symlink is refused
+ * instead of followed; files are replaced atomically.
+ */
+#ifndef K3H_FSUTIL_H
+#define K3H_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/*
+ * Read a whole regular file from fd (at most max bytes). -EISDIR for a
+ * directory, -EINVAL for any other non-regular file, -EFBIG when larger.
+ * *data is NUL-terminated. st receives the fstat result.
+ */
+int read_fd_all(int fd, size_t max, char **data, size_t *len, struct stat *st);
+
+/*
+ * Open directory REL (absolute, like "/etc/sysctl.d") below ROOT, refusing
+ * symlinks at every component (-ELOOP) and non-directories (-ENOTDIR).
+ * With create, missing components are made with mode (the last one) or 0755.
+
+
+ */
+int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
+		  int *dirfd);
+
+/*
+ * Open file REL below ROOT for reading without following symlinks anywhere.
+ * -ENOENT when it (or a parent) does not exist, -ELOOP for a symlink,
+ * -EISDIR / -EINVAL for a directory / other non-regular file.
+ */
+int root_read_file(const char *root, const char *rel, size_t max, char **data,
+		   size_t *len, struct stat *st);
+
+/*
+ * Replace dirfd/name with data: temp file beside it (O_EXCL|O_NOFOLLOW),
+ * write, fchmod/fchown, optional fsync, renameat, optional directory fsync.
+ * On failure the temp file is removed and the target is untouched.
+ */
+int write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid, bool sync);
+
+/* Split "/a/b/c" into dir "/a/b" and base "c" (caller frees both). */
+int path_split(const char *path, char **dir, char **base);
+
+#endif

@@ -1,0 +1,217 @@
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static char *join_controls(char **ids, unsigned n)
+{
+	struct buf b = BUF_INIT;
+	unsigned i;
+
+	if (n == 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (buf_printf(&b, "%s%s", i ? ", " : "", ids[i]) < 0) {
+			buf_free(&b);
+			return NULL;
+		}
+	return buf_steal(&b);
+}
+
+static bool raw_value(const char *v)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+		return true;
+	if (!*v || strlen(v) > 15)
+		return false;
+	return strspn(v, "0123456789") == strlen(v) && (v[0] != '0' || v[1] == '\0');
+}
+
+static int add_setting(struct k3s_model *m, const char *key, const char *value,
+		       char **ids, unsigned n_ids)
+{
+	struct cfg_setting *v = realloc(m->settings, (m->n_settings + 1) * sizeof(*v));
+	struct cfg_setting *s;
+
+	if (!v)
+		return -ENOMEM;
+	m->settings = v;
+	s = &v[m->n_settings];
+	memset(s, 0, sizeof(*s));
+	s->key = strdup(key);
+	s->value = strdup(value);
+	s->raw = raw_value(value);
+	s->controls = join_controls(ids, n_ids);
+	m->n_settings++;
+	return s->key && s->value && (s->controls || !n_ids) ? 0 : -ENOMEM;
+}
+
+static struct cfg_list *get_list(struct k3s_model *m, const char *name)
+{
+	struct cfg_list *v;
+	size_t i;
+
+	for (i = 0; i < m->n_lists; i++)
+		if (strcmp(m->lists[i].name, name) == 0)
+			return &m->lists[i];
+	v = realloc(m->lists, (m->n_lists + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	m->lists = v;
+	memset(&v[m->n_lists], 0, sizeof(*v));
+	v[m->n_lists].name = strdup(name);
+	if (!v[m->n_lists].name)
+		return NULL;
+	return &v[m->n_lists++];
+}
+
+static int add_arg(struct k3s_model *m, const char *list, const char *flag,
+		   const char *value, char **ids, unsigned n_ids)
+{
+	struct cfg_list *l = get_list(m, list);
+	struct cfg_arg *v, *a;
+
+	if (!l)
+		return -ENOMEM;
+	v = realloc(l->args, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->args = v;
+	a = &v[l->n++];
+	memset(a, 0, sizeof(*a));
+	a->flag = strdup(flag);
+	a->value = strdup(value);
+	a->controls = join_controls(ids, n_ids);
+	return a->flag && a->value && (a->controls || !n_ids) ? 0 : -ENOMEM;
+}
+
+char *audit_log_path(const struct audit *a)
+{
+	char *s;
+
+	return asprintf(&s, "%s/%s", a->log_dir, a->log_file) < 0 ? NULL : s;
+}
+
+static int add_num_arg(struct k3s_model *m, const char *flag, uint32_t n, char **ids, unsigned n_ids)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", n);
+	return add_arg(m, "kube-apiserver-arg", flag, v, ids, n_ids);
+}
+
+static int apiserver_args(struct k3s_model *m, const struct profile *p)
+{
+	const struct k3s_config *k = p->k3s;
+	const struct audit *a = p->audit;
+	bool psa = p->pod_security && p->pod_security->enabled;
+	bool erl = p->event_rate_limit && p->event_rate_limit->enabled;
+	struct buf plugins = BUF_INIT;
+	unsigned i;
+	int r = 0;
+
+	/* enable-admission-plugins replaces K3s's default list, which holds
+	 * NodeRestriction (CIS 1.2.14): always keep it. EventRateLimit needs
+	 * to be on for its configuration to matter. */
+	if ((k && k->admission_plugins_count) || erl) {
+		bool has_nr = false, has_erl = false;
+
+		for (i = 0; k && i < k->admission_plugins_count; i++) {
+			has_nr |= strcmp(k->admission_plugins[i], "NodeRestriction") == 0;
+			has_erl |= strcmp(k->admission_plugins[i], "EventRateLimit") == 0;
+		}
+		if (!has_nr)
+			r |= buf_adds(&plugins, "NodeRestriction");
+		for (i = 0; k && i < k->admission_plugins_count; i++)
+			r |= buf_printf(&plugins, "%s%s", plugins.len ? "," : "", k->admission_plugins[i]);
+		if (erl && !has_erl)
+			r |= buf_printf(&plugins, ",EventRateLimit");
+		if (r == 0)
+			r = add_arg(m, "kube-apiserver-arg", "enable-admission-plugins", plugins.data,
+				    k ? k->admission_controls : NULL, k ? k->admission_controls_count : 0);
+		buf_free(&plugins);
+		if (r < 0)
+			return -ENOMEM;
+	}
+	if (psa || erl) {
+		char **ids = psa ? p->pod_security->controls : p->event_rate_limit->controls;
+		unsigned n = psa ? p->pod_security->controls_count : p->event_rate_limit->controls_count;
+
+		if ((r = add_arg(m, "kube-apiserver-arg", "admission-control-config-file",
+				 p->pod_security->path, ids, n)) < 0)
+			return r;
+	}
+	if (a && a->enabled) {
+		char *log = audit_log_path(a);
+
+		if (!log)
+			return -ENOMEM;
+		r = add_arg(m, "kube-apiserver-arg", "audit-log-path", log, a->controls, a->controls_count);
+		free(log);
+		if (r == 0)
+			r = add_arg(m, "kube-apiserver-arg", "audit-policy-file", a->policy_path,
+				    a->controls, a->controls_count);
+		if (r == 0)
+			r = add_num_arg(m, "audit-log-maxage", a->max_age, a->controls, a->controls_count);
+		if (r == 0)
+			r = add_num_arg(m, "audit-log-maxbackup", a->max_backup, a->controls, a->controls_count);
+		if (r == 0)
+			r = add_num_arg(m, "audit-log-maxsize", a->max_size, a->controls, a->controls_count);
+	}
+	return r;
+}
+
+int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_model *m)
+{
+	const struct k3s_config *k = p->k3s;
+	unsigned i;
+	int r = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (p->kernel && p->kernel->protect_kernel_defaults)
+		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
+				p->kernel->controls_count);
+	for (i = 0; r == 0 && k && i < k->settings_count; i++)
+		r = add_setting(m, k->settings[i].key, k->settings[i].value,
+				k->settings[i].controls, k->settings[i].controls_count);
+	if (r == 0 && role == ROLE_SERVER)
+		r = apiserver_args(m, p);
+	for (i = 0; r == 0 && k && i < k->args_count; i++) {
+		const struct k3s_arg *a = &k->args[i];
+
+		if (role == ROLE_AGENT && strcmp(a->list, "kubelet-arg") != 0 &&
+		    strcmp(a->list, "kube-proxy-arg") != 0)
+			continue;
+		r = add_arg(m, a->list, a->flag, a->value, a->controls, a->controls_count);
+	}
+	if (r < 0)
+		k3s_model_free(m);
+	return r;
+}
+
+void k3s_model_free(struct k3s_model *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n_settings; i++) {
+		free(m->settings[i].key);
+		free(m->settings[i].value);
+		free(m->settings[i].controls);
+	}
+	for (i = 0; i < m->n_lists; i++) {
+		for (j = 0; j < m->lists[i].n; j++) {
+			free(m->lists[i].args[j].flag);
+			free(m->lists[i].args[j].value);
+			free(m->lists[i].args[j].controls);
+		}
+		free(m->lists[i].args);
+		free(m->lists[i].name);
+	}
+	free(m->settings);
+	free(m->lists);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,48 @@
+/*
+ * What the profile wants in the K3s configuration: top-level settings and
+ * `flag=value` entries of list options, each with the CIS controls it
+ * serves. Rendering writes it; the config merger (diff/apply) edits the
+ * user's file with it.
+ */
+#ifndef K3H_MODEL_H
+#define K3H_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "profile.h"
+
+struct cfg_setting {
+	char *key;
+	char *value;
+	bool raw;               /* a boolean or number, written unquoted */
+	char *controls;         /* "1.2.27, 1.2.28" or NULL */
+};
+
+struct cfg_arg {
+	char *flag;
+	char *value;
+	char *controls;
+};
+
+struct cfg_list {
+	char *name;             /* kube-apiserver-arg, ... */
+	struct cfg_arg *args;
+	size_t n;
+};
+
+struct k3s_model {
+	struct cfg_setting *settings;
+	size_t n_settings;
+	struct cfg_list *lists;
+	size_t n_lists;
+};
+
+/* role is the resolved role (server or agent). */
+int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_model *m);
+void k3s_model_free(struct k3s_model *m);
+
+/* Path of the audit log file: log_dir + "/" + log_file (caller frees). */
+char *audit_log_path(const struct audit *a);
+
+#endif

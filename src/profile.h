@@ -1,0 +1,193 @@
+/*
+ * Hardening profiles: YAML read with libyaml into a position-keeping tree,
+ * `extends:` resolved by merging trees (maps deeply, lists replaced unless
+ * the child writes `key+:`), checked against the libcyaml schema (all
+ * problems, each with FILE:LINE:COL), loaded into the typed structs below
+ * with libcyaml, and validated for meaning.
+ */
+#ifndef K3H_PROFILE_H
+#define K3H_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "ynode.h"
+
+enum profile_role { ROLE_SERVER, ROLE_AGENT, ROLE_AUTO };
+enum psa_level { PSA_PRIVILEGED, PSA_BASELINE, PSA_RESTRICTED };
+enum psa_api { PSA_API_V1, PSA_API_V1BETA1 };
+enum audit_level { AUDIT_NONE, AUDIT_METADATA, AUDIT_REQUEST, AUDIT_REQUEST_RESPONSE };
+enum erl_type { ERL_SERVER, ERL_NAMESPACE, ERL_USER, ERL_SOURCE_AND_OBJECT };
+enum config_mode { CONFIG_MERGE, CONFIG_DROPIN };
+
+struct psa_defaults {
+	enum psa_level enforce, audit, warn;
+	char *enforce_version, *audit_version, *warn_version;
+};
+
+struct psa_exemptions {
+	char **usernames;
+	unsigned usernames_count;
+	char **runtime_classes;
+	unsigned runtime_classes_count;
+	char **namespaces;
+	unsigned namespaces_count;
+};
+
+struct pod_security {
+	bool enabled;
+	enum psa_api api_version;
+	char *path;
+	char **controls;
+	unsigned controls_count;
+	struct psa_defaults defaults;
+	struct psa_exemptions exemptions;
+};
+
+struct erl_limit {
+	enum erl_type type;
+	uint32_t qps;
+	uint32_t burst;
+	uint32_t cache_size;
+};
+
+struct event_rate_limit {
+	bool enabled;
+	char **controls;
+	unsigned controls_count;
+	struct erl_limit *limits;
+	unsigned limits_count;
+};
+
+struct audit {
+	bool enabled;
+	char **controls;
+	unsigned controls_count;
+	char *policy_path;
+	enum audit_level level;
+	char *log_dir;
+	char *log_file;
+	uint32_t max_age;
+	uint32_t max_backup;
+	uint32_t max_size;
+};
+
+struct sysctl_param {
+	char *key;
+	char *value;
+	char **controls;
+	unsigned controls_count;
+};
+
+struct kernel {
+	char *path;
+	bool protect_kernel_defaults;
+	char **controls;                /* of protect-kernel-defaults */
+	unsigned controls_count;
+	struct sysctl_param *parameters;
+	unsigned parameters_count;
+};
+
+struct network_policies {
+	bool enabled;
+	char **controls;
+	unsigned controls_count;
+	char **namespaces;
+	unsigned namespaces_count;
+	bool allow_dns;
+	bool allow_metrics_server;
+	bool allow_traefik;
+	bool allow_svclb_traefik;
+	char *manifest_prefix;
+};
+
+struct service_accounts {
+	bool enabled;
+	char **controls;
+	unsigned controls_count;
+	char **namespaces;
+	unsigned namespaces_count;
+	char *manifest;
+};
+
+/* A top-level key of the K3s config.yaml that the profile owns. */
+struct k3s_setting {
+	char *key;
+	char *value;
+	char **controls;
+	unsigned controls_count;
+};
+
+/* One `--flag=value` entry of a K3s list argument (kube-apiserver-arg, ...). */
+struct k3s_arg {
+	char *list;
+	char *flag;
+	char *value;
+	char **controls;
+	unsigned controls_count;
+};
+
+struct k3s_config {
+	enum config_mode mode;
+	char *path;
+	char *dropin;
+	char **admission_plugins;
+	unsigned admission_plugins_count;
+	char **admission_controls;
+	unsigned admission_controls_count;
+	struct k3s_setting *settings;
+	unsigned settings_count;
+	struct k3s_arg *args;
+	unsigned args_count;
+};
+
+struct profile {
+	char *name;
+	char *description;
+	char *extends;
+	enum profile_role role;
+	char *unit;
+	char *manifests_dir;
+	uint32_t retention;
+	struct pod_security *pod_security;
+	struct event_rate_limit *event_rate_limit;
+	struct audit *audit;
+	struct kernel *kernel;
+	struct network_policies *network_policies;
+	struct service_accounts *service_accounts;
+	struct k3s_config *k3s;
+};
+
+/* A loaded profile together with the merged tree it came from. */
+struct profile_doc {
+	struct profile *p;
+	struct ynode *tree;     /* merged, every node knows its origin */
+	char *source;           /* what the user named: "cis" or a path */
+};
+
+/*
+ * Load NAME (a built-in profile) or a file path, resolve extends, check and
+ * validate. On error, problems are added to d and -EINVAL is returned (or
+ * -errno for I/O); *out is set only on success.
+ */
+int profile_load(const char *name_or_path, struct profile_doc **out, struct diags *d);
+void profile_doc_free(struct profile_doc *doc);
+
+/* Emit the resolved profile as YAML (for `profile show`). */
+int profile_dump(const struct profile_doc *doc, struct buf *out);
+
+const char *profile_role_name(enum profile_role r);
+const char *psa_level_name(enum psa_level l);
+const char *audit_level_name(enum audit_level l);
+const char *erl_type_name(enum erl_type t);
+
+/* Validators shared with other modules; each returns true when valid. */
+bool is_dns1123_label(const char *s);
+bool is_sysctl_key(const char *s);
+bool is_abs_path(const char *s);
+bool is_duration(const char *s);
+bool is_control_id(const char *s);
+
+#endif

@@ -1,0 +1,594 @@
+#include "render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "embedded.h"
+#include "escape.h"
+#include "fsutil.h"
+#include "kv.h"
+#include "model.h"
+#include "mustache.h"
+
+#define TEMPLATE_MAX_SIZE (256 * 1024)
+
+struct tmpl {
+	char *name;
+	char *label;            /* for messages: DIR/NAME.mustache or builtin:NAME */
+	char *text;             /* owned when read from the override directory */
+	const char *data;
+	size_t len;
+};
+
+struct renderer {
+	const struct profile *p;
+	const struct render_opts *o;
+	struct diags *d;
+	struct artifacts *out;
+	struct tmpl *cache;
+	size_t n_cache;
+	int dirfd;              /* templates_dir, or -1 */
+	int err;
+};
+
+static int load_template(struct renderer *R, const char *name, const struct tmpl **out)
+{
+	const struct embedded_file *bf;
+	struct tmpl t, *v;
+	char file[256];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < R->n_cache; i++)
+		if (strcmp(R->cache[i].name, name) == 0) {
+			*out = &R->cache[i];
+			return 0;
+		}
+	memset(&t, 0, sizeof(t));
+	if (strchr(name, '/') || name[0] == '.' || strlen(name) > 200)
+		return -ENOENT;
+	snprintf(file, sizeof(file), "%s.mustache", name);
+	if (R->dirfd >= 0) {
+		int fd = openat(R->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+		struct stat st;
+
+		if (fd >= 0) {
+			r = read_fd_all(fd, TEMPLATE_MAX_SIZE, &t.text, &t.len, &st);
+			close(fd);
+		} else {
+			r = -errno;
+		}
+		if (r < 0 && r != -ENOENT) {
+			diags_add(R->d, R->o->templates_dir, 0, 0, "cannot read template '%s': %s",
+				  file, strerror(-r));
+			R->err = -EINVAL;
+			return r;
+		}
+		if (r == 0) {
+			t.data = t.text;
+			r = asprintf(&t.label, "%s/%s", R->o->templates_dir, file);
+		}
+	}
+	if (!t.data) {
+		bf = embedded_find(embedded_templates, name);
+		if (!bf)
+			return -ENOENT;
+		t.data = bf->data;
+		t.len = bf->len;
+		r = asprintf(&t.label, "templates/%s", file);
+	}
+	t.name = strdup(name);
+	v = realloc(R->cache, (R->n_cache + 1) * sizeof(*v));
+	if (r < 0 || !t.name || !v) {
+		free(t.name);
+		free(t.label);
+		free(t.text);
+		if (v)
+			R->cache = v;
+		return -ENOMEM;
+	}
+	R->cache = v;
+	R->cache[R->n_cache] = t;
+	*out = &R->cache[R->n_cache++];
+	return 0;
+}
+
+static int partial_cb(const char *name, const char **text, size_t *len, void *ctx)
+{
+	const struct tmpl *t;
+	int r = load_template(ctx, name, &t);
+
+	if (r < 0)
+		return r;
+	*text = t->data;
+	*len = t->len;
+	return 0;
+}
+
+int yaml_check(const char *data, size_t len, unsigned *line, unsigned *col,
+	       char *msg, size_t msg_size)
+{
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)data, len);
+	for (;;) {
+		if (!yaml_parser_parse(&yp, &ev)) {
+			*line = (unsigned)yp.problem_mark.line + 1;
+			*col = (unsigned)yp.problem_mark.column + 1;
+			snprintf(msg, msg_size, "%s%s%s", yp.problem ? yp.problem : "syntax error",
+				 yp.context ? " " : "", yp.context ? yp.context : "");
+			r = -EINVAL;
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	return r;
+}
+
+static int add_artifact(struct renderer *R, const char *path, const char *tmpl_name,
+			enum art_format fmt, mode_t mode, bool restart, struct buf *data)
+{
+	struct artifact *a;
+
+	if (R->out->n == R->out->cap) {
+		size_t cap = R->out->cap ? R->out->cap * 2 : 16;
+		struct artifact *v = realloc(R->out->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		R->out->v = v;
+		R->out->cap = cap;
+	}
+	a = &R->out->v[R->out->n];
+	memset(a, 0, sizeof(*a));
+	a->path = strdup(path);
+	a->tmpl = tmpl_name ? strdup(tmpl_name) : NULL;
+	if (!a->path || (tmpl_name && !a->tmpl)) {
+		free(a->path);
+		free(a->tmpl);
+		return -ENOMEM;
+	}
+	a->kind = data ? ART_FILE : ART_DIR;
+	a->fmt = fmt;
+	a->mode = mode;
+	a->needs_restart = restart;
+	if (data) {
+		a->len = data->len;
+		a->data = buf_steal(data);
+		if (!a->data) {
+			free(a->path);
+			free(a->tmpl);
+			return -ENOMEM;
+		}
+	}
+	R->out->n++;
+	return 0;
+}
+
+/* Render template NAME with ctx into an artifact at PATH. Consumes ctx. */
+static int emit(struct renderer *R, const char *name, struct kv *ctx, const char *path,
+		enum art_format fmt, mode_t mode, bool restart)
+{
+	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R };
+	struct mst_error me;
+	struct buf out = BUF_INIT;
+	const struct tmpl *t;
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	if ((r = kv_map_str(ctx, "profile", R->p->name)) < 0)
+		goto out;
+	r = load_template(R, name, &t);
+	if (r == -ENOENT) {
+		diags_add(R->d, R->o->templates_dir ? R->o->templates_dir : "templates", 0, 0,
+			  "no template '%s.mustache'", name);
+		R->err = r = -EINVAL;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	memset(&me, 0, sizeof(me));
+	r = mst_render(t->data, t->len, ctx, &mo, &out, &me);
+	if (r < 0) {
+		if (r != -ENOMEM) {
+			diags_add(R->d, t->label, me.line, me.col, "%s", me.msg);
+			R->err = r = -EINVAL;
+		}
+		goto out;
+	}
+	if (fmt == FMT_YAML) {
+		unsigned line = 0, col = 0;
+		char msg[200];
+
+		if (yaml_check(out.data ? out.data : "", out.len, &line, &col, msg, sizeof(msg)) < 0) {
+			diags_add(R->d, t->label, 0, 0,
+				  "rendered invalid YAML for %s: line %u, column %u: %s",
+				  path, line, col, msg);
+			R->err = r = -EINVAL;
+			goto out;
+		}
+	}
+	r = add_artifact(R, path, name, fmt, mode, restart, &out);
+out:
+	buf_free(&out);
+	kv_free(ctx);
+	return r;
+}
+
+static struct kv *str_list(char **v, unsigned n)
+{
+	struct kv *l = kv_list();
+	unsigned i;
+
+	for (i = 0; l && i < n; i++)
+		if (kv_list_add(l, kv_str(v[i])) < 0) {
+			kv_free(l);
+			return NULL;
+		}
+	return l;
+}
+
+static int set_controls(struct kv *ctx, char **ids, unsigned n)
+{
+	struct buf b = BUF_INIT;
+	unsigned i;
+	int r = 0;
+
+	if (n == 0)
+		return kv_map_bool(ctx, "controls", false);
+	for (i = 0; i < n && r == 0; i++)
+		r = buf_printf(&b, "%s%s", i ? ", " : "", ids[i]);
+	if (r == 0)
+		r = kv_map_str(ctx, "controls", b.data);
+	buf_free(&b);
+	return r;
+}
+
+static int join_path(char *out, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int render_psa(struct renderer *R)
+{
+	const struct pod_security *ps = R->p->pod_security;
+	const struct event_rate_limit *e = R->p->event_rate_limit;
+	bool psa_on = ps && ps->enabled, erl_on = e && e->enabled;
+	struct kv *ctx, *limits;
+	unsigned i;
+	int r = 0;
+
+	if (!psa_on && !erl_on)
+		return 0;
+	ctx = kv_map();
+	if (!ctx)
+		return -ENOMEM;
+	r |= kv_map_bool(ctx, "pod_security", psa_on);
+	r |= kv_map_str(ctx, "api_version", ps->api_version == PSA_API_V1BETA1
+			? "pod-security.admission.config.k8s.io/v1beta1"
+			: "pod-security.admission.config.k8s.io/v1");
+	r |= kv_map_str(ctx, "enforce", psa_level_name(ps->defaults.enforce));
+	r |= kv_map_str(ctx, "enforce_version", ps->defaults.enforce_version ? ps->defaults.enforce_version : "latest");
+	r |= kv_map_str(ctx, "audit", psa_level_name(ps->defaults.audit));
+	r |= kv_map_str(ctx, "audit_version", ps->defaults.audit_version ? ps->defaults.audit_version : "latest");
+	r |= kv_map_str(ctx, "warn", psa_level_name(ps->defaults.warn));
+	r |= kv_map_str(ctx, "warn_version", ps->defaults.warn_version ? ps->defaults.warn_version : "latest");
+	r |= kv_map_set(ctx, "usernames", str_list(ps->exemptions.usernames, ps->exemptions.usernames_count));
+	r |= kv_map_set(ctx, "runtime_classes", str_list(ps->exemptions.runtime_classes, ps->exemptions.runtime_classes_count));
+	r |= kv_map_set(ctx, "namespaces", str_list(ps->exemptions.namespaces, ps->exemptions.namespaces_count));
+	r |= kv_map_bool(ctx, "event_rate_limit", erl_on);
+	limits = kv_list();
+	for (i = 0; limits && erl_on && i < e->limits_count; i++) {
+		struct kv *l = kv_map();
+
+		if (!l)
+			break;
+		r |= kv_map_str(l, "type", erl_type_name(e->limits[i].type));
+		r |= kv_map_num(l, "qps", e->limits[i].qps);
+		r |= kv_map_num(l, "burst", e->limits[i].burst);
+		if (e->limits[i].cache_size)
+			r |= kv_map_num(l, "cache_size", e->limits[i].cache_size);
+		else
+			r |= kv_map_bool(l, "cache_size", false);
+		r |= kv_list_add(limits, l);
+	}
+	r |= kv_map_set(ctx, "limits", limits);
+	{
+		/* cite both sections' controls in the one file */
+		char **ids = NULL;
+		unsigned n = 0, k;
+
+		ids = calloc((psa_on ? ps->controls_count : 0) + (erl_on ? e->controls_count : 0) + 1,
+			     sizeof(*ids));
+		if (!ids) {
+			kv_free(ctx);
+			return -ENOMEM;
+		}
+		for (k = 0; psa_on && k < ps->controls_count; k++)
+			ids[n++] = ps->controls[k];
+		for (k = 0; erl_on && k < e->controls_count; k++)
+			ids[n++] = e->controls[k];
+		r |= set_controls(ctx, ids, n);
+		free(ids);
+	}
+	if (r) {
+		kv_free(ctx);
+		return -ENOMEM;
+	}
+	return emit(R, "psa.yaml", ctx, ps->path, FMT_YAML, 0600, true);
+}
+
+static int render_audit(struct renderer *R)
+{
+	const struct audit *a = R->p->audit;
+	struct kv *ctx;
+	int r = 0;
+
+	if (!a || !a->enabled)
+		return 0;
+	ctx = kv_map();
+	if (!ctx)
+		return -ENOMEM;
+	r |= kv_map_str(ctx, "level", audit_level_name(a->level));
+	r |= set_controls(ctx, a->controls, a->controls_count);
+	if (r) {
+		kv_free(ctx);
+		return -ENOMEM;
+	}
+	if ((r = emit(R, "audit.yaml", ctx, a->policy_path, FMT_YAML, 0600, true)) < 0)
+		return r;
+	/* K3s's API server does not start when the log directory is missing. */
+	return add_artifact(R, a->log_dir, NULL, FMT_NONE, 0700, false, NULL);
+}
+
+static int render_sysctl(struct renderer *R)
+{
+	const struct kernel *k = R->p->kernel;
+	struct kv *ctx, *list;
+	unsigned i;
+	int r = 0;
+
+	if (!k || k->parameters_count == 0)
+		return 0;
+	ctx = kv_map();
+	list = kv_list();
+	if (!ctx || !list) {
+		kv_free(ctx);
+		kv_free(list);
+		return -ENOMEM;
+	}
+	for (i = 0; i < k->parameters_count; i++) {
+		struct kv *e = kv_map();
+
+		if (!e) {
+			r = -ENOMEM;
+			break;
+		}
+		r |= kv_map_str(e, "key", k->parameters[i].key);
+		r |= kv_map_str(e, "value", k->parameters[i].value);
+		r |= kv_list_add(list, e);
+	}
+	r |= kv_map_set(ctx, "parameters", list);
+	r |= set_controls(ctx, k->controls, k->controls_count);
+	if (r) {
+		kv_free(ctx);
+		return -ENOMEM;
+	}
+	return emit(R, "sysctl.conf", ctx, k->path, FMT_CONF, 0644, false);
+}
+
+static int render_netpol(struct renderer *R)
+{
+	const struct network_policies *np = R->p->network_policies;
+	char path[4096], file[300];
+	unsigned i;
+	int r = 0;
+
+	if (!np || !np->enabled)
+		return 0;
+	for (i = 0; i < np->namespaces_count && r == 0; i++) {
+		const char *ns = np->namespaces[i];
+		struct kv *ctx = kv_map();
+
+		if (!ctx)
+			return -ENOMEM;
+		r |= kv_map_str(ctx, "namespace", ns);
+		r |= kv_map_bool(ctx, "kube_system", strcmp(ns, "kube-system") == 0);
+		r |= kv_map_bool(ctx, "allow_dns", np->allow_dns);
+		r |= kv_map_bool(ctx, "allow_metrics_server", np->allow_metrics_server);
+		r |= kv_map_bool(ctx, "allow_traefik", np->allow_traefik);
+		r |= kv_map_bool(ctx, "allow_svclb_traefik", np->allow_svclb_traefik);
+		r |= set_controls(ctx, np->controls, np->controls_count);
+		snprintf(file, sizeof(file), "%s-%s.yaml", np->manifest_prefix, ns);
+		if (r == 0)
+			r = join_path(path, sizeof(path), R->p->manifests_dir, file);
+		if (r) {
+			kv_free(ctx);
+			return r < 0 ? r : -ENOMEM;
+		}
+		r = emit(R, "networkpolicy.yaml", ctx, path, FMT_YAML, 0600, false);
+	}
+	return r;
+}
+
+static int render_service_accounts(struct renderer *R)
+{
+	const struct service_accounts *sa = R->p->service_accounts;
+	char path[4096];
+	struct kv *ctx;
+	int r = 0;
+
+	if (!sa || !sa->enabled || sa->namespaces_count == 0)
+		return 0;
+	ctx = kv_map();
+	if (!ctx)
+		return -ENOMEM;
+	r |= kv_map_set(ctx, "namespaces", str_list(sa->namespaces, sa->namespaces_count));
+	r |= set_controls(ctx, sa->controls, sa->controls_count);
+	if (r == 0)
+		r = join_path(path, sizeof(path), R->p->manifests_dir, sa->manifest);
+	if (r) {
+		kv_free(ctx);
+		return r < 0 ? r : -ENOMEM;
+	}
+	return emit(R, "serviceaccounts.yaml", ctx, path, FMT_YAML, 0600, false);
+}
+
+static int render_config(struct renderer *R)
+{
+	const struct k3s_config *k = R->p->k3s;
+	bool dropin = k->mode == CONFIG_DROPIN;
+	struct k3s_model m;
+	struct kv *ctx, *settings, *lists;
+	char path[4096];
+	size_t i, j;
+	int r;
+
+	if ((r = k3s_model_build(R->p, R->o->role, &m)) < 0)
+		return r;
+	ctx = kv_map();
+	settings = kv_list();
+	lists = kv_list();
+	r = ctx && settings && lists ? 0 : -ENOMEM;
+	for (i = 0; r == 0 && i < m.n_settings; i++) {
+		struct kv *s = kv_map();
+
+		if (!s) {
+			r = -ENOMEM;
+			break;
+		}
+		r |= kv_map_str(s, "key", m.settings[i].key);
+		r |= kv_map_str(s, "value", m.settings[i].value);
+		r |= kv_map_bool(s, "raw", m.settings[i].raw);
+		r |= m.settings[i].controls ? kv_map_str(s, "controls", m.settings[i].controls)
+					    : kv_map_bool(s, "controls", false);
+		r |= kv_list_add(settings, s);
+	}
+	for (i = 0; r == 0 && i < m.n_lists; i++) {
+		struct kv *l = kv_map(), *args = kv_list();
+
+		if (!l || !args) {
+			kv_free(l);
+			kv_free(args);
+			r = -ENOMEM;
+			break;
+		}
+		for (j = 0; r == 0 && j < m.lists[i].n; j++) {
+			const struct cfg_arg *a = &m.lists[i].args[j];
+			struct kv *e = kv_map();
+
+			if (!e) {
+				r = -ENOMEM;
+				break;
+			}
+			r |= kv_map_set(e, "arg", kv_strf("%s=%s", a->flag, a->value));
+			r |= a->controls ? kv_map_str(e, "controls", a->controls)
+					 : kv_map_bool(e, "controls", false);
+			r |= kv_list_add(args, e);
+		}
+		r |= kv_map_str(l, "name", m.lists[i].name);
+		r |= kv_map_set(l, "args", args);
+		r |= kv_list_add(lists, l);
+	}
+	if (r == 0) {
+		r |= kv_map_set(ctx, "settings", settings);
+		settings = NULL;
+		r |= kv_map_set(ctx, "lists", lists);
+		lists = NULL;
+		r |= kv_map_bool(ctx, "dropin", dropin);
+		r |= kv_map_bool(ctx, "controls", false);
+	}
+	k3s_model_free(&m);
+	kv_free(settings);
+	kv_free(lists);
+	if (r) {
+		kv_free(ctx);
+		return -ENOMEM;
+	}
+	if (R->o->config_path) {
+		snprintf(path, sizeof(path), "%s", R->o->config_path);
+	} else if (dropin) {
+		snprintf(path, sizeof(path), "%s.d/%s", k->path, k->dropin);
+	} else {
+		snprintf(path, sizeof(path), "%s", k->path);
+	}
+	return emit(R, "config.yaml", ctx, path, FMT_YAML, 0600, true);
+}
+
+int render_profile(const struct profile *p, const struct render_opts *o,
+		   struct artifacts *out, struct diags *d)
+{
+	struct renderer R;
+	size_t i;
+	int r;
+
+	memset(&R, 0, sizeof(R));
+	R.p = p;
+	R.o = o;
+	R.d = d;
+	R.out = out;
+	R.dirfd = -1;
+	if (o->templates_dir) {
+		R.dirfd = open(o->templates_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (R.dirfd < 0) {
+			diags_add(d, o->templates_dir, 0, 0, "cannot open template directory: %s",
+				  strerror(errno));
+			return -EINVAL;
+		}
+	}
+	r = render_sysctl(&R);
+	if (r == 0 && o->role == ROLE_SERVER) {
+		r = render_psa(&R);
+		if (r == 0)
+			r = render_audit(&R);
+		if (r == 0)
+			r = render_netpol(&R);
+		if (r == 0)
+			r = render_service_accounts(&R);
+	}
+	if (r == 0 && p->k3s)
+		r = render_config(&R);
+	for (i = 0; i < R.n_cache; i++) {
+		free(R.cache[i].name);
+		free(R.cache[i].label);
+		free(R.cache[i].text);
+	}
+	free(R.cache);
+	if (R.dirfd >= 0)
+		close(R.dirfd);
+	if (r < 0) {
+		artifacts_free(out);
+		return R.err ? R.err : r;
+	}
+	return 0;
+}
+
+void artifacts_free(struct artifacts *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		free(a->v[i].path);
+		free(a->v[i].tmpl);
+		free(a->v[i].data);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,444 @@
+#include "ynode.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define YN_MAX_DEPTH 64
+#define YN_MAX_ALIAS_NODES 100000
+
+static char **interned;
+static size_t n_interned;
+
+const char *ynode_intern(const char *file)
+{
+	char **v, *s;
+	size_t i;
+
+	for (i = 0; i < n_interned; i++)
+		if (strcmp(interned[i], file) == 0)
+			return interned[i];
+	s = strdup(file);
+	v = realloc(interned, (n_interned + 1) * sizeof(*v));
+	if (!s || !v) {
+		free(s);
+		if (v)
+			interned = v;
+		return NULL;
+	}
+	interned = v;
+	interned[n_interned++] = s;
+	return s;
+}
+
+void ynode_intern_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < n_interned; i++)
+		free(interned[i]);
+	free(interned);
+	interned = NULL;
+	n_interned = 0;
+}
+
+struct ynode *ynode_new(enum ynode_kind kind, const char *file)
+{
+	struct ynode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->kind = kind;
+	n->file = file;
+	n->plain = true;
+	return n;
+}
+
+struct ynode *ynode_scalar(const char *file, const char *value)
+{
+	struct ynode *n = ynode_new(YN_SCALAR, file);
+
+	if (!n)
+		return NULL;
+	n->len = strlen(value);
+	n->value = strdup(value);
+	if (!n->value) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void ynode_free(struct ynode *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->n; i++) {
+		ynode_free(n->items[i]);
+		if (n->keys)
+			ynode_free(n->keys[i]);
+	}
+	free(n->items);
+	free(n->keys);
+	free(n->value);
+	free(n->anchor);
+	free(n);
+}
+
+int ynode_append(struct ynode *p, struct ynode *key, struct ynode *val)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 4;
+		struct ynode **items = realloc(p->items, cap * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		p->items = items;
+		if (p->kind == YN_MAP) {
+			struct ynode **keys = realloc(p->keys, cap * sizeof(*keys));
+
+			if (!keys)
+				return -ENOMEM;
+			p->keys = keys;
+		}
+		p->cap = cap;
+	}
+	if (p->kind == YN_MAP)
+		p->keys[p->n] = key;
+	p->items[p->n++] = val;
+	return 0;
+}
+
+struct ynode *ynode_copy(const struct ynode *n)
+{
+	struct ynode *c;
+	size_t i;
+
+	c = ynode_new(n->kind, n->file);
+	if (!c)
+		return NULL;
+	c->start = n->start;
+	c->end = n->end;
+	c->plain = n->plain;
+	c->flow = n->flow;
+	if (n->value) {
+		c->value = malloc(n->len + 1);
+		if (!c->value)
+			goto fail;
+		memcpy(c->value, n->value, n->len + 1);
+		c->len = n->len;
+	}
+	for (i = 0; i < n->n; i++) {
+		struct ynode *k = NULL, *v;
+
+		if (n->kind == YN_MAP && !(k = ynode_copy(n->keys[i])))
+			goto fail;
+		v = ynode_copy(n->items[i]);
+		if (!v || ynode_append(c, k, v) < 0) {
+			ynode_free(k);
+			ynode_free(v);
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	ynode_free(c);
+	return NULL;
+}
+
+long ynode_find(const struct ynode *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->kind != YN_MAP)
+		return -1;
+	for (i = 0; i < map->n; i++)
+		if (map->keys[i]->kind == YN_SCALAR &&
+		    strcmp(map->keys[i]->value, key) == 0)
+			return (long)i;
+	return -1;
+}
+
+struct ynode *ynode_get(const struct ynode *map, const char *key)
+{
+	long i = ynode_find(map, key);
+
+	return i < 0 ? NULL : map->items[i];
+}
+
+void ynode_remove(struct ynode *map, size_t i)
+{
+	ynode_free(map->keys[i]);
+	ynode_free(map->items[i]);
+	memmove(&map->keys[i], &map->keys[i + 1], (map->n - i - 1) * sizeof(*map->keys));
+	memmove(&map->items[i], &map->items[i + 1], (map->n - i - 1) * sizeof(*map->items));
+	map->n--;
+}
+
+static struct ymark mark_of(yaml_mark_t m)
+{
+	struct ymark r = { m.index, (unsigned)m.line + 1, (unsigned)m.column + 1 };
+
+	return r;
+}
+
+struct parser {
+	yaml_parser_t yp;
+	const char *file;
+	unsigned flags;
+	struct diags *d;
+	struct ynode **anchors;   /* anchored nodes, for aliases */
+	size_t n_anchors;
+	size_t alias_nodes;
+	int err;
+};
+
+static size_t count_nodes(const struct ynode *n)
+{
+	size_t i, c = 1;
+
+	for (i = 0; i < n->n; i++)
+		c += count_nodes(n->items[i]) + (n->keys ? 1 : 0);
+	return c;
+}
+
+static int perr(struct parser *p, struct ymark m, const char *msg, const char *arg)
+{
+	if (arg)
+		diags_add(p->d, p->file, m.line, m.col, msg, arg);
+	else
+		diags_add(p->d, p->file, m.line, m.col, "%s", msg);
+	p->err = -EINVAL;
+	return -EINVAL;
+}
+
+static int next_event(struct parser *p, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&p->yp, ev)) {
+		struct ymark m = mark_of(p->yp.problem_mark);
+		const char *problem = p->yp.problem ? p->yp.problem : "syntax error";
+
+		if (p->yp.context)
+			diags_add(p->d, p->file, m.line, m.col, "invalid YAML: %s %s",
+				  problem, p->yp.context);
+		else
+			diags_add(p->d, p->file, m.line, m.col, "invalid YAML: %s", problem);
+		p->err = -EINVAL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int remember_anchor(struct parser *p, struct ynode *n, const yaml_char_t *anchor)
+{
+	struct ynode **v;
+
+	if (!anchor)
+		return 0;
+	n->anchor = strdup((const char *)anchor);
+	v = realloc(p->anchors, (p->n_anchors + 1) * sizeof(*v));
+	if (!n->anchor || !v) {
+		if (v)
+			p->anchors = v;
+		return -ENOMEM;
+	}
+	p->anchors = v;
+	p->anchors[p->n_anchors++] = n;
+	return 0;
+}
+
+static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
+		      struct ynode **out);
+
+static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
+{
+	yaml_event_type_t end = n->kind == YN_MAP ? YAML_MAPPING_END_EVENT
+						  : YAML_SEQUENCE_END_EVENT;
+	yaml_event_t ev;
+	int r;
+
+	for (;;) {
+		struct ynode *k = NULL, *v = NULL;
+
+		if ((r = next_event(p, &ev)) < 0)
+			return r;
+		if (ev.type == end) {
+			n->end = mark_of(ev.end_mark);
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		r = parse_node(p, &ev, depth + 1, n->kind == YN_MAP ? &k : &v);
+		yaml_event_delete(&ev);
+		if (r < 0)
+			return r;
+		if (n->kind == YN_MAP) {
+			if (k->kind != YN_SCALAR) {
+				r = perr(p, k->start, "mapping keys must be scalars", NULL);
+				ynode_free(k);
+				return r;
+			}
+			if (ynode_find(n, k->value) >= 0) {
+				r = perr(p, k->start, "duplicate key '%s'", k->value);
+				ynode_free(k);
+				return r;
+			}
+			if ((r = next_event(p, &ev)) < 0) {
+				ynode_free(k);
+				return r;
+			}
+			r = parse_node(p, &ev, depth + 1, &v);
+			yaml_event_delete(&ev);
+			if (r < 0) {
+				ynode_free(k);
+				return r;
+			}
+		}
+		if ((r = ynode_append(n, k, v)) < 0) {
+			ynode_free(k);
+			ynode_free(v);
+			return r;
+		}
+	}
+}
+
+static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
+		      struct ynode **out)
+{
+	struct ynode *n = NULL;
+	size_t i;
+	int r;
+
+	if (depth > YN_MAX_DEPTH)
+		return perr(p, mark_of(ev->start_mark), "nesting deeper than 64 levels", NULL);
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n = ynode_new(YN_SCALAR, p->file);
+		if (!n)
+			return -ENOMEM;
+		n->len = ev->data.scalar.length;
+		n->value = malloc(n->len + 1);
+		if (!n->value) {
+			ynode_free(n);
+			return -ENOMEM;
+		}
+		memcpy(n->value, ev->data.scalar.value, n->len);
+		n->value[n->len] = '\0';
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (memchr(n->value, '\0', n->len)) {
+			n->start = mark_of(ev->start_mark);
+			r = perr(p, n->start, "NUL byte in a scalar", NULL);
+			ynode_free(n);
+			return r;
+		}
+		r = remember_anchor(p, n, ev->data.scalar.anchor);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		n = ynode_new(ev->type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ, p->file);
+		if (!n)
+			return -ENOMEM;
+		n->plain = false;
+		n->flow = ev->type == YAML_MAPPING_START_EVENT
+			? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+			: ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+		n->start = mark_of(ev->start_mark);
+		r = remember_anchor(p, n, ev->type == YAML_MAPPING_START_EVENT
+				    ? ev->data.mapping_start.anchor
+				    : ev->data.sequence_start.anchor);
+		if (r == 0)
+			r = parse_children(p, n, depth);
+		if (r < 0) {
+			ynode_free(n);
+			return r;
+		}
+		*out = n;
+		return 0;
+	case YAML_ALIAS_EVENT:
+		if (!(p->flags & YN_ALLOW_ALIAS))
+			return perr(p, mark_of(ev->start_mark),
+				    "aliases (*%s) are not allowed here",
+				    (const char *)ev->data.alias.anchor);
+		for (i = p->n_anchors; i-- > 0;)
+			if (strcmp(p->anchors[i]->anchor, (const char *)ev->data.alias.anchor) == 0)
+				break;
+		if (i == (size_t)-1)
+			return perr(p, mark_of(ev->start_mark), "unknown alias *%s",
+				    (const char *)ev->data.alias.anchor);
+		p->alias_nodes += count_nodes(p->anchors[i]);
+		if (p->alias_nodes > YN_MAX_ALIAS_NODES)
+			return perr(p, mark_of(ev->start_mark),
+				    "aliases expand to too many nodes", NULL);
+		n = ynode_copy(p->anchors[i]);
+		if (!n)
+			return -ENOMEM;
+		r = 0;
+		break;
+	default:
+		return perr(p, mark_of(ev->start_mark), "unexpected YAML event", NULL);
+	}
+	if (r < 0) {
+		ynode_free(n);
+		return r;
+	}
+	n->start = mark_of(ev->start_mark);
+	n->end = mark_of(ev->end_mark);
+	*out = n;
+	return 0;
+}
+
+int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
+		struct ynode **out, struct diags *d)
+{
+	struct parser p;
+	struct ynode *root = NULL;
+	yaml_event_t ev;
+	int r, docs = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.file = ynode_intern(file);
+	if (!p.file)
+		return -ENOMEM;
+	p.flags = flags;
+	p.d = d;
+	if (!yaml_parser_initialize(&p.yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p.yp, (const unsigned char *)data, len);
+	for (;;) {
+		if ((r = next_event(&p, &ev)) < 0)
+			goto out;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+			r = perr(&p, mark_of(ev.start_mark),
+				 "more than one YAML document", NULL);
+			yaml_event_delete(&ev);
+			goto out;
+		}
+		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT) {
+			r = parse_node(&p, &ev, 0, &root);
+			yaml_event_delete(&ev);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (!root && !(flags & YN_ALLOW_EMPTY)) {
+		r = perr(&p, mark_of(p.yp.mark), "empty document", NULL);
+		goto out;
+	}
+	*out = root;
+	root = NULL;
+	r = 0;
+out:
+	ynode_free(root);
+	free(p.anchors);
+	yaml_parser_delete(&p.yp);
+	return r;
+}

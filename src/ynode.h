@@ -1,0 +1,66 @@
+/*
+ * A YAML document as a tree of nodes that remember where they came from
+ * (file, line, column, byte offsets), read with libyaml. The profile engine
+ * merges these trees for `extends:` and reports errors at the right place;
+ * the config merger uses the byte offsets to edit only what it owns.
+ */
+#ifndef K3H_YNODE_H
+#define K3H_YNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+
+enum ynode_kind { YN_SCALAR, YN_SEQ, YN_MAP };
+
+struct ymark {
+	size_t index;           /* byte offset */
+	unsigned line;          /* 1-based */
+	unsigned col;           /* 1-based */
+};
+
+struct ynode {
+	enum ynode_kind kind;
+	const char *file;       /* not owned: lives as long as the loader */
+	struct ymark start, end;
+	bool plain;             /* scalar written without quotes or block style */
+	bool flow;              /* seq/map written in flow style */
+	char *anchor;           /* &name, if any */
+	char *value;            /* scalar */
+	size_t len;
+	size_t n, cap;          /* children */
+	struct ynode **items;   /* seq items, map values */
+	struct ynode **keys;    /* map keys (scalars) */
+};
+
+enum {
+	YN_ALLOW_ALIAS = 1 << 0,   /* resolve *alias by copying the anchored node */
+	YN_ALLOW_EMPTY = 1 << 1,   /* an empty stream gives NULL, not an error */
+};
+
+/*
+ * Parse one YAML document. Errors (syntax, more than one document, aliases
+ * when not allowed, duplicate mapping keys, nesting too deep) are added to
+ * d and -EINVAL returned; *out is set only on success.
+ */
+int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
+		struct ynode **out, struct diags *d);
+
+struct ynode *ynode_new(enum ynode_kind kind, const char *file);
+struct ynode *ynode_scalar(const char *file, const char *value);
+struct ynode *ynode_copy(const struct ynode *n);
+int ynode_append(struct ynode *parent, struct ynode *key, struct ynode *val);
+void ynode_free(struct ynode *n);
+
+/* Map lookup by key; NULL when absent or n is not a map. */
+struct ynode *ynode_get(const struct ynode *map, const char *key);
+/* Index of key in map, or -1. */
+long ynode_find(const struct ynode *map, const char *key);
+void ynode_remove(struct ynode *map, size_t i);
+
+/* Keep the origin strings alive; ynode_parse uses it for every node's file. */
+const char *ynode_intern(const char *file);
+void ynode_intern_free(void);
+
+#endif
