@@ -43,7 +43,7 @@ static int write_out(const char *out_dir, const struct artifacts *arts)
 		free(base);
 		if (r < 0) {
 			cli_error("cannot write '%s%s': %s", out_dir, a->path, strerror(-r));
-			return EXIT_RESTORED;
+			return EXIT_USAGE;
 		}
 	}
 	return EXIT_OK;

@@ -60,8 +60,10 @@ bool yaml_plain_safe(const char *s, size_t len)
 
 	if (len == 0 || is_word(s, len, special))
 		return false;
-	/* Anything that starts like a number (1.25, 0x1f, .5, -1, +1) is quoted. */
-	if ((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '-' || s[0] == '+')
+	/* Only a letter, '_' or '/' may start it: that rules out numbers
+	 * (1.25, 0x1f, .5, -1, +1) and indicators such as @ = ` - ?. */
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      s[0] == '_' || s[0] == '/'))
 		return false;
 	for (i = 0; i < len; i++) {
 		char c = s[i];

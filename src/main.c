@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "host.h"
 #include "ynode.h"
 
 #define VERSION "0.1.0"
@@ -56,68 +55,6 @@ static const char usage_text[] =
 	"\n"
 	"Exit codes: 0 success, 1 changes pending (diff), 2 usage or input error\n"
 	"(nothing was changed).\n";
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("k3s-harden: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void cli_note(const struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->verbose < 0)
-		return;
-	fputs("k3s-harden: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void cli_print_diags(const struct diags *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++) {
-		char *s = diag_format(&d->v[i]);
-
-		if (s)
-			fprintf(stderr, "%s\n", s);
-		free(s);
-	}
-}
-
-int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
-{
-	struct diags d = { NULL, 0, 0 };
-	int r;
-
-	r = profile_load(name ? name : c->profile, out, &d);
-	cli_print_diags(&d);
-	if (r < 0 && d.n == 0)
-		cli_error("cannot load profile '%s': %s", name ? name : c->profile, strerror(-r));
-	diags_free(&d);
-	return r < 0 ? EXIT_USAGE : EXIT_OK;
-}
-
-enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
-{
-	const char *why;
-	enum profile_role r;
-
-	if (p->role != ROLE_AUTO)
-		return p->role;
-	r = host_detect_role(c->root, &why);
-	cli_note(c, "role auto: %s (%s)", r == ROLE_AGENT ? "agent" : "server", why);
-	return r;
-}
 
 static int parse_args(struct cli *c, int argc, char **argv, const struct command **cmd)
 {

@@ -1,6 +1,6 @@
 /*
- * Build-time generator: turns profiles/*.yaml and templates/*.mustache into
- * a C file of byte arrays, so the binary carries its built-in data.
+ * Build-time generator: turns the profiles (.yaml) and templates (.mustache)
+ * into a C file of byte arrays, so the binary carries its built-in data.
  * usage: embed-gen OUT.c FILE...
  */
 #include <stdio.h>

@@ -1,0 +1,194 @@
+/*
+ * Whole-process benchmark: run a command repeatedly and report the CPU time
+ * (user+sys from wait4's rusage) and wall time of each run, with its output
+ * thrown away. Needs no hyperfine.
+ *
+ * usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] -- COMMAND [ARG]...
+ *
+ * Prints one line of key=value pairs; times are microseconds per run,
+ * maxrss is the largest peak resident set of any run, in KiB. Exits 1 if
+ * the command fails (its stderr is shown).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_ITER 3
+
+extern char **environ;
+
+struct sample {
+	double user, sys, cpu, wall;
+	long maxrss;
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0.0;
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double tv_us(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void stats(double *v, size_t n, double *med, double *min)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	*min = v[0];
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static int run_once(char **cmd, struct sample *s)
+{
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	double w0, w1;
+	pid_t pid;
+	int st, r;
+
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return -r;
+	r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	w0 = now_us();
+	r = posix_spawnp(&pid, cmd[0], &fa, NULL, cmd, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		fprintf(stderr, "bench_exec: cannot run '%s': %s\n", cmd[0], strerror(r));
+		return -r;
+	}
+	while (wait4(pid, &st, 0, &ru) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	w1 = now_us();
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_exec: '%s' failed (status 0x%x)\n", cmd[0], (unsigned)st);
+		return -ECHILD;
+	}
+	s->user = tv_us(&ru.ru_utime);
+	s->sys = tv_us(&ru.ru_stime);
+	s->cpu = s->user + s->sys;
+	s->wall = w1 - w0;
+	s->maxrss = ru.ru_maxrss;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] -- COMMAND [ARG]...\n",
+	      stderr);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long max_iter = 200, warmup = 1, i;
+	double budget = 2.0, start, v_med, v_min;
+	struct sample *s = NULL, w;
+	double *col = NULL;
+	long maxrss = 0;
+	size_t n = 0;
+	int o, rc = 1;
+
+	while ((o = getopt(argc, argv, "+n:s:w:")) != -1) {
+		switch (o) {
+		case 'n':
+			if (parse_uint(optarg, &max_iter) < 0 || max_iter == 0) {
+				usage();
+				return 2;
+			}
+			break;
+		case 's':
+			budget = strtod(optarg, NULL);
+			break;
+		case 'w':
+			if (parse_uint(optarg, &warmup) < 0) {
+				usage();
+				return 2;
+			}
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return 2;
+	}
+	if (max_iter < MIN_ITER)
+		max_iter = MIN_ITER;
+	s = calloc(max_iter, sizeof(*s));
+	col = calloc(max_iter, sizeof(*col));
+	if (!s || !col) {
+		fputs("bench_exec: out of memory\n", stderr);
+		goto out;
+	}
+	for (i = 0; i < warmup; i++)
+		if (run_once(argv + optind, &w) < 0)
+			goto out;
+	start = now_us();
+	while (n < max_iter && (n < MIN_ITER || now_us() - start < budget * 1e6)) {
+		if (run_once(argv + optind, &s[n]) < 0)
+			goto out;
+		if (s[n].maxrss > maxrss)
+			maxrss = s[n].maxrss;
+		n++;
+	}
+	printf("iters=%zu maxrss=%ld", n, maxrss);
+#define REPORT(field, name)                                     \
+	do {                                                    \
+		for (i = 0; i < n; i++)                         \
+			col[i] = s[i].field;                    \
+		stats(col, n, &v_med, &v_min);                  \
+		printf(" " name "_med=%.1f " name "_min=%.1f", v_med, v_min); \
+	} while (0)
+	REPORT(user, "user");
+	REPORT(sys, "sys");
+	REPORT(cpu, "cpu");
+	REPORT(wall, "wall");
+#undef REPORT
+	putchar('\n');
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+out:
+	free(s);
+	free(col);
+	return rc;
+}
