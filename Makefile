@@ -26,7 +26,7 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(BUILD)
 CFLAGS  ?= $(OPT)
 CFLAGS  += -std=c11 $(WARN) $(SANFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS))
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka)
 # cmocka 1.1's assert_non_null() is not marked noreturn, so gcc cannot see
 # that a pointer checked by it is non-null afterwards.

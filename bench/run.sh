@@ -73,7 +73,13 @@ for n in $SIZES; do
 	PROF[ns-$n]=$(gen_profile "$n")
 	CASES+=("ns-$n")
 done
-ns_of() { case $1 in ns-*) echo "${1#ns-}" ;; cis) echo 3 ;; *) echo 0 ;; esac; }
+# namespaces of the built-in cis profile (3 today), from its resolved form
+NS_CIS=$("$BIN" profile show cis | awk '
+	/^[^ ]/ { np = ($1 == "network_policies:") }
+	np && /^  [^ ]/ { inl = ($1 == "namespaces:") ; next }
+	np && inl && /^  - / { n++ }
+	END { print n + 0 }')
+ns_of() { case $1 in ns-*) echo "${1#ns-}" ;; cis) echo "$NS_CIS" ;; *) echo 0 ;; esac; }
 
 echo "k3s-harden render benchmark"
 echo "  date     $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -95,14 +101,14 @@ if [[ -x $BR ]]; then
 		CPU[$c]=$(kv "$line" cpu_med)
 		ARTS[$c]=$(kv "$line" arts)
 		pn=-
-		[[ $c == ns-* ]] && pn=$(per_ns "${CPU[$c]}" "${CPU[cis]}" "$(ns_of "$c")" 3)
+		[[ $c == ns-* ]] && pn=$(per_ns "${CPU[$c]}" "${CPU[cis]}" "$(ns_of "$c")" "$NS_CIS")
 		printf '   %-10s %6s %6s %9s %6s  %-9s %-9s %-20s %-9s %s\n' \
 			"$c" "$(ns_of "$c")" "$(kv "$line" arts)" "$(kv "$line" bytes)" "$(kv "$line" iters)" \
 			"$(fmt_us "$(kv "$line" load_cpu_med)")" "$(fmt_us "$(kv "$line" render_cpu_med)")" \
 			"$(fmt_us "${CPU[$c]}") ($(fmt_us "$(kv "$line" cpu_min)"))" \
 			"$(fmt_us "$(kv "$line" wall_med)")" "$pn"
 		if [[ $c == ns-* ]]; then
-			want=$(( ${ARTS[cis]} - 3 + $(ns_of "$c") ))
+			want=$(( ${ARTS[cis]} - NS_CIS + $(ns_of "$c") ))
 			[[ ${ARTS[$c]} == "$want" ]] || echo "   !! $c rendered ${ARTS[$c]} files, expected $want"
 		fi
 	done
@@ -123,35 +129,33 @@ measure_exec() {
 		line=$("$BX" -s "$SECS" -w 1 -n 2000 -- "$BIN" -p "${PROF[$c]}" "$@") || return 1
 		echo "$(kv "$line" cpu_med) $(kv "$line" cpu_min) $(kv "$line" wall_med) $(kv "$line" maxrss)"
 	else
-		# Fallback: bash's times for a loop of runs; mean, not median.
-		local runs=20 t0 t1
+		# Fallback: bash's `time` around a loop of runs; mean, not median.
+		local runs=20 i out
 		[[ $(ns_of "$c") -ge 1000 ]] && runs=3
-		t0=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
-		for ((i = 0; i < runs; i++)); do "$BIN" -p "${PROF[$c]}" "$@" >/dev/null || return 1; done
-		# children's utime+stime are only folded in after wait; read them from `times`
-		t1=$(times | awk 'NR == 2 { gsub(/[ms]/, " "); print ($1 * 60 + $2 + $3 * 60 + $4) }')
-		awk -v t="$t1" -v r="$runs" 'BEGIN { printf "%.1f ? ? ?\n", t * 1e6 / r }'
-		: "$t0"
+		out=$( { TIMEFORMAT='%3U %3S %3R'; time (for ((i = 0; i < runs; i++)); do
+			"$BIN" -p "${PROF[$c]}" "$@" >/dev/null || exit 1; done); } 2>&1) || return 1
+		awk -v r="$runs" '{ printf "%.1f ? %.1f ?\n", ($1 + $2) * 1e6 / r, $3 * 1e6 / r }' <<<"$out"
 	fi
 }
 
 echo "2. Whole process ($(basename "$BIN") -p PROFILE render ...; CPU = user+sys of the child)"
-[[ -x $BX ]] || echo "   ($BX not built: mean of a loop from bash 'times', cumulative, less exact)"
+[[ -x $BX ]] || echo "   ($BX not built: means of a loop timed by bash 'time', ms resolution)"
 printf '   %-10s %6s  %-20s %-9s %-10s %-9s  %-20s %-9s %s\n' \
 	profile ns "stdout: cpu" wall "cpu/ns" "maxrss" "--out DIR: cpu" wall "cpu/ns"
 declare -A XC XO
 for c in "${CASES[@]}"; do
-	read -r cm cmin wm rss <<<"$(measure_exec "$c" render)" || die "render failed for $c"
-	read -r om omin owm _ <<<"$(measure_exec "$c" render --out "$TMP/out-$c")" ||
-		die "render --out failed for $c"
+	res=$(measure_exec "$c" render) || die "render failed for $c"
+	read -r cm cmin wm rss <<<"$res"
+	res=$(measure_exec "$c" render --out "$TMP/out-$c") || die "render --out failed for $c"
+	read -r om omin owm _ <<<"$res"
 	rm -rf "$TMP/out-$c"
 	XC[$c]=$cm
 	XO[$c]=$om
 	pn=-
 	po=-
 	if [[ $c == ns-* ]]; then
-		pn=$(per_ns "$cm" "${XC[cis]}" "$(ns_of "$c")" 3)
-		po=$(per_ns "$om" "${XO[cis]}" "$(ns_of "$c")" 3)
+		pn=$(per_ns "$cm" "${XC[cis]}" "$(ns_of "$c")" "$NS_CIS")
+		po=$(per_ns "$om" "${XO[cis]}" "$(ns_of "$c")" "$NS_CIS")
 	fi
 	rss_s=-
 	[[ $rss != "?" ]] && rss_s="$((rss / 1024)).$(( (rss % 1024) * 10 / 1024 )) MiB"
@@ -184,7 +188,7 @@ if [[ $CALLGRIND == 1 ]]; then
 		[[ $c == cis ]] && ir0=$ir
 		pir=-
 		[[ $c == ns-* ]] && pir=$(awk -v a="$ir" -v b="$ir0" -v n="$(ns_of "$c")" \
-			'BEGIN { printf "%.0f", (a - b) / (n - 3) }')
+			-v n0="$NS_CIS" 'BEGIN { printf "%.0f", (a - b) / (n - n0) }')
 		printf '   %-10s %6s %16s %16s\n' "$c" "$(ns_of "$c")" \
 			"$(printf "%'d" "$ir" 2>/dev/null || echo "$ir")" "$pir"
 		rm -f "$TMP/cg.out"

@@ -650,6 +650,9 @@ struct cylog {
 };
 
 static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+	__attribute__((format(printf, 3, 0)));
+
+static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
 	struct cylog *cl = ctx;
 
