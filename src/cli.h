@@ -40,7 +40,12 @@ enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct plan;
+/* Build the plan for the loaded profile, printing errors and warnings. */
+int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl);
+
 int cmd_render(struct cli *c);
+int cmd_diff(struct cli *c);
 int cmd_profile(struct cli *c);
 
 #endif

@@ -85,7 +85,7 @@ static bool needs_double(long cp)
 	       cp == 0xfffe || cp == 0xffff;
 }
 
-int yaml_quote(struct buf *out, const char *s, size_t len)
+static int quote(struct buf *out, const char *s, size_t len, bool flow)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	bool dbl = false;
@@ -93,7 +93,7 @@ int yaml_quote(struct buf *out, const char *s, size_t len)
 	long cp;
 	int r;
 
-	if (yaml_plain_safe(s, len))
+	if (yaml_plain_safe(s, len) && !(flow && memchr(s, ',', len)))
 		return buf_add(out, s, len);
 	for (i = 0; i < len; i += used) {
 		cp = utf8_decode(u + i, len - i, &used);
@@ -135,6 +135,16 @@ int yaml_quote(struct buf *out, const char *s, size_t len)
 			return r;
 	}
 	return buf_addc(out, '"');
+}
+
+int yaml_quote(struct buf *out, const char *s, size_t len)
+{
+	return quote(out, s, len, false);
+}
+
+int yaml_quote_flow(struct buf *out, const char *s, size_t len)
+{
+	return quote(out, s, len, true);
 }
 
 int esc_yaml(struct buf *out, const char *s, size_t len, void *ctx)

@@ -16,6 +16,8 @@
  * else double-quoted with escapes. -EILSEQ for invalid UTF-8.
  */
 int yaml_quote(struct buf *out, const char *s, size_t len);
+/* The same for an entry of a flow list [a, b], where ',' ends a plain scalar. */
+int yaml_quote_flow(struct buf *out, const char *s, size_t len);
 int esc_yaml(struct buf *out, const char *s, size_t len, void *ctx);
 
 /* sysctl.d values: refuse (-EINVAL) control characters and newlines. */

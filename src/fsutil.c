@@ -1,5 +1,6 @@
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -203,4 +204,85 @@ int write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 	if (sync && fsync(dirfd) < 0)
 		return -errno;
 	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int root_list_dir(const char *root, const char *rel, char ***names, size_t *n)
+{
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t k = 0;
+	DIR *dir;
+	int fd, r;
+
+	r = root_open_dir(root, rel, false, 0, &fd);
+	if (r == -ENOENT) {
+		*names = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	dir = fdopendir(fd);
+	if (!dir) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = 0;
+	while ((errno = 0, de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		if (!nv || !(nv[k] = strdup(de->d_name))) {
+			v = nv ? nv : v;
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		k++;
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(dir);
+	if (r < 0) {
+		names_free(v, k);
+		return r;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_names);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+int root_stat(const char *root, const char *rel, struct stat *st)
+{
+	char *dir, *base;
+	int dfd, r;
+
+	if ((r = path_split(rel, &dir, &base)) < 0)
+		return r;
+	r = root_open_dir(root, dir, false, 0, &dfd);
+	if (r == 0) {
+		if (fstatat(dfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		close(dfd);
+	}
+	free(dir);
+	free(base);
+	return r;
 }

@@ -47,4 +47,15 @@ int write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 /* Split "/a/b/c" into dir "/a/b" and base "c" (caller frees both). */
 int path_split(const char *path, char **dir, char **base);
 
+/*
+ * Names in directory REL below ROOT, sorted with strcmp (K3s's order for
+ * config.yaml.d). A missing directory gives an empty list. Free with
+ * names_free.
+ */
+int root_list_dir(const char *root, const char *rel, char ***names, size_t *n);
+void names_free(char **names, size_t n);
+
+/* lstat-like: metadata of REL below ROOT without following symlinks anywhere. */
+int root_stat(const char *root, const char *rel, struct stat *st);
+
 #endif

@@ -27,6 +27,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "render",  cmd_render,  0, 0, ALLOW_OUT },
+	{ "diff",    cmd_diff,    0, 0, 0 },
 	{ "profile", cmd_profile, 1, 2, 0 },
 };
 

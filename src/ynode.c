@@ -374,6 +374,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		n = ynode_copy(p->anchors[i]);
 		if (!n)
 			return -ENOMEM;
+		n->alias = true;
 		r = 0;
 		break;
 	default:

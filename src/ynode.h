@@ -26,6 +26,7 @@ struct ynode {
 	struct ymark start, end;
 	bool plain;             /* scalar written without quotes or block style */
 	bool flow;              /* seq/map written in flow style */
+	bool alias;             /* written as *alias; children keep the anchor's marks */
 	char *anchor;           /* &name, if any */
 	char *value;            /* scalar */
 	size_t len;

@@ -1,0 +1,355 @@
+/*
+ * Merging the K3s configuration: only our keys and list entries change,
+ * every other byte stays; the effective configuration across config.yaml
+ * and config.yaml.d is checked for overrides.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "kconfig.h"
+#include "render.h"
+
+struct fx {
+	struct profile_doc *doc;
+	struct k3s_model m;
+	char *fresh;
+	size_t fresh_len;
+	struct diags d, w;
+	struct buf out;
+};
+
+static int setup_profile(void **state, const char *name)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct render_opts ro = { NULL, ROLE_SERVER, NULL };
+	struct artifacts arts = { NULL, 0, 0 };
+	size_t i;
+
+	if (!f || profile_load(name, &f->doc, &f->d) < 0)
+		return -1;
+	if (k3s_model_build(f->doc->p, ROLE_SERVER, &f->m) < 0)
+		return -1;
+	if (render_profile(f->doc->p, &ro, &arts, &f->d) < 0)
+		return -1;
+	for (i = 0; i < arts.n; i++)
+		if (strstr(arts.v[i].path, "/etc/rancher/k3s/config.yaml")) {
+			f->fresh = strdup(arts.v[i].data);
+			f->fresh_len = arts.v[i].len;
+		}
+	artifacts_free(&arts);
+	*state = f;
+	return f->fresh ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	return setup_profile(state, "cis");
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	k3s_model_free(&f->m);
+	profile_doc_free(f->doc);
+	free(f->fresh);
+	diags_free(&f->d);
+	diags_free(&f->w);
+	buf_free(&f->out);
+	free(f);
+	ynode_intern_free();
+	return 0;
+}
+
+static void show_diags(const struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		char *s = diag_format(&d->v[i]);
+
+		print_error("%s\n", s);
+		free(s);
+	}
+}
+
+static const char *merge(struct fx *f, const char *old, bool exists)
+{
+	int r;
+
+	buf_reset(&f->out);
+	r = kconfig_merge("config.yaml", old, strlen(old), exists, &f->m, f->fresh,
+			  f->fresh_len, &f->out, &f->d);
+	if (r < 0)
+		show_diags(&f->d);
+	assert_int_equal(r, 0);
+	return f->out.data;
+}
+
+/* The merged text is what K3s needs and merging it again changes nothing. */
+static void assert_effective_and_stable(struct fx *f, const char *merged)
+{
+	struct kconfig_file file = { "config.yaml", merged, strlen(merged), true };
+	char *copy = strdup(merged);
+
+	if (kconfig_check_effective(&file, 1, &f->m, &f->d, &f->w) < 0) {
+		show_diags(&f->d);
+		fail();
+	}
+	assert_string_equal(merge(f, copy, true), copy);
+	free(copy);
+}
+
+static void test_kconfig_missing_file_is_fresh(void **state)
+{
+	struct fx *f = *state;
+
+	assert_string_equal(merge(f, "", false), f->fresh);
+	assert_string_equal(merge(f, "", true), f->fresh);
+}
+
+static void test_kconfig_comments_only_kept(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "# my notes\n# more", true);
+
+	assert_true(strncmp(out, "# my notes\n# more\n", 18) == 0);
+	assert_string_equal(out + 18, f->fresh);
+}
+
+static const char user_config[] =
+	"# K3s server, managed by hand\n"
+	"token: \"K10secret::server:abc\"   # the cluster token\n"
+	"tls-san:\n"
+	"  - k3s.example.com   # load balancer\n"
+	"  - 10.0.0.5\n"
+	"node-label: ['zone=a', \"rack=7\"]\n"
+	"secrets-encryption: false\n"
+	"\n"
+	"kube-apiserver-arg:\n"
+	"    - 'audit-log-path=/tmp/audit.log'   # old location\n"
+	"    - \"--default-not-ready-toleration-seconds=30\"\n"
+	"    - enable-admission-plugins=AlwaysPullImages\n"
+	"    - audit-log-maxage=5\n"
+	"write-kubeconfig-mode: \"0600\"\n"
+	"kubelet-arg:\n"
+	"- max-pods=250\n"
+	"- make-iptables-util-chains=false\n";
+
+static const char user_expected[] =
+	"# K3s server, managed by hand\n"
+	"token: \"K10secret::server:abc\"   # the cluster token\n"
+	"tls-san:\n"
+	"  - k3s.example.com   # load balancer\n"
+	"  - 10.0.0.5\n"
+	"node-label: ['zone=a', \"rack=7\"]\n"
+	"secrets-encryption: true\n"
+	"\n"
+	"kube-apiserver-arg:\n"
+	"    - audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log   # old location\n"
+	"    - \"--default-not-ready-toleration-seconds=30\"\n"
+	"    - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages\n"
+	"    - audit-log-maxage=30\n"
+	"    - admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml  # CIS 5.2.1, 5.2.2, 5.2.3, 5.2.4, 5.2.5, 5.2.6, 5.2.7, 5.2.8, 5.2.9, 5.2.10, 5.2.11, 5.2.12, 5.2.13\n"
+	"    - audit-policy-file=/var/lib/rancher/k3s/server/audit.yaml  # CIS 1.2.16, 1.2.17, 1.2.18, 1.2.19, 3.2.1\n"
+	"    - audit-log-maxbackup=10  # CIS 1.2.16, 1.2.17, 1.2.18, 1.2.19, 3.2.1\n"
+	"    - audit-log-maxsize=100  # CIS 1.2.16, 1.2.17, 1.2.18, 1.2.19, 3.2.1\n"
+	"    - request-timeout=300s  # CIS 1.2.20\n"
+	"    - service-account-lookup=true  # CIS 1.2.21\n"
+	"write-kubeconfig-mode: \"0600\"\n"
+	"kubelet-arg:\n"
+	"- max-pods=250\n"
+	"- make-iptables-util-chains=true\n"
+	"- streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"
+	"# CIS k3s-cis-1.24:4.2.6\n"
+	"protect-kernel-defaults: true\n"
+	"kube-controller-manager-arg:\n"
+	"  - terminated-pod-gc-threshold=10  # CIS 1.3.1\n"
+	"  - use-service-account-credentials=true  # CIS 1.3.3\n";
+
+static void test_kconfig_user_keys_untouched(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, user_config, true);
+
+	if (strcmp(out, user_expected) != 0)
+		print_error("got:\n%s", out);
+	assert_string_equal(out, user_expected);
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_duplicate_flags_removed(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f,
+		"kube-apiserver-arg:\n"
+		"  - request-timeout=300s\n"
+		"  - profiling=false\n"
+		"  - request-timeout=60s\n"
+		"  - --request-timeout=1s\n", true);
+
+	assert_non_null(strstr(out, "  - request-timeout=300s\n  - profiling=false\n  - enable-admission"));
+	assert_null(strstr(out, "60s"));
+	assert_null(strstr(out, "=1s"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_flow_and_scalar_lists(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f,
+		"kube-apiserver-arg: [profiling=false, 'audit-log-maxage=1']   # flow\n"
+		"kubelet-arg: max-pods=100\n"
+		"kube-controller-manager-arg:\n", true);
+
+	assert_non_null(strstr(out, "kube-apiserver-arg: [profiling=false, audit-log-maxage=30, "
+				    "'enable-admission-plugins=NodeRestriction,EventRateLimit', "));
+	assert_non_null(strstr(out, "]   # flow\n"));
+	assert_non_null(strstr(out, "kubelet-arg: [max-pods=100, streaming-connection-idle-timeout=5m, "
+				    "make-iptables-util-chains=true]\n"));
+	assert_non_null(strstr(out, "kube-controller-manager-arg: [terminated-pod-gc-threshold=10, "
+				    "use-service-account-credentials=true]"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_not_a_mapping(void **state)
+{
+	struct fx *f = *state;
+
+	buf_reset(&f->out);
+	assert_int_equal(kconfig_merge("config.yaml", "- a\n- b\n", 8, true, &f->m, f->fresh,
+				       f->fresh_len, &f->out, &f->d), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 1);
+	assert_non_null(strstr(f->d.v[0].msg, "must be a mapping"));
+	assert_int_equal(kconfig_merge("config.yaml", "key: [unclosed\n", 15, true, &f->m, f->fresh,
+				       f->fresh_len, &f->out, &f->d), -EINVAL);
+	assert_int_equal(kconfig_merge("config.yaml", "kube-apiserver-arg: {a: b}\n", 27, true, &f->m,
+				       f->fresh, f->fresh_len, &f->out, &f->d), -EINVAL);
+}
+
+static void test_kconfig_anchors(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f,
+		"common: &args\n"
+		"  - profiling=false\n"
+		"secrets-encryption: &se false\n"
+		"kube-apiserver-arg: *args\n"
+		"other: *se\n", true);
+
+	/* the alias becomes an explicit list; the anchor and its users stay */
+	assert_non_null(strstr(out, "common: &args\n  - profiling=false\n"));
+	assert_non_null(strstr(out, "secrets-encryption: &se true\n"));
+	assert_non_null(strstr(out, "kube-apiserver-arg: [profiling=false, 'enable-admission-plugins="));
+	assert_non_null(strstr(out, "other: *se\n"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_no_trailing_newline(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kubelet-arg:\n  - max-pods=10", true);
+
+	assert_non_null(strstr(out, "kubelet-arg:\n  - max-pods=10\n  - streaming-connection-idle-timeout=5m"));
+	assert_effective_and_stable(f, out);
+}
+
+static void check_fails(struct fx *f, const struct kconfig_file *files, size_t n,
+			const char *file, unsigned line, const char *what)
+{
+	size_t i;
+
+	assert_int_equal(kconfig_check_effective(files, n, &f->m, &f->d, &f->w), -EINVAL);
+	for (i = 0; i < f->d.n; i++)
+		if (strcmp(f->d.v[i].file, file) == 0 && f->d.v[i].line == line &&
+		    strstr(f->d.v[i].msg, what))
+			return;
+	show_diags(&f->d);
+	fail();
+}
+
+static void test_kconfig_later_dropin_overrides(void **state)
+{
+	struct fx *f = *state;
+	struct kconfig_file files[2] = {
+		{ "config.yaml", f->fresh, f->fresh_len, true },
+		{ "config.yaml.d/99-x.yaml", "kube-apiserver-arg:\n  - profiling=false\n", 40, false },
+	};
+
+	check_fails(f, files, 2, "config.yaml.d/99-x.yaml", 1, "write 'kube-apiserver-arg+:' to append");
+	diags_free(&f->d);
+	files[1].data = "kube-apiserver-arg+:\n  - audit-log-maxage=1\nprotect-kernel-defaults: false\n";
+	files[1].len = strlen(files[1].data);
+	check_fails(f, files, 2, "config.yaml.d/99-x.yaml", 2, "overrides k3s-harden's audit-log-maxage=30");
+	check_fails(f, files, 2, "config.yaml.d/99-x.yaml", 3, "protect-kernel-defaults: 'false' here overrides");
+	diags_free(&f->d);
+	/* appending something else is fine, and unknown keys only warn */
+	files[1].data = "kube-apiserver-arg+:\n  - profiling=false\nnot-a-k3s-option: 1\n";
+	files[1].len = strlen(files[1].data);
+	assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
+	assert_int_equal(f->w.n, 1);
+	assert_non_null(strstr(f->w.v[0].msg, "not-a-k3s-option"));
+	assert_int_equal(f->w.v[0].line, 3);
+}
+
+static void test_kconfig_dropin_mode_appends(void **state)
+{
+	struct fx *f = *state;
+	struct profile_doc *doc = NULL;
+	struct render_opts ro = { NULL, ROLE_SERVER, NULL };
+	struct artifacts arts = { NULL, 0, 0 };
+	const char *user = "kube-apiserver-arg:\n  - audit-log-path=/x\n  - profiling=false\nkubelet-arg: [max-pods=5]\n";
+	const char *dropin = NULL;
+	size_t i;
+	FILE *fp = fopen("/tmp/k3h-kconfig-dropin.yaml", "w");
+
+	assert_non_null(fp);
+	fputs("extends: cis\nk3s: { mode: dropin }\n", fp);
+	fclose(fp);
+	assert_int_equal(profile_load("/tmp/k3h-kconfig-dropin.yaml", &doc, &f->d), 0);
+	unlink("/tmp/k3h-kconfig-dropin.yaml");
+	assert_int_equal(render_profile(doc->p, &ro, &arts, &f->d), 0);
+	for (i = 0; i < arts.n; i++)
+		if (strstr(arts.v[i].path, "config.yaml.d/90-k3s-harden.yaml"))
+			dropin = arts.v[i].data;
+	assert_non_null(dropin);
+	{
+		struct kconfig_file files[3] = {
+			{ "config.yaml", user, strlen(user), false },
+			{ "config.yaml.d/90-k3s-harden.yaml", dropin, strlen(dropin), true },
+			{ "config.yaml.d/95-ok.yml", "kubelet-arg+: [max-pods=10]\n", 28, false },
+		};
+
+		/* with key+: the user's own flags survive and ours win */
+		assert_int_equal(kconfig_check_effective(files, 3, &f->m, &f->d, &f->w), 0);
+	}
+	artifacts_free(&arts);
+	profile_doc_free(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_kconfig_missing_file_is_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_comments_only_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_user_keys_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_duplicate_flags_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_flow_and_scalar_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_not_a_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_anchors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);
+}
