@@ -6,6 +6,9 @@
 
 #include "cli.h"
 #include "host.h"
+#include "json.h"
+#include "plan.h"
+#include "sha256.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -67,4 +70,47 @@ enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
 	r = host_detect_role(c->root, &why);
 	cli_note(c, "role auto: %s (%s)", r == ROLE_AGENT ? "agent" : "server", why);
 	return r;
+}
+
+static const char *const action_names[] = { "unchanged", "create", "update", "remove" };
+
+static void hex_or_null(struct buf *b, const char *key, const char *data, size_t len)
+{
+	char hex[65];
+
+	if (!data) {
+		buf_printf(b, ",\"%s\":null", key);
+		return;
+	}
+	sha256_hex(data, len, hex);
+	buf_printf(b, ",\"%s\":\"%s\"", key, hex);
+}
+
+void cli_json_files(struct buf *b, const struct plan *pl)
+{
+	size_t i;
+
+	buf_adds(b, "\"files\":[");
+	for (i = 0; i < pl->n; i++) {
+		const struct change *ch = &pl->v[i];
+
+		buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
+		json_str(b, ch->path);
+		buf_printf(b, ",\"kind\":\"%s\",\"action\":\"%s\"",
+			   ch->kind == ART_DIR ? "directory" : "file", action_names[ch->action]);
+		if (ch->kind == ART_FILE) {
+			hex_or_null(b, "old_sha256", ch->old_data, ch->old_len);
+			hex_or_null(b, "new_sha256", ch->new_data, ch->new_len);
+		}
+		if (ch->action == ACT_REMOVE)
+			buf_adds(b, ",\"mode\":null");
+		else
+			buf_printf(b, ",\"mode\":\"%04o\"", (unsigned)ch->mode);
+		if (ch->action == ACT_CREATE)
+			buf_adds(b, ",\"old_mode\":null");
+		else
+			buf_printf(b, ",\"old_mode\":\"%04o\"", (unsigned)ch->old_mode);
+		buf_printf(b, ",\"needs_restart\":%s}", ch->needs_restart ? "true" : "false");
+	}
+	buf_adds(b, "]");
 }

@@ -44,7 +44,24 @@ struct plan;
 /* Build the plan for the loaded profile, printing errors and warnings. */
 int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl);
 
+/* "files":[...] of a plan, as CLI.md's JSON describes. */
+void cli_json_files(struct buf *b, const struct plan *pl);
+
+struct txn;
+/* True when kernel values and systemd are live: --root / or --live. */
+bool cli_live(const struct cli *c);
+/* Lock the state directory and undo an interrupted transaction. */
+int cli_open_txn(const struct cli *c, const char *profile, const char *kind,
+		 unsigned retention, struct txn **t);
+/* Undo an interrupted transaction, if a journal is left; exit code. */
+int cli_recover_if_needed(const struct cli *c);
+/* Carry out a plan in the open transaction t; exit code. */
+int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t);
+
 int cmd_render(struct cli *c);
+int cmd_apply(struct cli *c);
+int cmd_rollback(struct cli *c);
+int cmd_history(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_profile(struct cli *c);
 

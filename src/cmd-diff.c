@@ -16,8 +16,6 @@
 #define C_CYAN "\033[36m"
 #define C_OFF "\033[m"
 
-static const char *const action_names[] = { "unchanged", "create", "update", "remove" };
-
 static bool use_color(const struct cli *c)
 {
 	if (c->color == COLOR_ALWAYS)
@@ -93,18 +91,6 @@ static int text_change(struct buf *b, const struct change *ch)
 		     ch->new_data ? ch->new_data : "", ch->new_len, a, bl, 3, b, &changed);
 }
 
-static void hex_or_null(struct buf *b, const char *key, const char *data, size_t len)
-{
-	char hex[65];
-
-	if (!data) {
-		buf_printf(b, ",\"%s\":null", key);
-		return;
-	}
-	sha256_hex(data, len, hex);
-	buf_printf(b, ",\"%s\":\"%s\"", key, hex);
-}
-
 static void json_plan(const struct plan *pl, struct buf *b)
 {
 	size_t i;
@@ -112,31 +98,11 @@ static void json_plan(const struct plan *pl, struct buf *b)
 
 	for (i = 0; i < pl->n; i++)
 		restart |= pl->v[i].action != ACT_UNCHANGED && pl->v[i].needs_restart;
-	buf_printf(b, "{\"changed\":%s,\"role\":\"%s\",\"needs_restart\":%s,\"files\":[",
+	buf_printf(b, "{\"changed\":%s,\"role\":\"%s\",\"needs_restart\":%s,",
 		   plan_changes(pl) ? "true" : "false", profile_role_name(pl->role),
 		   restart ? "true" : "false");
-	for (i = 0; i < pl->n; i++) {
-		const struct change *ch = &pl->v[i];
-
-		buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
-		json_str(b, ch->path);
-		buf_printf(b, ",\"kind\":\"%s\",\"action\":\"%s\"",
-			   ch->kind == ART_DIR ? "directory" : "file", action_names[ch->action]);
-		if (ch->kind == ART_FILE) {
-			hex_or_null(b, "old_sha256", ch->old_data, ch->old_len);
-			hex_or_null(b, "new_sha256", ch->new_data, ch->new_len);
-		}
-		if (ch->action == ACT_REMOVE)
-			buf_adds(b, ",\"mode\":null");
-		else
-			buf_printf(b, ",\"mode\":\"%04o\"", (unsigned)ch->mode);
-		if (ch->action == ACT_CREATE)
-			buf_adds(b, ",\"old_mode\":null");
-		else
-			buf_printf(b, ",\"old_mode\":\"%04o\"", (unsigned)ch->old_mode);
-		buf_printf(b, ",\"needs_restart\":%s}", ch->needs_restart ? "true" : "false");
-	}
-	buf_adds(b, "]}\n");
+	cli_json_files(b, pl);
+	buf_adds(b, "}\n");
 }
 
 int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl)

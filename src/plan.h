@@ -54,6 +54,18 @@ struct plan_opts {
 int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *out,
 	       struct diags *errs, struct diags *warns);
 void plan_free(struct plan *pl);
+/*
+ * The plan that puts back generation id's files: each file as the
+ * generation's backup holds it (or removed, when it did not exist), the
+ * directories the generation created removed, directory modes restored.
+ */
+int plan_rollback(const char *root, const char *id, struct plan *out, struct diags *errs);
+
+struct target;
+/* The transaction's targets for every change that is not ACT_UNCHANGED. */
+int plan_targets(const struct plan *pl, struct target **v, size_t *n);
+void targets_free(struct target *v, size_t n);
+
 /* True when some change is not ACT_UNCHANGED. */
 bool plan_changes(const struct plan *pl);
 

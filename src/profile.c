@@ -200,9 +200,10 @@ static bool is_bool_word(const char *s)
 	return strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
 }
 
+/* Decimal only: libcyaml would read 010 as octal 8. */
 static bool is_uint_word(const char *s)
 {
-	if (!*s)
+	if (!*s || (s[0] == '0' && s[1]))
 		return false;
 	for (; *s; s++)
 		if (!isdigit((unsigned char)*s))
@@ -225,9 +226,16 @@ static void lerr(struct loader *L, const struct ynode *n, const char *file,
 	va_start(ap, fmt);
 	k = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (k >= 0)
+	if (k >= 0) {
+		char *p;
+
+		/* a value with a newline must not split the message */
+		for (p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		diags_add(L->d, n ? n->file : file, n ? n->start.line : 0,
 			  n ? n->start.col : 0, "%s", msg);
+	}
 	free(msg);
 	L->err = -EINVAL;
 }
@@ -247,18 +255,18 @@ static char *builtin_list(void)
 	struct buf b = BUF_INIT;
 
 	for (f = embedded_profiles; f->name; f++)
-		if (strcmp(f->name, "base") != 0)
-			buf_printf(&b, "%s%s", b.len ? ", " : "", f->name);
+		buf_printf(&b, "%s%s", b.len ? ", " : "", f->name);
 	return buf_steal(&b);
 }
 
 static int load_tree(struct loader *L, const char *ref, const char *rel_dir,
 		     const struct ynode *from, struct ynode **out);
 
-static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *src);
+static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *src,
+		      const char *path);
 
 /* Copy src, turning `key+:` into `key:` inside maps that have no parent. */
-static struct ynode *copy_plain(struct loader *L, const struct ynode *src)
+static struct ynode *copy_plain(struct loader *L, const struct ynode *src, const char *path)
 {
 	struct ynode *c;
 
@@ -269,14 +277,21 @@ static struct ynode *copy_plain(struct loader *L, const struct ynode *src)
 		return NULL;
 	c->start = src->start;
 	c->end = src->end;
-	if (merge_into(L, c, src) < 0) {
+	if (merge_into(L, c, src, path) < 0) {
 		ynode_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *src)
+/* Key name without a trailing '+'. */
+static size_t base_len(const struct ynode *k)
+{
+	return k->len > 1 && k->value[k->len - 1] == '+' ? k->len - 1 : k->len;
+}
+
+static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *src,
+		      const char *path)
 {
 	size_t i, j;
 
@@ -285,7 +300,7 @@ static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *s
 		size_t kl = k->len;
 		bool append = kl > 1 && k->value[kl - 1] == '+';
 		struct ynode *key, *val;
-		char name[512];
+		char name[512], full[1024];
 		long at;
 
 		if (kl >= sizeof(name)) {
@@ -295,16 +310,27 @@ static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *s
 		memcpy(name, k->value, kl + 1);
 		if (append)
 			name[kl - 1] = '\0';
+		snprintf(full, sizeof(full), "%s%s%s", path, *path ? "." : "", name);
+		/* `key+:` and `key:` in one mapping: the second would silently win */
+		for (j = 0; j < i; j++)
+			if (base_len(src->keys[j]) == strlen(name) &&
+			    strncmp(src->keys[j]->value, name, strlen(name)) == 0)
+				break;
+		if (j < i) {
+			lerr(L, k, NULL, "%s: duplicate key (also set on line %u)", full,
+			     src->keys[j]->start.line);
+			continue;
+		}
 		at = ynode_find(dst, name);
 		if (append && at >= 0) {
 			struct ynode *d = dst->items[at];
 
 			if (d->kind != YN_SEQ || v->kind != YN_SEQ) {
-				lerr(L, k, NULL, "%s: '+' appends to a list, and this is not a list", name);
+				lerr(L, k, NULL, "%s: '+' appends to a list, and this is not a list", full);
 				continue;
 			}
 			for (j = 0; j < v->n; j++) {
-				struct ynode *c = copy_plain(L, v->items[j]);
+				struct ynode *c = copy_plain(L, v->items[j], full);
 
 				if (!c || ynode_append(d, NULL, c) < 0) {
 					ynode_free(c);
@@ -314,18 +340,18 @@ static int merge_into(struct loader *L, struct ynode *dst, const struct ynode *s
 			continue;
 		}
 		if (append && v->kind != YN_SEQ) {
-			lerr(L, k, NULL, "%s: '+' appends to a list, and this is not a list", name);
+			lerr(L, k, NULL, "%s: '+' appends to a list, and this is not a list", full);
 			continue;
 		}
 		if (at >= 0 && dst->items[at]->kind == YN_MAP && v->kind == YN_MAP) {
-			int r = merge_into(L, dst->items[at], v);
+			int r = merge_into(L, dst->items[at], v, full);
 
 			if (r < 0)
 				return r;
 			continue;
 		}
 		key = ynode_copy(k);
-		val = copy_plain(L, v);
+		val = copy_plain(L, v, full);
 		if (!key || !val) {
 			ynode_free(key);
 			ynode_free(val);
@@ -352,23 +378,30 @@ static int read_profile_file(struct loader *L, const char *path, const struct yn
 {
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	const char *pre = from ? "extends: " : "";
+	char name[PATH_MAX + 8] = "";
+
+	/* at the extends: line, name the file; for the file itself the label does */
+	if (from)
+		snprintf(name, sizeof(name), " '%s'", path);
+	/* O_NONBLOCK: a FIFO must not hang us before fstat can refuse it */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP)
-			lerr(L, from, path, "refusing to read profile through a symbolic link");
+			lerr(L, from, path, "%srefusing to read profile%s through a symbolic link", pre, name);
 		else
-			lerr(L, from, path, "cannot open profile '%s': %s", path, strerror(-r));
+			lerr(L, from, path, "%scannot open profile%s: %s", pre, name, strerror(-r));
 		return r;
 	}
 	r = read_fd_all(fd, PROFILE_MAX_SIZE, data, len, st);
 	close(fd);
 	if (r == -EFBIG)
-		lerr(L, from, path, "profile is larger than 1 MiB");
+		lerr(L, from, path, "%sprofile%s is larger than 1 MiB", pre, name);
 	else if (r == -EISDIR || r == -EINVAL)
-		lerr(L, from, path, "profile is not a regular file");
+		lerr(L, from, path, "%sprofile%s is not a regular file", pre, name);
 	else if (r < 0)
-		lerr(L, from, path, "cannot read profile '%s': %s", path, strerror(-r));
+		lerr(L, from, path, "%scannot read profile%s: %s", pre, name, strerror(-r));
 	return r;
 }
 
@@ -408,23 +441,27 @@ static int load_tree(struct loader *L, const char *ref, const char *rel_dir,
 
 	if (!looks_like_path(ref))
 		bf = embedded_find(embedded_profiles, ref);
-	if (bf) {
-		id.builtin = bf->name;
-		if (asprintf(&label, "builtin:%s", bf->name) < 0)
-			return -ENOMEM;
-	} else if (!looks_like_path(ref) && access(ref, F_OK) != 0) {
-		char *names = builtin_list();
-
-		lerr(L, from, ref, "unknown profile '%s' (built-in: %s)", ref, names ? names : "");
-		free(names);
-		return -ENOENT;
-	} else {
+	if (!bf) {
 		if (ref[0] != '/' && rel_dir)
 			r = asprintf(&path, "%s/%s", rel_dir, ref);
 		else
 			r = asprintf(&path, "%s", ref);
 		if (r < 0)
 			return -ENOMEM;
+	}
+	if (bf) {
+		id.builtin = bf->name;
+		if (asprintf(&label, "builtin:%s", bf->name) < 0)
+			return -ENOMEM;
+	} else if (!looks_like_path(ref) && access(path, F_OK) != 0) {
+		char *names = builtin_list();
+
+		lerr(L, from, ref, "%sunknown profile '%s' (built-in: %s)", from ? "extends: " : "",
+		     ref, names ? names : "");
+		free(names);
+		free(path);
+		return -ENOENT;
+	} else {
 		r = read_profile_file(L, path, from, &data, &len, &st);
 		if (r < 0)
 			goto out;
@@ -471,7 +508,7 @@ static int load_tree(struct loader *L, const char *ref, const char *rel_dir,
 			goto pop;
 		}
 	}
-	r = merge_into(L, merged, tree);
+	r = merge_into(L, merged, tree, "");
 	if (r == 0 && L->err)
 		r = L->err;
 	if (r == 0 && !ynode_get(tree, "name")) {
@@ -783,22 +820,41 @@ static void v_path(struct vctx *v, const char *path, const char *value)
 		verr(v, path, "'%s' is not a clean absolute path (no '.', '..', '//' or trailing '/')", value);
 }
 
+static int cmp_index_by_name(const void *a, const void *b, void *names)
+{
+	char **v = names;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(v[x], v[y]);
+
+	return c ? c : (x > y) - (x < y);
+}
+
 static void v_names(struct vctx *v, const char *base, char **names, unsigned n,
 		    bool (*ok)(const char *), const char *what)
 {
 	char path[256];
-	unsigned i, j;
+	size_t *order;
+	unsigned i;
 
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s.%u", base, i);
-		if (!ok(names[i])) {
+		if (!ok(names[i]))
 			verr(v, path, "'%s' is not %s", names[i], what);
-			continue;
-		}
-		for (j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				verr(v, path, "'%s' is listed twice", names[i]);
 	}
+	/* duplicates by sorting, so 10,000 namespaces stay cheap */
+	order = malloc((n + 1) * sizeof(*order));
+	if (!order)
+		return;
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_index_by_name, names);
+	for (i = 1; i < n; i++) {
+		if (strcmp(names[order[i]], names[order[i - 1]]) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s.%zu", base, order[i]);
+		verr(v, path, "'%s' is listed twice", names[order[i]]);
+	}
+	free(order);
 }
 
 static bool ok_username(const char *s)
@@ -1158,10 +1214,20 @@ static void v_top(struct vctx *v, const struct profile *p)
 		size_t i;
 
 		for (i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+			const struct ynode *at;
+
 			if (!on[i])
 				continue;
 			snprintf(path, sizeof(path), "%s.enabled", server_only[i]);
-			verr(v, path, "%s belongs on servers; set enabled: false for an agent", server_only[i]);
+			at = node_at(v, path);
+			/* a built-in parent's line is no help: point at role: agent */
+			if (at && strncmp(at->file, "builtin:", 8) == 0)
+				lerr(v->L, node_at(v, "role"), NULL, "%s: %s belongs on servers; "
+				     "an agent profile sets %s: {enabled: false}", path, server_only[i],
+				     server_only[i]);
+			else
+				verr(v, path, "%s belongs on servers; set enabled: false for an agent",
+				     server_only[i]);
 		}
 	}
 }

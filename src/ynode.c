@@ -1,6 +1,8 @@
 #include "ynode.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -193,6 +195,7 @@ struct parser {
 	struct ynode **anchors;   /* anchored nodes, for aliases */
 	size_t n_anchors;
 	size_t alias_nodes;
+	char path[512];         /* dotted path of the node being read, for messages */
 	int err;
 };
 
@@ -205,12 +208,21 @@ static size_t count_nodes(const struct ynode *n)
 	return c;
 }
 
-static int perr(struct parser *p, struct ymark m, const char *msg, const char *arg)
+static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 {
-	if (arg)
-		diags_add(p->d, p->file, m.line, m.col, msg, arg);
-	else
+	char *msg = NULL;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (k >= 0)
 		diags_add(p->d, p->file, m.line, m.col, "%s", msg);
+	free(msg);
 	p->err = -EINVAL;
 	return -EINVAL;
 }
@@ -260,9 +272,12 @@ static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
 	yaml_event_t ev;
 	int r;
 
+	size_t plen = strlen(p->path);
+
 	for (;;) {
 		struct ynode *k = NULL, *v = NULL;
 
+		p->path[plen] = '\0';
 		if ((r = next_event(p, &ev)) < 0)
 			return r;
 		if (ev.type == end) {
@@ -276,12 +291,14 @@ static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
 			return r;
 		if (n->kind == YN_MAP) {
 			if (k->kind != YN_SCALAR) {
-				r = perr(p, k->start, "mapping keys must be scalars", NULL);
+				r = perr(p, k->start, "mapping keys must be scalars");
 				ynode_free(k);
 				return r;
 			}
+			snprintf(p->path + plen, sizeof(p->path) - plen, "%s%s", plen ? "." : "", k->value);
 			if (ynode_find(n, k->value) >= 0) {
-				r = perr(p, k->start, "duplicate key '%s'", k->value);
+				r = perr(p, k->start, "%s: duplicate key (also set on line %u)", p->path,
+					 n->keys[ynode_find(n, k->value)]->start.line);
 				ynode_free(k);
 				return r;
 			}
@@ -312,7 +329,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 	int r;
 
 	if (depth > YN_MAX_DEPTH)
-		return perr(p, mark_of(ev->start_mark), "nesting deeper than 64 levels", NULL);
+		return perr(p, mark_of(ev->start_mark), "nesting deeper than 64 levels");
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		n = ynode_new(YN_SCALAR, p->file);
@@ -329,7 +346,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		if (memchr(n->value, '\0', n->len)) {
 			n->start = mark_of(ev->start_mark);
-			r = perr(p, n->start, "NUL byte in a scalar", NULL);
+			r = perr(p, n->start, "NUL byte in a scalar");
 			ynode_free(n);
 			return r;
 		}
@@ -370,7 +387,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		p->alias_nodes += count_nodes(p->anchors[i]);
 		if (p->alias_nodes > YN_MAX_ALIAS_NODES)
 			return perr(p, mark_of(ev->start_mark),
-				    "aliases expand to too many nodes", NULL);
+				    "aliases expand to too many nodes");
 		n = ynode_copy(p->anchors[i]);
 		if (!n)
 			return -ENOMEM;
@@ -378,7 +395,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		r = 0;
 		break;
 	default:
-		return perr(p, mark_of(ev->start_mark), "unexpected YAML event", NULL);
+		return perr(p, mark_of(ev->start_mark), "unexpected YAML event");
 	}
 	if (r < 0) {
 		ynode_free(n);
@@ -416,7 +433,7 @@ int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 		}
 		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
 			r = perr(&p, mark_of(ev.start_mark),
-				 "more than one YAML document", NULL);
+				 "more than one YAML document");
 			yaml_event_delete(&ev);
 			goto out;
 		}
@@ -431,7 +448,7 @@ int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 		yaml_event_delete(&ev);
 	}
 	if (!root && !(flags & YN_ALLOW_EMPTY)) {
-		r = perr(&p, mark_of(p.yp.mark), "empty document", NULL);
+		r = perr(&p, mark_of(p.yp.mark), "empty document");
 		goto out;
 	}
 	*out = root;

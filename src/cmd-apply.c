@@ -1,0 +1,292 @@
+/* k3s-harden apply: the plan carried out as one transaction. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "json.h"
+#include "plan.h"
+#include "sysctl.h"
+#include "txn.h"
+
+#define DEFAULT_LOCK_TIMEOUT_MS 30000
+
+static unsigned lock_timeout_ms(void)
+{
+	const char *s = getenv("K3S_HARDEN_LOCK_TIMEOUT");
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return DEFAULT_LOCK_TIMEOUT_MS;
+	v = strtod(s, &end);
+	if (*end || v < 0 || v > 3600)
+		return DEFAULT_LOCK_TIMEOUT_MS;
+	return (unsigned)(v * 1000);
+}
+
+bool cli_live(const struct cli *c)
+{
+	return strcmp(c->root, "/") == 0 || c->live;
+}
+
+/* Live kernel values: remember the old ones so a failure can put them back. */
+struct live_values {
+	struct sysctl_kv *v;
+	size_t n;
+	char **old;
+};
+
+static void live_free(struct live_values *lv)
+{
+	size_t i;
+
+	for (i = 0; lv->old && i < lv->n; i++)
+		free(lv->old[i]);
+	free(lv->old);
+	sysctl_free(lv->v, lv->n);
+	memset(lv, 0, sizeof(*lv));
+}
+
+static int live_set(const struct cli *c, const struct target *t, struct live_values *lv)
+{
+	size_t i;
+	int r;
+
+	if ((r = sysctl_parse(t->data, t->len, &lv->v, &lv->n)) < 0)
+		return r;
+	lv->old = calloc(lv->n + 1, sizeof(*lv->old));
+	if (!lv->old)
+		return -ENOMEM;
+	for (i = 0; i < lv->n; i++) {
+		char *now = NULL;
+
+		r = sysctl_get(c->root, lv->v[i].key, &lv->old[i]);
+		if (r == 0)
+			r = sysctl_set(c->root, lv->v[i].key, lv->v[i].value);
+		if (r == 0)
+			r = sysctl_get(c->root, lv->v[i].key, &now);
+		if (r == 0 && !sysctl_equal(now, lv->v[i].value))
+			r = -EINVAL;
+		free(now);
+		if (r < 0 && !lv->v[i].optional) {
+			cli_error("cannot set kernel parameter %s=%s: %s", lv->v[i].key, lv->v[i].value,
+				  r == -EINVAL ? "the kernel kept another value" : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void live_restore(const struct cli *c, const struct live_values *lv)
+{
+	size_t i;
+
+	for (i = 0; lv->old && i < lv->n; i++)
+		if (lv->old[i] && sysctl_set(c->root, lv->v[i].key, lv->old[i]) < 0)
+			cli_error("could not put kernel parameter %s back to %s", lv->v[i].key, lv->old[i]);
+}
+
+static void print_result(const struct cli *c, const struct plan *pl, const char *verb,
+			 const char *gen, const char *result, bool restarted, bool pending)
+{
+	size_t i, created = 0, updated = 0, removed = 0;
+	struct buf b = BUF_INIT;
+
+	if (c->output == OUTPUT_JSON) {
+		buf_printf(&b, "{\"changed\":%s,\"restarted\":%s,\"restart_pending\":%s,\"generation\":",
+			   plan_changes(pl) && strcmp(result, "ok") == 0 ? "true" : "false",
+			   restarted ? "true" : "false", pending ? "true" : "false");
+		if (gen && *gen)
+			json_str(&b, gen);
+		else
+			buf_adds(&b, "null");
+		buf_adds(&b, ",\"result\":");
+		json_str(&b, result);
+		buf_addc(&b, ',');
+		cli_json_files(&b, pl);
+		buf_adds(&b, "}\n");
+		fwrite(b.data, 1, b.len, stdout);
+		buf_free(&b);
+		return;
+	}
+	if (c->verbose < 0 || strcmp(result, "ok") != 0)
+		return;
+	for (i = 0; i < pl->n; i++) {
+		const struct change *ch = &pl->v[i];
+		static const char *const words[] = { "unchanged", "created", "updated", "removed" };
+
+		if (ch->action == ACT_UNCHANGED)
+			continue;
+		created += ch->action == ACT_CREATE;
+		updated += ch->action == ACT_UPDATE;
+		removed += ch->action == ACT_REMOVE;
+		if (c->verbose > 0)
+			printf("%-9s %s%s\n", words[ch->action], ch->path, ch->kind == ART_DIR ? "/" : "");
+	}
+	printf("%s generation %s: %zu created, %zu updated, %zu removed%s\n", verb, gen, created,
+	       updated, removed, restarted ? "; K3s restarted" : pending ? "; K3s restart pending" : "");
+}
+
+int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t)
+{
+	struct diags e = { NULL, 0, 0 };
+	struct live_values lv;
+	struct target *v = NULL;
+	size_t n = 0, i;
+	bool restart = false, pending = false, written = false;
+	int r, rc = EXIT_OK;
+
+	memset(&lv, 0, sizeof(lv));
+	if (plan_targets(pl, &v, &n) < 0) {
+		cli_error("out of memory");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++)
+		restart |= v[i].needs_restart;
+	r = txn_prepare(t, v, n, &e);
+	if (r < 0) {
+		cli_print_diags(&e);
+		cli_error("%s failed before changing anything (%s); the host is as it was",
+			  kind, strerror(-r));
+		print_result(c, pl, kind, NULL, "failed", false, false);
+		rc = EXIT_RESTORED;
+		goto out;
+	}
+	written = true;
+	r = txn_write(t, &e);
+	/* kernel values go live before anything restarts with protect-kernel-defaults */
+	for (i = 0; r == 0 && i < n; i++)
+		if (v[i].sysctl && !v[i].remove && cli_live(c))
+			r = live_set(c, &v[i], &lv);
+	if (r == 0) {
+		/* the K3s restart and health gate come with the systemd step */
+		pending = restart;
+		r = txn_commit(t, pending, &e);
+	}
+	if (r < 0) {
+		struct diags re = { NULL, 0, 0 };
+		int rr;
+
+		cli_print_diags(&e);
+		live_restore(c, &lv);
+		rr = txn_restore(t, &re);
+		if (rr < 0) {
+			cli_print_diags(&re);
+			cli_error("%s failed (%s) and generation %s could not be restored completely; "
+				  "finish the steps above by hand, then run 'k3s-harden history'",
+				  kind, strerror(-r), txn_generation(t));
+			rc = EXIT_BROKEN;
+		} else {
+			cli_error("%s failed (%s); every file was restored from generation %s",
+				  kind, strerror(-r), txn_generation(t));
+			rc = EXIT_RESTORED;
+		}
+		diags_free(&re);
+		print_result(c, pl, kind, txn_generation(t), rc == EXIT_BROKEN ? "broken" : "rolled-back",
+			     false, false);
+		goto out;
+	}
+	print_result(c, pl, strcmp(kind, "apply") == 0 ? "applied" : "rolled back with",
+		     txn_generation(t), "ok", false, pending);
+	if (pending && c->verbose >= 0 && c->output != OUTPUT_JSON)
+		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
+			 cli_live(c) ? "" : " (offline --root: no systemd calls)");
+out:
+	(void)written;
+	live_free(&lv);
+	diags_free(&e);
+	targets_free(v, n);
+	return rc;
+}
+
+/* Lock and recover, printing what was undone. */
+int cli_open_txn(const struct cli *c, const char *profile, const char *kind, unsigned retention,
+		 struct txn **t)
+{
+	struct diags e = { NULL, 0, 0 };
+	struct txn_opts o = { c->root, profile, kind, lock_timeout_ms(), retention };
+	bool recovered = false;
+	int r;
+
+	r = txn_open(&o, t, &recovered, &e);
+	cli_print_diags(&e);
+	diags_free(&e);
+	if (r < 0)
+		return r == -EIO ? EXIT_BROKEN : EXIT_USAGE;
+	if (recovered)
+		cli_note(c, "an interrupted transaction (generation %s) was undone first: "
+			 "its files are as they were before it", txn_generation(*t));
+	return EXIT_OK;
+}
+
+static bool journal_left(const struct cli *c)
+{
+	struct stat st;
+
+	return root_stat(c->root, TXN_STATE_DIR "/journal", &st) == 0;
+}
+
+int cli_recover_if_needed(const struct cli *c)
+{
+	struct txn *t = NULL;
+	int rc;
+
+	if (!journal_left(c))
+		return EXIT_OK;
+	rc = cli_open_txn(c, "-", "recover", 0, &t);
+	txn_close(t);
+	return rc;
+}
+
+int cmd_apply(struct cli *c)
+{
+	struct profile_doc *doc = NULL;
+	struct plan pl;
+	struct txn *t = NULL;
+	int rc;
+
+	if (c->dry_run)
+		return cmd_diff(c);
+	rc = cli_load_profile(c, NULL, &doc);
+	if (rc != EXIT_OK)
+		return rc;
+	memset(&pl, 0, sizeof(pl));
+	/* a no-op touches nothing: plan before taking the lock, unless a
+	 * journal says an earlier run was interrupted */
+	if (!journal_left(c)) {
+		rc = cli_build_plan(c, doc, &pl);
+		if (rc != EXIT_OK)
+			goto out;
+		if (!plan_changes(&pl)) {
+			if (c->output == OUTPUT_JSON)
+				print_result(c, &pl, "apply", NULL, "ok", false, false);
+			else
+				cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
+			goto out;
+		}
+		plan_free(&pl);
+	}
+	rc = cli_open_txn(c, doc->p->name, "apply", doc->p->retention, &t);
+	if (rc != EXIT_OK)
+		goto out;
+	rc = cli_build_plan(c, doc, &pl);
+	if (rc != EXIT_OK)
+		goto out;
+	if (!plan_changes(&pl)) {
+		if (c->output == OUTPUT_JSON)
+			print_result(c, &pl, "apply", NULL, "ok", false, false);
+		else
+			cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
+		goto out;
+	}
+	rc = cli_run_plan(c, &pl, "apply", t);
+out:
+	txn_close(t);
+	plan_free(&pl);
+	profile_doc_free(doc);
+	return rc;
+}

@@ -1,0 +1,167 @@
+#include "sysctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int sysctl_parse(const char *data, size_t len, struct sysctl_kv **out, size_t *n)
+{
+	struct sysctl_kv *v = NULL, *nv;
+	size_t k = 0;
+	char *copy = strndup(data, len), *line, *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *l = trim(line), *eq, *key, *val;
+		bool optional = false;
+
+		if (!*l || *l == '#' || *l == ';')
+			continue;
+		eq = strchr(l, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		key = trim(l);
+		val = trim(eq + 1);
+		if (*key == '-') {
+			optional = true;
+			key = trim(key + 1);
+		}
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		if (!nv)
+			goto nomem;
+		v = nv;
+		v[k].key = strdup(key);
+		v[k].value = strdup(val);
+		v[k].optional = optional;
+		if (!v[k].key || !v[k].value) {
+			free(v[k].key);
+			free(v[k].value);
+			goto nomem;
+		}
+		k++;
+	}
+	free(copy);
+	*out = v;
+	*n = k;
+	return 0;
+nomem:
+	free(copy);
+	sysctl_free(v, k);
+	return -ENOMEM;
+}
+
+void sysctl_free(struct sysctl_kv *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+static int key_path(const char *key, char *out, size_t size)
+{
+	size_t i;
+
+	if (!*key || strstr(key, "..") || key[0] == '.' || strchr(key, '/'))
+		return -EINVAL;
+	if ((size_t)snprintf(out, size, "/proc/sys/%s", key) >= size)
+		return -ENAMETOOLONG;
+	for (i = 10; out[i]; i++)
+		if (out[i] == '.')
+			out[i] = '/';
+	return 0;
+}
+
+int sysctl_get(const char *proc_root, const char *key, char **value)
+{
+	char path[512], *data;
+	size_t len;
+	struct stat st;
+	int r = key_path(key, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	r = root_read_file(proc_root, path, 65536, &data, &len, &st);
+	if (r < 0)
+		return r;
+	while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
+		data[--len] = '\0';
+	*value = data;
+	return 0;
+}
+
+int sysctl_set(const char *proc_root, const char *key, const char *value)
+{
+	char path[512], *dir, *base;
+	size_t len = strlen(value);
+	ssize_t k;
+	int dfd, fd, r = key_path(key, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	if ((r = path_split(path, &dir, &base)) < 0)
+		return r;
+	r = root_open_dir(proc_root, dir, false, 0, &dfd);
+	if (r == 0) {
+		/* /proc/sys entries exist or the key is unknown: never create */
+		fd = openat(dfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_TRUNC);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			k = write(fd, value, len);
+			if (k < 0)
+				r = -errno;
+			else if ((size_t)k != len)
+				r = -EIO;
+			if (close(fd) < 0 && r == 0)
+				r = -errno;
+		}
+		close(dfd);
+	}
+	free(dir);
+	free(base);
+	return r;
+}
+
+bool sysctl_equal(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ' || *a == '\t')
+			a++;
+		while (*b == ' ' || *b == '\t')
+			b++;
+		if (!*a || !*b)
+			return !*a && !*b;
+		while (*a && *a != ' ' && *a != '\t' && *a == *b) {
+			a++;
+			b++;
+		}
+		if (*a && *a != ' ' && *a != '\t')
+			return false;
+		if (*b && *b != ' ' && *b != '\t')
+			return false;
+	}
+}

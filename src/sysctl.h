@@ -1,0 +1,27 @@
+/* Kernel parameters: the sysctl.d file format and the live values in /proc/sys. */
+#ifndef K3H_SYSCTL_H
+#define K3H_SYSCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sysctl_kv {
+	char *key;
+	char *value;
+	bool optional;          /* "-key = value": errors ignored, as systemd-sysctl does */
+};
+
+/* Parse sysctl.d text: key = value lines, '#' and ';' comments. */
+int sysctl_parse(const char *data, size_t len, struct sysctl_kv **v, size_t *n);
+void sysctl_free(struct sysctl_kv *v, size_t n);
+
+/*
+ * Read or write the live value of key under PROC_ROOT/proc/sys (PROC_ROOT
+ * is "/" on a real host, the --root tree with --live). Values are compared
+ * with whitespace runs folded, as the kernel prints "4096\t87380".
+ */
+int sysctl_get(const char *proc_root, const char *key, char **value);
+int sysctl_set(const char *proc_root, const char *key, const char *value);
+bool sysctl_equal(const char *a, const char *b);
+
+#endif

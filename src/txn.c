@@ -1,0 +1,1007 @@
+#include "txn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "sha256.h"
+
+#define BACKUP_MAX (64 * 1024 * 1024)
+#define TMP_SUFFIX ".k3s-harden.tmp"
+
+struct txn {
+	struct txn_opts o;
+	int state_fd, backups_fd, lock_fd;
+	char id[16];
+	const struct target *v;
+	size_t n;
+	struct gen_entry *entries;
+	size_t n_entries;
+	bool journal;
+	struct txn_stats stats;
+};
+
+/* ---- small helpers ---- */
+
+static int do_syncfs(struct txn *t, int fd)
+{
+	t->stats.syncs++;
+	return syncfs(fd) < 0 ? -errno : 0;
+}
+
+static int do_fsync(struct txn *t, int fd)
+{
+	t->stats.syncs++;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+static int write_fd_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Create dirfd/name fresh (O_EXCL, no symlinks) with data, mode, owner. */
+static int create_file_at(int dirfd, const char *name, const char *data, size_t len,
+			  mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd, r;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_fd_all(fd, data, len);
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fchown(fd, uid, gid) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dirfd, name, 0);
+	return r;
+}
+
+static int open_parent(const char *root, const char *path, int *dfd, char **base)
+{
+	char *dir;
+	int r = path_split(path, &dir, base);
+
+	if (r < 0)
+		return r;
+	r = root_open_dir(root, dir, false, 0, dfd);
+	free(dir);
+	if (r < 0) {
+		free(*base);
+		*base = NULL;
+	}
+	return r;
+}
+
+static void tmp_name(char *out, size_t size, const char *base)
+{
+	snprintf(out, size, ".%s" TMP_SUFFIX, base);
+}
+
+static int read_at(int dirfd, const char *name, size_t max, char **data, size_t *len)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	r = read_fd_all(fd, max, data, len, &st);
+	close(fd);
+	return r;
+}
+
+/* ---- manifest ---- */
+
+static void entries_add(struct txn *t, const struct gen_entry *e, int *r)
+{
+	struct gen_entry *v;
+
+	if (*r < 0)
+		return;
+	v = realloc(t->entries, (t->n_entries + 1) * sizeof(*v));
+	if (!v) {
+		*r = -ENOMEM;
+		return;
+	}
+	t->entries = v;
+	v[t->n_entries] = *e;
+	v[t->n_entries].path = strdup(e->path);
+	v[t->n_entries].blob = e->blob ? strdup(e->blob) : NULL;
+	if (!v[t->n_entries].path || (e->blob && !v[t->n_entries].blob)) {
+		free(v[t->n_entries].path);
+		free(v[t->n_entries].blob);
+		*r = -ENOMEM;
+		return;
+	}
+	t->n_entries++;
+}
+
+void gen_entries_free(struct gen_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].blob);
+	}
+	free(v);
+}
+
+static bool have_dir_entry(const struct txn *t, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_entries; i++)
+		if (t->entries[i].type == 'M' && strcmp(t->entries[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Record every missing directory from the top down to path itself (if dir). */
+static int note_missing_dirs(struct txn *t, const char *path, bool include_self, mode_t self_mode)
+{
+	char buf[4096];
+	size_t i, len = strlen(path);
+	int r = 0;
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len && r == 0; i++) {
+		struct stat st;
+		struct gen_entry e;
+		bool last = i == len;
+
+		if (!last && buf[i] != '/')
+			continue;
+		if (last && !include_self)
+			break;
+		buf[i] = '\0';
+		r = root_stat(t->o.root, buf, &st);
+		if (r == 0) {
+			if (S_ISLNK(st.st_mode))
+				r = -ELOOP;
+			else if (!S_ISDIR(st.st_mode))
+				r = -ENOTDIR;
+		} else if (r == -ENOENT) {
+			r = 0;
+			if (!have_dir_entry(t, buf)) {
+				memset(&e, 0, sizeof(e));
+				e.type = 'M';
+				e.path = buf;
+				e.mode = last ? self_mode : 0755;
+				entries_add(t, &e, &r);
+			}
+		}
+		if (!last)
+			buf[i] = '/';
+	}
+	return r;
+}
+
+static int manifest_text(struct txn *t, struct buf *b)
+{
+	size_t i;
+	int r;
+
+	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\n",
+		       t->id, (long long)time(NULL), t->o.profile, t->o.kind);
+	for (i = 0; i < t->n_entries && r == 0; i++) {
+		const struct gen_entry *e = &t->entries[i];
+
+		r = buf_printf(b, "%c %d %04o %u %u %s %s %s\n", e->type, e->existed ? 1 : 0,
+			       (unsigned)e->mode, (unsigned)e->uid, (unsigned)e->gid,
+			       e->blob ? e->blob : "-", e->flags[0] ? e->flags : "-", e->path);
+	}
+	return r;
+}
+
+static int parse_manifest(const char *text, struct generation *g, struct gen_entry **out, size_t *n)
+{
+	struct txn tmp;
+	const char *p = text;
+	int r = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	memset(g, 0, sizeof(*g));
+	if (strncmp(p, "k3s-harden-generation 1\n", 24) != 0)
+		return -EBADMSG;
+	while (*p && r == 0) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		char line[4400];
+
+		if (l >= sizeof(line))
+			return -EBADMSG;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p += l + (nl ? 1 : 0);
+		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
+		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1)
+			continue;
+		if ((line[0] == 'F' || line[0] == 'M' || line[0] == 'D') && line[1] == ' ') {
+			struct gen_entry e;
+			unsigned existed, mode, uid, gid;
+			char blob[64], flags[16];
+			int pos = 0;
+
+			memset(&e, 0, sizeof(e));
+			if (sscanf(line + 2, "%u %o %u %u %63s %15s %n", &existed, &mode, &uid, &gid,
+				   blob, flags, &pos) != 6 || pos == 0 || line[2 + pos] != '/')
+				return -EBADMSG;
+			e.type = line[0];
+			e.existed = existed != 0;
+			e.mode = (mode_t)mode;
+			e.uid = (uid_t)uid;
+			e.gid = (gid_t)gid;
+			e.blob = strcmp(blob, "-") == 0 ? NULL : blob;
+			snprintf(e.flags, sizeof(e.flags), "%s", strcmp(flags, "-") == 0 ? "" : flags);
+			e.path = line + 2 + pos;
+			entries_add(&tmp, &e, &r);
+			if (e.type == 'F')
+				g->files++;
+		}
+	}
+	if (r < 0 || !g->id[0]) {
+		gen_entries_free(tmp.entries, tmp.n_entries);
+		return r < 0 ? r : -EBADMSG;
+	}
+	*out = tmp.entries;
+	*n = tmp.n_entries;
+	return 0;
+}
+
+/* ---- state directory, lock, ids ---- */
+
+static int open_state(struct txn *t)
+{
+	int r;
+
+	r = root_open_dir(t->o.root, TXN_STATE_DIR, true, 0700, &t->state_fd);
+	if (r < 0)
+		return r;
+	if (fchmod(t->state_fd, 0700) < 0)
+		return -errno;
+	if (mkdirat(t->state_fd, "backups", 0700) < 0 && errno != EEXIST)
+		return -errno;
+	t->backups_fd = openat(t->state_fd, "backups", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (t->backups_fd < 0)
+		return errno == ENOTDIR ? -ELOOP : -errno;
+	return fchmod(t->backups_fd, 0700) < 0 ? -errno : 0;
+}
+
+static int take_lock(struct txn *t)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	unsigned waited = 0;
+
+	t->lock_fd = openat(t->state_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (t->lock_fd < 0)
+		return -errno;
+	while (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= t->o.lock_timeout_ms)
+			return -EWOULDBLOCK;
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+	return 0;
+}
+
+static int next_id(struct txn *t)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	unsigned long max = 0;
+	int r;
+
+	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		unsigned long v = strtoul(names[i], NULL, 10);
+
+		if (v > max)
+			max = v;
+	}
+	names_free(names, n);
+	snprintf(t->id, sizeof(t->id), "%06lu", max + 1);
+	return 0;
+}
+
+static int set_state(struct txn *t, const char *id, const char *state)
+{
+	int gfd, r;
+
+	gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (gfd < 0)
+		return -errno;
+	t->stats.syncs += 2;
+	r = write_atomic_at(gfd, "state", state, strlen(state), 0600, 0, 0, true);
+	close(gfd);
+	return r;
+}
+
+static int remove_gen_dir(int backups_fd, const char *name)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	fd = openat(backups_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		char **v;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		v = realloc(names, (n + 1) * sizeof(*v));
+		if (!v)
+			break;
+		names = v;
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		unlinkat(dirfd(d), names[i], 0);
+	names_free(names, n);
+	closedir(d);
+	return unlinkat(backups_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+/* ---- restore ---- */
+
+static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, size_t n,
+			   struct diags *e)
+{
+	size_t i;
+	int gfd, failed = 0, r;
+
+	gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (gfd < 0)
+		return -errno;
+	for (i = n; i-- > 0;) {
+		struct gen_entry *g = &v[i];
+		char *base = NULL, tmp[300];
+		int dfd;
+
+		if (g->type == 'M')
+			continue;
+		r = open_parent(t->o.root, g->path, &dfd, &base);
+		if (r == -ENOENT && g->type == 'F' && !g->existed)
+			continue;       /* its directory is gone: so is the file */
+		if (r < 0) {
+			diags_add(e, g->path, 0, 0, "cannot open the directory of '%s': %s", g->path, strerror(-r));
+			failed++;
+			continue;
+		}
+		tmp_name(tmp, sizeof(tmp), base);
+		unlinkat(dfd, tmp, 0);
+		if (g->type == 'D') {
+			struct stat st;
+
+			if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+				int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+				r = fd < 0 ? -errno : 0;
+				if (r == 0 && (fchmod(fd, g->mode) < 0 || fchown(fd, g->uid, g->gid) < 0))
+					r = -errno;
+				if (fd >= 0)
+					close(fd);
+			}
+		} else if (g->existed) {
+			char *data = NULL;
+			size_t len = 0;
+
+			r = read_at(gfd, g->blob, BACKUP_MAX, &data, &len);
+			if (r == 0)
+				r = create_file_at(dfd, tmp, data, len, g->mode, g->uid, g->gid);
+			if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
+				r = -errno;
+			free(data);
+			if (r < 0) {
+				unlinkat(dfd, tmp, 0);
+				diags_add(e, g->path, 0, 0,
+					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && chmod %04o %s%s",
+					  g->path, strerror(-r), strcmp(t->o.root, "/") ? t->o.root : "",
+					  TXN_STATE_DIR, id, g->blob, strcmp(t->o.root, "/") ? t->o.root : "",
+					  g->path, (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path);
+				failed++;
+			}
+		} else if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT) {
+			r = -errno;
+			diags_add(e, g->path, 0, 0, "cannot remove '%s', which the transaction created: %s; "
+				  "by hand: rm %s%s", g->path, strerror(-r),
+				  strcmp(t->o.root, "/") ? t->o.root : "", g->path);
+			failed++;
+		}
+		close(dfd);
+		free(base);
+	}
+	/* directories we made, deepest first; one that is not empty stays */
+	for (i = n; i-- > 0;) {
+		char *base = NULL;
+		int dfd;
+
+		if (v[i].type != 'M')
+			continue;
+		if (open_parent(t->o.root, v[i].path, &dfd, &base) < 0)
+			continue;
+		unlinkat(dfd, base, AT_REMOVEDIR);
+		close(dfd);
+		free(base);
+	}
+	r = do_syncfs(t, gfd);
+	close(gfd);
+	if (failed)
+		return -EIO;
+	return r;
+}
+
+static int recover(struct txn *t, bool *recovered, struct diags *e)
+{
+	char *data = NULL, id[16] = "";
+	size_t len, i, n = 0;
+	char **names = NULL;
+	struct generation g;
+	struct gen_entry *v = NULL;
+	size_t nv = 0;
+	int r;
+
+	*recovered = false;
+	r = read_at(t->state_fd, "journal", 4096, &data, &len);
+	if (r == 0) {
+		if (sscanf(data, "k3s-harden-journal 1\nid %15s", id) != 1) {
+			free(data);
+			diags_add(e, TXN_STATE_DIR "/journal", 0, 0, "journal is damaged; move it away to go on");
+			return -EBADMSG;
+		}
+		free(data);
+		r = root_read_file(t->o.root, TXN_STATE_DIR "/backups/x", 0, &data, &len, NULL);
+		(void)r;
+		{
+			char path[128], *text = NULL;
+			size_t tl;
+			int gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (gfd < 0) {
+				/* the journal is written after the generation: no generation, nothing changed */
+				unlinkat(t->state_fd, "journal", 0);
+				goto tidy;
+			}
+			snprintf(path, sizeof(path), "manifest");
+			r = read_at(gfd, path, BACKUP_MAX, &text, &tl);
+			close(gfd);
+			if (r == 0)
+				r = parse_manifest(text, &g, &v, &nv);
+			free(text);
+			if (r < 0) {
+				diags_add(e, TXN_STATE_DIR "/journal", 0, 0,
+					  "cannot read generation %s to undo the interrupted transaction: %s",
+					  id, strerror(-r));
+				return r;
+			}
+		}
+		r = restore_entries(t, id, v, nv, e);
+		gen_entries_free(v, nv);
+		if (r < 0)
+			return r;
+		set_state(t, id, "interrupted");
+		if (unlinkat(t->state_fd, "journal", 0) < 0)
+			return -errno;
+		do_fsync(t, t->state_fd);
+		*recovered = true;
+		snprintf(t->id, sizeof(t->id), "%s", id);
+	} else if (r != -ENOENT) {
+		return r;
+	}
+tidy:
+	/* generations that never got a journal changed nothing: drop them */
+	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		char *state = NULL;
+		size_t sl;
+		int gfd;
+
+		if (strstr(names[i], ".tmp")) {
+			remove_gen_dir(t->backups_fd, names[i]);
+			continue;
+		}
+		gfd = openat(t->backups_fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (gfd < 0)
+			continue;
+		if (read_at(gfd, "state", 256, &state, &sl) == 0 && strncmp(state, "prepared", 8) == 0 &&
+		    strcmp(names[i], id) != 0)
+			remove_gen_dir(t->backups_fd, names[i]);
+		free(state);
+		close(gfd);
+	}
+	names_free(names, n);
+	return 0;
+}
+
+/* ---- the transaction ---- */
+
+int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct diags *e)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->o = *o;
+	t->state_fd = t->backups_fd = t->lock_fd = -1;
+	r = open_state(t);
+	if (r < 0) {
+		diags_add(e, o->root, 0, 0, "cannot open the state directory '%s': %s%s", TXN_STATE_DIR,
+			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
+		goto fail;
+	}
+	r = take_lock(t);
+	if (r < 0) {
+		if (r == -EWOULDBLOCK)
+			diags_add(e, o->root, 0, 0, "another k3s-harden holds the lock %s/lock; "
+				  "gave up after %u ms", TXN_STATE_DIR, o->lock_timeout_ms);
+		else
+			diags_add(e, o->root, 0, 0, "cannot lock %s/lock: %s", TXN_STATE_DIR, strerror(-r));
+		goto fail;
+	}
+	r = recover(t, recovered, e);
+	if (r < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	txn_close(t);
+	return r;
+}
+
+int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e)
+{
+	char tmpdir[32], blob[32], journal[64];
+	struct buf man = BUF_INIT;
+	int gfd = -1, r;
+	size_t i;
+
+	t->v = v;
+	t->n = n;
+	gen_entries_free(t->entries, t->n_entries);
+	t->entries = NULL;
+	t->n_entries = 0;
+	if ((r = next_id(t)) < 0)
+		return r;
+	snprintf(tmpdir, sizeof(tmpdir), "%s.tmp", t->id);
+	if (mkdirat(t->backups_fd, tmpdir, 0700) < 0)
+		return -errno;
+	gfd = openat(t->backups_fd, tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (gfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	for (i = 0, r = 0; i < n && r == 0; i++) {
+		const struct target *x = &v[i];
+		struct gen_entry g;
+		struct stat st;
+
+		memset(&g, 0, sizeof(g));
+		g.path = x->path;
+		snprintf(g.flags, sizeof(g.flags), "%s%s%s", x->needs_restart ? "r" : "",
+			 x->sysctl ? "s" : "", x->manifest ? "m" : "");
+		r = root_stat(t->o.root, x->path, &st);
+		if (r == 0 && S_ISLNK(st.st_mode))
+			r = -ELOOP;
+		if (r < 0 && r != -ENOENT) {
+			diags_add(e, x->path, 0, 0, "cannot back up '%s': %s", x->path,
+				  r == -ELOOP ? "a symbolic link is in the way" : strerror(-r));
+			break;
+		}
+		if (x->kind == TGT_DIR) {
+			if (r == -ENOENT) {
+				r = x->remove ? 0 : note_missing_dirs(t, x->path, true, x->mode);
+			} else if (!S_ISDIR(st.st_mode)) {
+				r = -ENOTDIR;
+			} else {
+				g.type = x->remove ? 'M' : 'D';
+				g.existed = true;
+				g.mode = st.st_mode & 07777;
+				g.uid = st.st_uid;
+				g.gid = st.st_gid;
+				if (!x->remove)
+					entries_add(t, &g, &r);
+			}
+			continue;
+		}
+		g.type = 'F';
+		if (r == -ENOENT) {
+			r = x->remove ? 0 : note_missing_dirs(t, x->path, false, 0);
+			if (r == 0)
+				entries_add(t, &g, &r);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			diags_add(e, x->path, 0, 0, "'%s' is not a regular file", x->path);
+			r = -EINVAL;
+			break;
+		}
+		{
+			char *data = NULL, *dir = NULL, *base = NULL;
+			size_t len = 0;
+			struct stat st2;
+
+			r = root_read_file(t->o.root, x->path, BACKUP_MAX, &data, &len, &st2);
+			snprintf(blob, sizeof(blob), "f%zu", i);
+			if (r == 0)
+				r = create_file_at(gfd, blob, data, len, 0600, 0, 0);
+			free(data);
+			free(dir);
+			free(base);
+			g.existed = true;
+			g.mode = st2.st_mode & 07777;
+			g.uid = st2.st_uid;
+			g.gid = st2.st_gid;
+			g.blob = blob;
+			if (r == 0)
+				entries_add(t, &g, &r);
+			t->stats.files++;
+		}
+	}
+	if (r < 0) {
+		if (r == -ENOTDIR || r == -ELOOP)
+			diags_add(e, t->o.root, 0, 0, "a file or symbolic link is in the way of a directory "
+				  "k3s-harden must create");
+		goto fail;
+	}
+	r = manifest_text(t, &man);
+	if (r == 0)
+		r = create_file_at(gfd, "manifest", man.data, man.len, 0600, 0, 0);
+	if (r == 0)
+		r = create_file_at(gfd, "state", "prepared", 8, 0600, 0, 0);
+	if (r == 0)
+		r = do_syncfs(t, gfd);
+	if (r == 0 && renameat(t->backups_fd, tmpdir, t->backups_fd, t->id) < 0)
+		r = -errno;
+	if (r == 0)
+		r = do_fsync(t, t->backups_fd);
+	if (r < 0)
+		goto fail;
+	snprintf(journal, sizeof(journal), "k3s-harden-journal 1\nid %s\n", t->id);
+	t->stats.syncs += 2;
+	r = write_atomic_at(t->state_fd, "journal", journal, strlen(journal), 0600, 0, 0, true);
+	if (r < 0) {
+		remove_gen_dir(t->backups_fd, t->id);
+		goto out;
+	}
+	t->journal = true;
+	goto out;
+fail:
+	if (r != -EINVAL && e->n == 0)
+		diags_add(e, t->o.root, 0, 0, "cannot write the backups: %s", strerror(-r));
+	remove_gen_dir(t->backups_fd, tmpdir);
+out:
+	if (gfd >= 0)
+		close(gfd);
+	buf_free(&man);
+	return r;
+}
+
+/* syncfs once per file system the targets live on */
+static int sync_targets(struct txn *t)
+{
+	dev_t devs[16];
+	size_t nd = 0, i, j;
+	int r = 0;
+
+	for (i = 0; i < t->n && r == 0; i++) {
+		char *base = NULL;
+		struct stat st;
+		int dfd;
+
+		if (open_parent(t->o.root, t->v[i].path, &dfd, &base) < 0)
+			continue;
+		if (fstat(dfd, &st) == 0) {
+			for (j = 0; j < nd; j++)
+				if (devs[j] == st.st_dev)
+					break;
+			if (j == nd && nd < 16) {
+				devs[nd++] = st.st_dev;
+				r = do_syncfs(t, dfd);
+			}
+		}
+		close(dfd);
+		free(base);
+	}
+	return r;
+}
+
+int txn_write(struct txn *t, struct diags *e)
+{
+	size_t i;
+	int r = 0;
+
+	/* directories first: the audit log directory exists before anything names it */
+	for (i = 0; i < t->n_entries && r == 0; i++) {
+		const struct gen_entry *g = &t->entries[i];
+		char *base = NULL;
+		int dfd, fd;
+
+		if (g->type != 'M')
+			continue;
+		r = open_parent(t->o.root, g->path, &dfd, &base);
+		if (r < 0)
+			break;
+		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
+			r = -errno;
+		fd = r == 0 ? openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		if (r == 0 && fd < 0)
+			r = -errno;
+		if (r == 0 && (fchmod(fd, g->mode) < 0 || fchown(fd, 0, 0) < 0))
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		if (r < 0)
+			diags_add(e, g->path, 0, 0, "cannot create directory '%s': %s", g->path, strerror(-r));
+		free(base);
+	}
+	for (i = 0; i < t->n && r == 0; i++) {
+		const struct target *x = &t->v[i];
+		char *base = NULL, tmp[300];
+		int dfd;
+
+		if (x->remove)
+			continue;
+		if (x->kind == TGT_DIR) {
+			r = root_open_dir(t->o.root, x->path, false, 0, &dfd);
+			if (r == 0 && (fchmod(dfd, x->mode) < 0 || fchown(dfd, x->uid, x->gid) < 0))
+				r = -errno;
+			if (r == 0)
+				close(dfd);
+		} else {
+			r = open_parent(t->o.root, x->path, &dfd, &base);
+			if (r == 0) {
+				tmp_name(tmp, sizeof(tmp), base);
+				unlinkat(dfd, tmp, 0);
+				r = create_file_at(dfd, tmp, x->data, x->len, x->mode, x->uid, x->gid);
+				close(dfd);
+			}
+		}
+		if (r < 0)
+			diags_add(e, x->path, 0, 0, "cannot write '%s': %s", x->path, strerror(-r));
+		free(base);
+	}
+	if (r == 0)
+		r = sync_targets(t);
+	for (i = 0; i < t->n && r == 0; i++) {
+		const struct target *x = &t->v[i];
+		char *base = NULL, tmp[300];
+		int dfd;
+
+		if (x->kind == TGT_DIR && !x->remove)
+			continue;
+		r = open_parent(t->o.root, x->path, &dfd, &base);
+		if (r == -ENOENT && x->remove) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		tmp_name(tmp, sizeof(tmp), base);
+		if (x->kind == TGT_DIR) {
+			if (unlinkat(dfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+				r = -errno;
+		} else if (x->remove) {
+			if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
+				r = -errno;
+		} else if (renameat(dfd, tmp, dfd, base) < 0) {
+			r = -errno;
+		}
+		if (r < 0)
+			diags_add(e, x->path, 0, 0, "cannot replace '%s': %s", x->path, strerror(-r));
+		close(dfd);
+		free(base);
+	}
+	if (r == 0)
+		r = sync_targets(t);
+	return r;
+}
+
+static void prune(struct txn *t)
+{
+	char **names = NULL;
+	size_t n = 0, i, kept = 0;
+
+	if (root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n) < 0)
+		return;
+	/* newest first; the newest generation is what a rollback needs */
+	for (i = n; i-- > 0;) {
+		if (strstr(names[i], ".tmp") || strcmp(names[i], t->id) == 0) {
+			kept += strcmp(names[i], t->id) == 0;
+			continue;
+		}
+		if (++kept > t->o.retention)
+			remove_gen_dir(t->backups_fd, names[i]);
+	}
+	names_free(names, n);
+}
+
+int txn_commit(struct txn *t, bool restart_pending, struct diags *e)
+{
+	int r = set_state(t, t->id, restart_pending ? "committed restart-pending" : "committed");
+
+	if (r == 0 && unlinkat(t->state_fd, "journal", 0) < 0)
+		r = -errno;
+	if (r == 0)
+		r = do_fsync(t, t->state_fd);
+	if (r < 0) {
+		diags_add(e, t->o.root, 0, 0, "cannot commit generation %s: %s", t->id, strerror(-r));
+		return r;
+	}
+	t->journal = false;
+	if (t->o.retention)
+		prune(t);
+	return 0;
+}
+
+int txn_restore(struct txn *t, struct diags *e)
+{
+	int r;
+
+	if (!t->journal)
+		return 0;
+	r = restore_entries(t, t->id, t->entries, t->n_entries, e);
+	if (r < 0)
+		return r;
+	set_state(t, t->id, "rolled-back");
+	if (unlinkat(t->state_fd, "journal", 0) < 0)
+		return -errno;
+	t->journal = false;
+	return do_fsync(t, t->state_fd);
+}
+
+const char *txn_generation(const struct txn *t)
+{
+	return t->id;
+}
+
+const struct txn_stats *txn_stats(const struct txn *t)
+{
+	return &t->stats;
+}
+
+void txn_close(struct txn *t)
+{
+	if (!t)
+		return;
+	gen_entries_free(t->entries, t->n_entries);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	if (t->backups_fd >= 0)
+		close(t->backups_fd);
+	if (t->state_fd >= 0)
+		close(t->state_fd);
+	free(t);
+}
+
+/* ---- history ---- */
+
+int txn_read_generation(const char *root, const char *id, struct generation *g,
+			struct gen_entry **entries, size_t *n)
+{
+	char path[256], *text = NULL, *state = NULL;
+	size_t len;
+	struct stat st;
+	int r;
+
+	if (strchr(id, '/') || id[0] == '.')
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/backups/%s/manifest", TXN_STATE_DIR, id);
+	r = root_read_file(root, path, BACKUP_MAX, &text, &len, &st);
+	if (r < 0)
+		return r;
+	r = parse_manifest(text, g, entries, n);
+	free(text);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/backups/%s/state", TXN_STATE_DIR, id);
+	if (root_read_file(root, path, 256, &state, &len, &st) == 0) {
+		g->restart_pending = strstr(state, "restart-pending") != NULL;
+		state[strcspn(state, " \n")] = '\0';
+		snprintf(g->state, sizeof(g->state), "%s", state);
+		free(state);
+	}
+	return 0;
+}
+
+int txn_read_blob(const char *root, const char *id, const char *blob, char **data, size_t *len)
+{
+	char path[256];
+	struct stat st;
+
+	if (strchr(id, '/') || strchr(blob, '/'))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/backups/%s/%s", TXN_STATE_DIR, id, blob);
+	return root_read_file(root, path, BACKUP_MAX, data, len, &st);
+}
+
+int txn_history(const char *root, struct generation **v, size_t *n)
+{
+	char **names = NULL;
+	size_t k = 0, i, m = 0;
+	struct generation *out;
+	int r;
+
+	r = root_list_dir(root, TXN_STATE_DIR "/backups", &names, &k);
+	if (r < 0)
+		return r;
+	out = calloc(k + 1, sizeof(*out));
+	if (!out) {
+		names_free(names, k);
+		return -ENOMEM;
+	}
+	for (i = k; i-- > 0;) {
+		struct gen_entry *e = NULL;
+		size_t ne = 0;
+
+		if (strstr(names[i], ".tmp"))
+			continue;
+		if (txn_read_generation(root, names[i], &out[m], &e, &ne) == 0)
+			m++;
+		gen_entries_free(e, ne);
+	}
+	names_free(names, k);
+	*v = out;
+	*n = m;
+	return 0;
+}
+
+int txn_set_restart_pending(const char *root, const char *id, bool pending)
+{
+	char path[256];
+	int dfd, r;
+
+	snprintf(path, sizeof(path), "%s/backups/%s", TXN_STATE_DIR, id);
+	r = root_open_dir(root, path, false, 0, &dfd);
+	if (r < 0)
+		return r;
+	r = write_atomic_at(dfd, "state", pending ? "committed restart-pending" : "committed",
+			    pending ? 25 : 9, 0600, 0, 0, true);
+	close(dfd);
+	return r;
+}
