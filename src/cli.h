@@ -26,7 +26,7 @@ struct cli {
 	enum color_mode color;
 	int verbose;            /* -1 quiet, 0 normal, 1 verbose */
 	const char *out_dir;
-	bool dry_run, no_restart, live;
+	bool dry_run, no_restart, live, force;
 	int argc;               /* arguments after the command name */
 	char **argv;
 };

@@ -100,11 +100,17 @@ int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
 		}
 		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(fd, part, last ? mode : 0755) < 0 && errno != EEXIST) {
+			if (mkdirat(fd, part, 0700) < 0 && errno != EEXIST) {
 				r = -errno;
 				break;
 			}
 			next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* the mode we mean, whatever the umask */
+			if (next >= 0 && fchmod(next, last ? mode : 0755) < 0) {
+				r = -errno;
+				close(next);
+				break;
+			}
 		}
 		if (next < 0) {
 			r = -errno;

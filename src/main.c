@@ -16,6 +16,9 @@
 enum {
 	ALLOW_OUT = 1 << 0,
 	ALLOW_APPLY = 1 << 1,   /* --dry-run, --no-restart, --live */
+	ALLOW_ROLLBACK = 1 << 2, /* --force */
+	NO_RESTART_LIVE = 1 << 3,
+	DRY_RUN = 1 << 4,
 };
 
 struct command {
@@ -28,6 +31,9 @@ struct command {
 static const struct command commands[] = {
 	{ "render",  cmd_render,  0, 0, ALLOW_OUT },
 	{ "diff",    cmd_diff,    0, 0, 0 },
+	{ "apply",   cmd_apply,   0, 0, ALLOW_APPLY },
+	{ "rollback", cmd_rollback, 0, 1, ALLOW_ROLLBACK },
+	{ "history", cmd_history, 0, 0, 0 },
 	{ "profile", cmd_profile, 1, 2, 0 },
 };
 
@@ -59,7 +65,7 @@ static const char usage_text[] =
 
 static int parse_args(struct cli *c, int argc, char **argv, const struct command **cmd)
 {
-	enum { OPT_OUTPUT = 256, OPT_COLOR, OPT_OUT, OPT_DRY_RUN, OPT_NO_RESTART, OPT_LIVE };
+	enum { OPT_OUTPUT = 256, OPT_COLOR, OPT_OUT, OPT_DRY_RUN, OPT_NO_RESTART, OPT_LIVE, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "profile", required_argument, NULL, 'p' },
 		{ "root", required_argument, NULL, 'r' },
@@ -74,6 +80,7 @@ static int parse_args(struct cli *c, int argc, char **argv, const struct command
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "no-restart", no_argument, NULL, OPT_NO_RESTART },
 		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned used = 0;
@@ -117,9 +124,10 @@ static int parse_args(struct cli *c, int argc, char **argv, const struct command
 			}
 			break;
 		case OPT_OUT: c->out_dir = optarg; used |= ALLOW_OUT; break;
-		case OPT_DRY_RUN: c->dry_run = true; used |= ALLOW_APPLY; break;
-		case OPT_NO_RESTART: c->no_restart = true; used |= ALLOW_APPLY; break;
-		case OPT_LIVE: c->live = true; used |= ALLOW_APPLY; break;
+		case OPT_DRY_RUN: c->dry_run = true; used |= DRY_RUN; break;
+		case OPT_NO_RESTART: c->no_restart = true; used |= NO_RESTART_LIVE; break;
+		case OPT_LIVE: c->live = true; used |= NO_RESTART_LIVE; break;
+		case OPT_FORCE: c->force = true; used |= ALLOW_ROLLBACK; break;
 		case ':':
 			cli_error("option '%s' needs a value", argv[optind - 1]);
 			return EXIT_USAGE;
@@ -146,6 +154,11 @@ static int parse_args(struct cli *c, int argc, char **argv, const struct command
 		cli_error("%s: wrong number of arguments (see --help)", (*cmd)->name);
 		return EXIT_USAGE;
 	}
+	/* --no-restart and --live belong to apply and rollback */
+	if ((used & NO_RESTART_LIVE) && ((*cmd)->flags & (ALLOW_APPLY | ALLOW_ROLLBACK)))
+		used &= ~(unsigned)NO_RESTART_LIVE;
+	if ((used & DRY_RUN) && ((*cmd)->flags & ALLOW_APPLY))
+		used &= ~(unsigned)DRY_RUN;
 	if (used & ~(*cmd)->flags) {
 		cli_error("%s: option not valid for this command (see --help)", (*cmd)->name);
 		return EXIT_USAGE;

@@ -466,6 +466,15 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 		if (e->type != 'F') {
 			c->kind = ART_DIR;
 			r = root_stat(root, e->path, &st);
+			if (r == -ENOENT && e->type == 'R') {
+				/* the generation removed it: make it again */
+				r = 0;
+				c->action = ACT_CREATE;
+				c->mode = e->mode;
+				c->uid = e->uid;
+				c->gid = e->gid;
+				continue;
+			}
 			if (r == -ENOENT) {
 				r = 0;
 				continue;               /* already gone */
@@ -477,6 +486,8 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 			c->old_gid = st.st_gid;
 			if (e->type == 'M') {
 				c->action = ACT_REMOVE;
+			} else if (e->type == 'R') {
+				c->action = ACT_UNCHANGED;      /* it is there */
 			} else {
 				c->mode = e->mode;
 				c->uid = e->uid;
@@ -572,4 +583,79 @@ int plan_targets(const struct plan *pl, struct target **out, size_t *n)
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+static int value_in(const char *label, const char *data, size_t len, const char *key, char **value)
+{
+	struct diags d = { NULL, 0, 0 };
+	struct ynode *root = NULL, *v;
+	char plus[300];
+	int r;
+
+	r = ynode_parse(label, data, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &root, &d);
+	diags_free(&d);
+	if (r < 0 || !root)
+		return r;
+	snprintf(plus, sizeof(plus), "%s+", key);
+	v = ynode_get(root, key);
+	if (!v)
+		v = ynode_get(root, plus);
+	if (v && v->kind == YN_SCALAR) {
+		free(*value);
+		*value = strdup(v->value);
+		if (!*value)
+			r = -ENOMEM;
+	}
+	ynode_free(root);
+	return r;
+}
+
+int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
+			 bool after, const char *key, char **value)
+{
+	char dir[4096], **names = NULL;
+	size_t n = 0, i, j;
+	int r;
+
+	*value = NULL;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", config_path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	r = root_list_dir(root, dir, &names, &n);
+	if (r < 0)
+		return r;
+	for (i = 0; i <= n && r == 0; i++) {
+		char path[4608];
+		const struct change *c = NULL;
+		char *data = NULL;
+		size_t len = 0, nl;
+		struct stat st;
+
+		if (i == 0) {
+			snprintf(path, sizeof(path), "%s", config_path);
+		} else {
+			nl = strlen(names[i - 1]);
+			if (!((nl > 5 && strcasecmp(names[i - 1] + nl - 5, ".yaml") == 0) ||
+			      (nl > 4 && strcasecmp(names[i - 1] + nl - 4, ".yml") == 0)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i - 1]);
+		}
+		for (j = 0; after && j < pl->n; j++)
+			if (strcmp(pl->v[j].path, path) == 0 && pl->v[j].action != ACT_UNCHANGED)
+				c = &pl->v[j];
+		if (c) {
+			if (c->new_data)
+				r = value_in(path, c->new_data, c->new_len, key, value);
+			continue;
+		}
+		r = root_read_file(root, path, HOST_FILE_MAX, &data, &len, &st);
+		if (r == -ENOENT || r == -EISDIR) {
+			r = 0;
+			continue;
+		}
+		if (r == 0)
+			r = value_in(path, data, len, key, value);
+		free(data);
+	}
+	names_free(names, n);
+	return r;
 }

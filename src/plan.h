@@ -66,6 +66,14 @@ struct target;
 int plan_targets(const struct plan *pl, struct target **v, size_t *n);
 void targets_free(struct target *v, size_t n);
 
+/*
+ * The value K3s ends up with for a top-level config key (the last one in
+ * config.yaml, then the config.yaml.d drop-ins), on the host now or, with after,
+ * once the plan is carried out. *value is NULL when no file sets it; free it.
+ */
+int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
+			 bool after, const char *key, char **value);
+
 /* True when some change is not ACT_UNCHANGED. */
 bool plan_changes(const struct plan *pl);
 

@@ -20,6 +20,7 @@
 
 struct txn {
 	struct txn_opts o;
+	char profile[64];
 	int state_fd, backups_fd, lock_fd;
 	char id[16];
 	const struct target *v;
@@ -210,7 +211,7 @@ static int manifest_text(struct txn *t, struct buf *b)
 	int r;
 
 	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\n",
-		       t->id, (long long)time(NULL), t->o.profile, t->o.kind);
+		       t->id, (long long)time(NULL), t->profile, t->o.kind);
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 
@@ -244,7 +245,7 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1)
 			continue;
-		if ((line[0] == 'F' || line[0] == 'M' || line[0] == 'D') && line[1] == ' ') {
+		if (strchr("FMDR", line[0]) && line[1] == ' ') {
 			struct gen_entry e;
 			unsigned existed, mode, uid, gid;
 			char blob[64], flags[16];
@@ -395,12 +396,36 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 	gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (gfd < 0)
 		return -errno;
+	/* directories the transaction removed come back first, parents before children */
+	for (;;) {
+		size_t j, best = n;
+		int dfd;
+
+		for (j = 0; j < n; j++)
+			if (v[j].type == 'R' && (best == n || strlen(v[j].path) < strlen(v[best].path)))
+				best = j;
+		if (best == n)
+			break;
+		r = root_open_dir(t->o.root, v[best].path, true, v[best].mode, &dfd);
+		if (r == 0) {
+			if (fchmod(dfd, v[best].mode) < 0 || fchown(dfd, v[best].uid, v[best].gid) < 0)
+				r = -errno;
+			close(dfd);
+		}
+		if (r < 0) {
+			diags_add(e, v[best].path, 0, 0, "cannot make directory '%s' again: %s; by hand: "
+				  "mkdir -m %04o %s%s", v[best].path, strerror(-r), (unsigned)v[best].mode,
+				  strcmp(t->o.root, "/") ? t->o.root : "", v[best].path);
+			failed++;
+		}
+		v[best].type = 'r';     /* done; restore runs once per generation */
+	}
 	for (i = n; i-- > 0;) {
 		struct gen_entry *g = &v[i];
 		char *base = NULL, tmp[300];
 		int dfd;
 
-		if (g->type == 'M')
+		if (g->type == 'M' || g->type == 'r' || g->type == 'R')
 			continue;
 		r = open_parent(t->o.root, g->path, &dfd, &base);
 		if (r == -ENOENT && g->type == 'F' && !g->existed)
@@ -559,6 +584,8 @@ tidy:
 
 /* ---- the transaction ---- */
 
+static int remove_dirs(struct txn *t, struct diags *e);
+
 int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct diags *e)
 {
 	struct txn *t = calloc(1, sizeof(*t));
@@ -567,6 +594,7 @@ int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct
 	if (!t)
 		return -ENOMEM;
 	t->o = *o;
+	txn_set_profile(t, o->profile);
 	t->state_fd = t->backups_fd = t->lock_fd = -1;
 	r = open_state(t);
 	if (r < 0) {
@@ -638,13 +666,13 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 			} else if (!S_ISDIR(st.st_mode)) {
 				r = -ENOTDIR;
 			} else {
-				g.type = x->remove ? 'M' : 'D';
+				/* R: a directory we remove (restore makes it again), D: a mode change */
+				g.type = x->remove ? 'R' : 'D';
 				g.existed = true;
 				g.mode = st.st_mode & 07777;
 				g.uid = st.st_uid;
 				g.gid = st.st_gid;
-				if (!x->remove)
-					entries_add(t, &g, &r);
+				entries_add(t, &g, &r);
 			}
 			continue;
 		}
@@ -824,8 +852,7 @@ int txn_write(struct txn *t, struct diags *e)
 			break;
 		tmp_name(tmp, sizeof(tmp), base);
 		if (x->kind == TGT_DIR) {
-			if (unlinkat(dfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY)
-				r = -errno;
+			;       /* below, once the files in it are gone */
 		} else if (x->remove) {
 			if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
 				r = -errno;
@@ -838,7 +865,54 @@ int txn_write(struct txn *t, struct diags *e)
 		free(base);
 	}
 	if (r == 0)
+		r = remove_dirs(t, e);
+	if (r == 0)
 		r = sync_targets(t);
+	return r;
+}
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+	size_t x = strlen((*(const struct target *const *)a)->path);
+	size_t y = strlen((*(const struct target *const *)b)->path);
+
+	return (x < y) - (x > y);
+}
+
+/* Directories to remove, deepest first; one that is not empty stays. */
+static int remove_dirs(struct txn *t, struct diags *e)
+{
+	const struct target **v = calloc(t->n + 1, sizeof(*v));
+	size_t i, k = 0;
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].kind == TGT_DIR && t->v[i].remove)
+			v[k++] = &t->v[i];
+	qsort(v, k, sizeof(*v), cmp_len_desc);
+	for (i = 0; i < k && r == 0; i++) {
+		char *base = NULL;
+		int dfd;
+
+		r = open_parent(t->o.root, v[i]->path, &dfd, &base);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (unlinkat(dfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+		    errno != EEXIST) {
+			r = -errno;
+			diags_add(e, v[i]->path, 0, 0, "cannot remove directory '%s': %s", v[i]->path,
+				  strerror(-r));
+		}
+		close(dfd);
+		free(base);
+	}
+	free(v);
 	return r;
 }
 
@@ -893,6 +967,17 @@ int txn_restore(struct txn *t, struct diags *e)
 		return -errno;
 	t->journal = false;
 	return do_fsync(t, t->state_fd);
+}
+
+void txn_set_profile(struct txn *t, const char *profile)
+{
+	size_t i;
+
+	/* one word in the manifest */
+	snprintf(t->profile, sizeof(t->profile), "%s", profile && *profile ? profile : "-");
+	for (i = 0; t->profile[i]; i++)
+		if ((unsigned char)t->profile[i] <= ' ')
+			t->profile[i] = '_';
 }
 
 const char *txn_generation(const struct txn *t)

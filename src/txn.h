@@ -97,6 +97,8 @@ int txn_commit(struct txn *t, bool restart_pending, struct diags *e);
  */
 int txn_restore(struct txn *t, struct diags *e);
 const char *txn_generation(const struct txn *t);
+/* The profile recorded in the next generation's manifest. */
+void txn_set_profile(struct txn *t, const char *profile);
 const struct txn_stats *txn_stats(const struct txn *t);
 void txn_close(struct txn *t);
 
