@@ -90,6 +90,7 @@ unit: $(TEST_BIN)
 
 cli: $(BIN) $(TEST_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/cli.sh
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/diff.sh
 
 san:
 	$(MAKE) SAN=1 check

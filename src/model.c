@@ -96,12 +96,57 @@ char *audit_log_path(const struct audit *a)
 	return asprintf(&s, "%s/%s", a->log_dir, a->log_file) < 0 ? NULL : s;
 }
 
+/* The controls of a section that a derived flag serves, by kube-bench's IDs. */
+static const struct { const char *flag; const char *ids[3]; } flag_controls[] = {
+	{ "audit-log-path", { "1.2.16" } },
+	{ "audit-log-maxage", { "1.2.17" } },
+	{ "audit-log-maxbackup", { "1.2.18" } },
+	{ "audit-log-maxsize", { "1.2.19" } },
+	{ "audit-policy-file", { "3.2.1" } },
+	{ "admission-control-config-file", { "5.2.1", "1.2.9" } },
+};
+
+/* The section's IDs this flag serves; all of them when the table knows none. */
+static unsigned pick_controls(const char *flag, char **ids, unsigned n, char **out)
+{
+	unsigned i, j, k, got = 0;
+
+	for (i = 0; i < sizeof(flag_controls) / sizeof(flag_controls[0]); i++) {
+		if (strcmp(flag_controls[i].flag, flag) != 0)
+			continue;
+		for (j = 0; j < n; j++)
+			for (k = 0; k < 3 && flag_controls[i].ids[k]; k++)
+				if (strcmp(ids[j], flag_controls[i].ids[k]) == 0)
+					out[got++] = ids[j];
+	}
+	if (got)
+		return got;
+	for (j = 0; j < n; j++)
+		out[j] = ids[j];
+	return n;
+}
+
+static int add_derived(struct k3s_model *m, const char *flag, const char *value, char **ids,
+		       unsigned n_ids)
+{
+	char **pick = calloc(n_ids + 1, sizeof(*pick));
+	unsigned n;
+	int r;
+
+	if (!pick)
+		return -ENOMEM;
+	n = pick_controls(flag, ids, n_ids, pick);
+	r = add_arg(m, "kube-apiserver-arg", flag, value, pick, n);
+	free(pick);
+	return r;
+}
+
 static int add_num_arg(struct k3s_model *m, const char *flag, uint32_t n, char **ids, unsigned n_ids)
 {
 	char v[16];
 
 	snprintf(v, sizeof(v), "%u", n);
-	return add_arg(m, "kube-apiserver-arg", flag, v, ids, n_ids);
+	return add_derived(m, flag, v, ids, n_ids);
 }
 
 static int apiserver_args(struct k3s_model *m, const struct profile *p)
@@ -138,11 +183,19 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 			return -ENOMEM;
 	}
 	if (psa || erl) {
-		char **ids = psa ? p->pod_security->controls : p->event_rate_limit->controls;
-		unsigned n = psa ? p->pod_security->controls_count : p->event_rate_limit->controls_count;
+		unsigned n = 0, i2;
+		char **ids = calloc((psa ? p->pod_security->controls_count : 0) +
+				    (erl ? p->event_rate_limit->controls_count : 0) + 1, sizeof(*ids));
 
-		if ((r = add_arg(m, "kube-apiserver-arg", "admission-control-config-file",
-				 p->pod_security->path, ids, n)) < 0)
+		if (!ids)
+			return -ENOMEM;
+		for (i2 = 0; psa && i2 < p->pod_security->controls_count; i2++)
+			ids[n++] = p->pod_security->controls[i2];
+		for (i2 = 0; erl && i2 < p->event_rate_limit->controls_count; i2++)
+			ids[n++] = p->event_rate_limit->controls[i2];
+		r = add_derived(m, "admission-control-config-file", p->pod_security->path, ids, n);
+		free(ids);
+		if (r < 0)
 			return r;
 	}
 	if (a && a->enabled) {
@@ -150,11 +203,10 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 
 		if (!log)
 			return -ENOMEM;
-		r = add_arg(m, "kube-apiserver-arg", "audit-log-path", log, a->controls, a->controls_count);
+		r = add_derived(m, "audit-log-path", log, a->controls, a->controls_count);
 		free(log);
 		if (r == 0)
-			r = add_arg(m, "kube-apiserver-arg", "audit-policy-file", a->policy_path,
-				    a->controls, a->controls_count);
+			r = add_derived(m, "audit-policy-file", a->policy_path, a->controls, a->controls_count);
 		if (r == 0)
 			r = add_num_arg(m, "audit-log-maxage", a->max_age, a->controls, a->controls_count);
 		if (r == 0)

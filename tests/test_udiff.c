@@ -754,8 +754,8 @@ static void test_udiff_random(void **state)
 		}
 	}
 	if (have_diff) {
-		print_message("compared %zu cases with diff -u: %zu identical, %zu unique "
-			      "scripts (all identical)\n", gnu, gnu_same, gnu_unique);
+		print_message("compared %zu cases with diff --minimal -u: %zu identical, "
+			      "%zu unique scripts (all identical)\n", gnu, gnu_same, gnu_unique);
 		assert_true(gnu >= GNU_CASES / 2);
 		assert_true(gnu_unique >= 20);
 	} else {
@@ -931,7 +931,8 @@ static void test_udiff_gnu_patch(void **state)
 		print_message("skipped: " GNU_PATCH " not found (CI installs patch)\n");
 		skip();
 	}
-	add_file(files, &nf, "mod.txt", "one\ntwo\nthree\nfour\nfive\n", "one\n2\nthree\nfour\nfive\nsix\n");
+	add_file(files, &nf, "mod.txt", "one\ntwo\nthree\nfour\nfive\n",
+		 "one\n2\nthree\nfour\nfive\nsix\n");
 	add_file(files, &nf, "nonl.txt", "one\ntwo\nthree", "one\ntwo\nTHREE");
 	add_file(files, &nf, "addnl.txt", "x\ny", "x\ny\n");
 	add_file(files, &nf, "rmnl.txt", "x\ny\n", "x\ny");

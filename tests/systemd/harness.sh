@@ -54,6 +54,13 @@ _sd_cgroup_rel() {
 	echo "$root/$name"
 }
 
+# Alive and not a zombie.
+_sd_alive() {
+	local s
+	s=$(sed -n "s/^State:[[:space:]]*\\(.\\).*/\\1/p" "/proc/$1/status" 2>/dev/null)
+	[ -n "$s" ] && [ "$s" != Z ]
+}
+
 _sd_pid_cgroup() { sed -n 's/^0:://p' "/proc/$1/cgroup" 2>/dev/null; }
 
 # True if PID is in the instance's cgroup or below it.
@@ -297,10 +304,12 @@ sd_start() {
 		SHELL=/bin/sh SD_SYSTEMD=$SD_SYSTEMD exec script -qfe -c "$cmd" "$dir/console.log"
 	) </dev/null >"$dir/launch.log" 2>&1 &
 	SD_LAUNCH_PID=$!
+	# Reaped by the shell without a job notice ("Killed ...") if we kill it.
+	disown "$SD_LAUNCH_PID" 2>/dev/null
 
 	deadline=$((t0 + SD_START_TIMEOUT * 1000000))
 	while :; do
-		if ! kill -0 "$SD_LAUNCH_PID" 2>/dev/null; then
+		if ! _sd_alive "$SD_LAUNCH_PID"; then
 			_sd_msg "systemd exited while starting; console.log:"
 			tail -n 20 "$dir/console.log" >&2
 			sd_stop
@@ -372,9 +381,6 @@ sd_stop() {
 		while _sd_cg_populated && [ "$(_sd_now_us)" -lt "$deadline" ]; do
 			sleep 0.01
 		done
-	fi
-	if [ -n "${SD_LAUNCH_PID:-}" ]; then
-		wait "$SD_LAUNCH_PID" 2>/dev/null
 	fi
 	# Deepest first: a cgroup directory can only go once it has no children.
 	if [ -d "$SD_CG" ] && ! find "$SD_CG" -depth -type d -exec rmdir {} + 2>/dev/null; then

@@ -64,10 +64,11 @@ fi
 
 # --- Type=notify -------------------------------------------------------------
 mkdir "$T/a"
-sd_start "$T/a" notify
+sd_start "$T/a" notify 2>"$T/start.err"
 rc=$?
+cat "$T/start.err" >&2
 if [ "$rc" = 77 ]; then
-	skip_rest "$PLANNED" "cannot run a private systemd here"
+	skip_rest "$PLANNED" "$(sed -n "s/^harness: //p" "$T/start.err" | head -n 1)"
 	finish
 fi
 if [ "$rc" != 0 ]; then
@@ -133,14 +134,15 @@ out=$(sd_systemctl restart k3s.service 2>&1)
 rc=$?
 check "Restart=always, broken: the restart job fails although the unit is activating" \
 	matches "$rc:$out" '1:*Job for k3s.service failed*'
-a0=$(sd_attempts k3s.service)
+a0=$(sd_attempts k3s.service) s0=$(sd_starts k3s.service)
 sleep 2.5
 check "Restart=always, broken: crash loop (NRestarts grows, attempts grow, never ready)" \
 	eval '[ "$(sd_prop k3s.service NRestarts)" -ge 2 ] && [ "$(sd_attempts k3s.service)" -ge $((a0 + 2)) ] &&
-		is "$(sd_starts k3s.service)" 1'
+		is "$(sd_starts k3s.service)" "$s0"'
 restore_config
-check "Restart=always, restored: active, NRestarts reset by the manual restart" \
-	eval 'reload_restart && is "$(sd_state k3s.service)/$(sd_prop k3s.service NRestarts)" active/running/success/0'
+check "Restart=always, restored: Reload + RestartUnit brings it back" \
+	eval 'reload_restart && is "$(sd_state k3s.service)" active/running/success'
+# NRestarts is not reset by a manual restart in systemd 252: do not judge by it.
 
 sd_save b
 sd_use a
