@@ -185,6 +185,14 @@ int main(int argc, char **argv)
 		cli_error("--root must not be empty");
 		return EXIT_USAGE;
 	}
+	{
+		struct stat st;
+
+		if (stat(c.root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cli_error("--root '%s' is not a directory", c.root);
+			return EXIT_USAGE;
+		}
+	}
 	r = cmd->fn(&c);
 	ynode_intern_free();
 	if (fflush(stdout) != 0 || ferror(stdout)) {

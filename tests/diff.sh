@@ -160,5 +160,18 @@ check "1 MB config: exit 1" [ "$rc" = 1 ]
 check "1 MB config: exactly one hunk" [ "$(grep -c '^@@' "$tmp/out")" = 1 ]
 check "1 MB config: one line out, one line in" [ "$(grep -c '^-[^-]' "$tmp/out")" = 1 ] && [ "$(grep -c '^+[^+]' "$tmp/out")" = 1 ]
 
+# --- role auto: decided from the host, and said
+A2=$tmp/auto; mkdir -p "$A2/etc/rancher/k3s"
+printf 'server: https://10.0.0.1:6443\ntoken: x\n' >"$A2/etc/rancher/k3s/config.yaml"
+printf 'extends: cis\nrole: auto\n' >"$tmp/auto.yaml"
+run "$bin" -p "$tmp/auto.yaml" diff --root "$A2"
+check "role auto: a config that joins a server is an agent" grep -q 'role auto: agent' "$tmp/err"
+check "role auto: an agent gets no server files" bash -c "! grep -q 'psa.yaml' '$tmp/out'"
+mkdir -p "$A2/etc/systemd/system"; : >"$A2/etc/systemd/system/k3s.service"
+run "$bin" -p "$tmp/auto.yaml" diff --root "$A2"
+check "role auto: a k3s.service unit means a server" grep -q 'role auto: server (found the unit k3s.service)' "$tmp/err"
+run "$bin" diff --root "$tmp/does-not-exist"
+check "a --root that is not a directory: exit 2" [ "$rc" = 2 ]
+
 echo "$pass passed, $fail failed$( [ $skip -gt 0 ] && echo ", $skip skipped")"
 [ "$fail" = 0 ]
