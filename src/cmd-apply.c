@@ -192,6 +192,9 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 	}
 	print_result(c, pl, strcmp(kind, "apply") == 0 ? "applied" : "rolled back with",
 		     txn_generation(t), "ok", false, pending);
+	if (c->verbose > 0)
+		cli_note(c, "%u files backed up, %u fsync/syncfs calls", txn_stats(t)->files,
+			 txn_stats(t)->syncs);
 	if (pending && c->verbose >= 0 && c->output != OUTPUT_JSON)
 		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
 			 cli_live(c) ? "" : " (offline --root: no systemd calls)");

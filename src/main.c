@@ -56,12 +56,21 @@ static const char usage_text[] =
 	"  render [--out DIR]        render every artifact; with --out, write them under\n"
 	"                            DIR at their host paths, else print each after a\n"
 	"                            '==> PATH <==' line\n"
+	"  diff                      what apply would change, as a patch -p1 accepts it\n"
+	"  apply [--dry-run] [--no-restart] [--live]\n"
+	"                            one transaction: backups, atomic writes, live kernel\n"
+	"                            parameters; automatic restore on failure\n"
+	"  rollback [GENERATION] [--force]\n"
+	"                            put back the files of a generation (default: the\n"
+	"                            newest committed one) as a transaction of its own\n"
+	"  history                   backup generations: id, time, profile, files, result\n"
 	"  profile list              built-in profiles with a one-line description\n"
 	"  profile show [NAME|FILE]  the fully resolved profile (extends applied) as YAML\n"
 	"  profile validate FILE     check a profile; errors as FILE:LINE:COL: message\n"
 	"\n"
-	"Exit codes: 0 success, 1 changes pending (diff), 2 usage or input error\n"
-	"(nothing was changed).\n";
+	"Exit codes: 0 success; 1 diff: something would change; 2 usage or input\n"
+	"error, nothing was changed; 3 apply/rollback failed and the host was\n"
+	"restored; 4 failed and could not restore (the message says what is left).\n";
 
 static int parse_args(struct cli *c, int argc, char **argv, const struct command **cmd)
 {
