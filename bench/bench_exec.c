@@ -3,11 +3,20 @@
  * (user+sys from wait4's rusage) and wall time of each run, with its output
  * thrown away. Needs no hyperfine.
  *
- * usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] -- COMMAND [ARG]...
+ * usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] [-x STATUS]
+ *                   [-p PREP] -- COMMAND [ARG]...
+ *
+ * -x STATUS  the exit status every run must have (default 0; `diff` with
+ *            changes pending exits 1).
+ * -p PREP    run `/bin/sh -c PREP` before every run, warm-up included, and
+ *            outside the timing; the first line of its output replaces each
+ *            "{}" in COMMAND's arguments. For commands that change what they
+ *            work on, e.g. PREP makes a fresh copy of a tree and prints its
+ *            path, COMMAND is `k3s-harden --root {} apply`.
  *
  * Prints one line of key=value pairs; times are microseconds per run,
  * maxrss is the largest peak resident set of any run, in KiB. Exits 1 if
- * the command fails (its stderr is shown).
+ * the command or PREP fails (its stderr is shown).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +68,80 @@ static void stats(double *v, size_t n, double *med, double *min)
 	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-static int run_once(char **cmd, struct sample *s)
+/* Copy of arg with every "{}" replaced by sub (NULL: out of memory). */
+static char *subst(const char *arg, const char *sub)
+{
+	size_t n = 0, ls = strlen(sub), la = strlen(arg);
+	const char *p;
+	char *out, *q;
+
+	for (p = arg; (p = strstr(p, "{}")) != NULL; p += 2)
+		n++;
+	out = malloc(la + n * ls + 1);
+	if (!out)
+		return NULL;
+	for (p = arg, q = out; *p;) {
+		if (p[0] == '{' && p[1] == '}') {
+			memcpy(q, sub, ls);
+			q += ls;
+			p += 2;
+		} else {
+			*q++ = *p++;
+		}
+	}
+	*q = '\0';
+	return out;
+}
+
+static void free_argv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Run PREP and build argv for one run in *run (cmd with "{}" replaced by the
+ * first line PREP printed). Returns 0, or -1 with a message.
+ */
+static int prepare(const char *prep, char **cmd, int argc, char ***run)
+{
+	char line[4096] = "";
+	FILE *f;
+	int st, i;
+
+	*run = NULL;
+	fflush(stdout);
+	f = popen(prep, "r");
+	if (!f) {
+		fprintf(stderr, "bench_exec: cannot run prep '%s': %s\n", prep, strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	while (getc(f) != EOF) /* drain: PREP must not die of SIGPIPE */
+		;
+	st = pclose(f);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_exec: prep '%s' failed (status 0x%x)\n", prep, (unsigned)st);
+		return -1;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	*run = calloc((size_t)argc + 1, sizeof(**run));
+	if (!*run)
+		goto oom;
+	for (i = 0; i < argc; i++)
+		if (!((*run)[i] = subst(cmd[i], line)))
+			goto oom;
+	return 0;
+oom:
+	fputs("bench_exec: out of memory\n", stderr);
+	free_argv(*run);
+	*run = NULL;
+	return -1;
+}static int run_once(char **cmd, int want, struct sample *s)
 {
 	posix_spawn_file_actions_t fa;
 	struct rusage ru;
@@ -86,8 +168,9 @@ static int run_once(char **cmd, struct sample *s)
 			return -errno;
 	}
 	w1 = now_us();
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "bench_exec: '%s' failed (status 0x%x)\n", cmd[0], (unsigned)st);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != want) {
+		fprintf(stderr, "bench_exec: '%s' failed (status 0x%x, want exit %d)\n", cmd[0],
+			(unsigned)st, want);
 		return -ECHILD;
 	}
 	s->user = tv_us(&ru.ru_utime);
@@ -113,21 +196,23 @@ static int parse_uint(const char *s, unsigned long *out)
 
 static void usage(void)
 {
-	fputs("usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] -- COMMAND [ARG]...\n",
-	      stderr);
+	fputs("usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] [-x STATUS] [-p PREP]\n"
+	      "                  -- COMMAND [ARG]...\n", stderr);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long max_iter = 200, warmup = 1, i;
-	double budget = 2.0, start, v_med, v_min;
+	unsigned long max_iter = 200, warmup = 1, want = 0, i;
+	const char *prep = NULL;
+	char **run = NULL;
+	double budget = 2.0, spent, v_med, v_min;
 	struct sample *s = NULL, w;
 	double *col = NULL;
 	long maxrss = 0;
 	size_t n = 0;
-	int o, rc = 1;
+	int o, r, rc = 1;
 
-	while ((o = getopt(argc, argv, "+n:s:w:")) != -1) {
+	while ((o = getopt(argc, argv, "+n:s:w:x:p:")) != -1) {
 		switch (o) {
 		case 'n':
 			if (parse_uint(optarg, &max_iter) < 0 || max_iter == 0) {
@@ -143,6 +228,15 @@ int main(int argc, char **argv)
 				usage();
 				return 2;
 			}
+			break;
+		case 'x':
+			if (parse_uint(optarg, &want) < 0 || want > 255) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'p':
+			prep = optarg;
 			break;
 		default:
 			usage();
@@ -161,13 +255,29 @@ int main(int argc, char **argv)
 		fputs("bench_exec: out of memory\n", stderr);
 		goto out;
 	}
-	for (i = 0; i < warmup; i++)
-		if (run_once(argv + optind, &w) < 0)
+	/*
+	 * The budget counts the runs only: with PREP, the clock is stopped
+	 * while it runs.
+	 */
+	for (i = 0; i < warmup; i++) {
+		if (prep && prepare(prep, argv + optind, argc - optind, &run) < 0)
 			goto out;
-	start = now_us();
-	while (n < max_iter && (n < MIN_ITER || now_us() - start < budget * 1e6)) {
-		if (run_once(argv + optind, &s[n]) < 0)
+		r = run_once(run ? run : argv + optind, (int)want, &w);
+		free_argv(run);
+		run = NULL;
+		if (r < 0)
 			goto out;
+	}
+	spent = 0.0;
+	while (n < max_iter && (n < MIN_ITER || spent < budget * 1e6)) {
+		if (prep && prepare(prep, argv + optind, argc - optind, &run) < 0)
+			goto out;
+		r = run_once(run ? run : argv + optind, (int)want, &s[n]);
+		free_argv(run);
+		run = NULL;
+		if (r < 0)
+			goto out;
+		spent += s[n].wall;
 		if (s[n].maxrss > maxrss)
 			maxrss = s[n].maxrss;
 		n++;

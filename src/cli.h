@@ -7,6 +7,8 @@
 #include "diag.h"
 #include "profile.h"
 
+typedef struct sd_bus sd_bus;
+
 enum {
 	EXIT_OK = 0,
 	EXIT_CHANGES = 1,       /* diff: something would change */
@@ -55,8 +57,33 @@ int cli_open_txn(const struct cli *c, const char *profile, const char *kind,
 		 unsigned retention, struct txn **t);
 /* Undo an interrupted transaction, if a journal is left; exit code. */
 int cli_recover_if_needed(const struct cli *c);
+/* Restarting K3s after a transaction: bus NULL when offline or --no-restart. */
+struct restart_ctx {
+	sd_bus *bus;
+	const char *unit;
+	const struct restart_gate *gate;
+};
+
 /* Carry out a plan in the open transaction t; exit code. */
-int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t);
+int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t,
+		 const struct restart_ctx *rx);
+/* When the plan needs a restart that will happen: the unit and the bus. */
+int cli_prepare_restart(const struct cli *c, const struct plan *pl, const struct profile *p,
+			enum profile_role role, struct restart_ctx *rx);
+/* Connect to systemd and check that unit exists; exit code (2 when not). */
+int cli_open_unit(const struct cli *c, const char *unit, sd_bus **bus);
+/*
+ * daemon-reload, restart unit, wait for the job, a settle period, the health
+ * command. 0 when healthy; else why holds the reason.
+ */
+int cli_restart_gate(const struct cli *c, sd_bus *bus, const char *unit,
+		     const struct restart_gate *g, char *why, size_t why_size);
+/* The last lines of the unit's log, when the host's journal is readable. */
+void cli_unit_log(const struct cli *c, const char *unit);
+
+/* What apply/rollback did, as text or JSON. */
+void cli_print_result(const struct cli *c, const struct plan *pl, const char *verb,
+		      const char *gen, const char *result, bool restarted, bool pending);
 
 int cmd_render(struct cli *c);
 int cmd_apply(struct cli *c);

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "plan.h"
 #include "sysctl.h"
+#include "systemd.h"
 #include "txn.h"
 
 #define DEFAULT_LOCK_TIMEOUT_MS 30000
@@ -90,7 +91,7 @@ static void live_restore(const struct cli *c, const struct live_values *lv)
 			cli_error("could not put kernel parameter %s back to %s", lv->v[i].key, lv->old[i]);
 }
 
-static void print_result(const struct cli *c, const struct plan *pl, const char *verb,
+void cli_print_result(const struct cli *c, const struct plan *pl, const char *verb,
 			 const char *gen, const char *result, bool restarted, bool pending)
 {
 	size_t i, created = 0, updated = 0, removed = 0;
@@ -131,13 +132,29 @@ static void print_result(const struct cli *c, const struct plan *pl, const char 
 	       updated, removed, restarted ? "; K3s restarted" : pending ? "; K3s restart pending" : "");
 }
 
-int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t)
+/* Clear "restart pending" on generations the restart just took care of. */
+static void clear_pending(const struct cli *c)
+{
+	struct generation *v = NULL;
+	size_t n = 0, i;
+
+	if (txn_history(c->root, &v, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (v[i].restart_pending)
+			txn_set_restart_pending(c->root, v[i].id, false);
+	free(v);
+}
+
+int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct txn *t,
+		 const struct restart_ctx *rx)
 {
 	struct diags e = { NULL, 0, 0 };
 	struct live_values lv;
 	struct target *v = NULL;
 	size_t n = 0, i;
-	bool restart = false, pending = false, written = false;
+	bool restart = false, pending = false, restarted = false;
+	char why[1024] = "";
 	int r, rc = EXIT_OK;
 
 	memset(&lv, 0, sizeof(lv));
@@ -152,19 +169,25 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 		cli_print_diags(&e);
 		cli_error("%s failed before changing anything (%s); the host is as it was",
 			  kind, strerror(-r));
-		print_result(c, pl, kind, NULL, "failed", false, false);
+		cli_print_result(c, pl, kind, NULL, "failed", false, false);
 		rc = EXIT_RESTORED;
 		goto out;
 	}
-	written = true;
 	r = txn_write(t, &e);
 	/* kernel values go live before anything restarts with protect-kernel-defaults */
 	for (i = 0; r == 0 && i < n; i++)
 		if (v[i].sysctl && !v[i].remove && cli_live(c))
 			r = live_set(c, &v[i], &lv);
+	if (r == 0 && restart && rx && rx->bus) {
+		r = cli_restart_gate(c, rx->bus, rx->unit, rx->gate, why, sizeof(why));
+		if (r < 0) {
+			cli_error("%s did not come back healthy with the new files: %s", rx->unit, why);
+			cli_unit_log(c, rx->unit);
+		}
+		restarted = r == 0;
+	}
 	if (r == 0) {
-		/* the K3s restart and health gate come with the systemd step */
-		pending = restart;
+		pending = restart && !restarted;
 		r = txn_commit(t, pending, &e);
 	}
 	if (r < 0) {
@@ -178,32 +201,70 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 			cli_print_diags(&re);
 			cli_error("%s failed (%s) and generation %s could not be restored completely; "
 				  "finish the steps above by hand, then run 'k3s-harden history'",
-				  kind, strerror(-r), txn_generation(t));
+				  kind, why[0] ? "K3s is not healthy" : strerror(-r), txn_generation(t));
 			rc = EXIT_BROKEN;
+		} else if (restart && rx && rx->bus && why[0]) {
+			char why2[1024] = "";
+
+			/* the old files are back: K3s must come back with them too */
+			rr = cli_restart_gate(c, rx->bus, rx->unit, rx->gate, why2, sizeof(why2));
+			if (rr < 0) {
+				cli_unit_log(c, rx->unit);
+				cli_error("%s failed, the previous files were restored from generation %s, "
+					  "but %s did not come back with them either: %s. Check it with "
+					  "'journalctl -u %s' and 'systemctl status %s'; the backups stay in "
+					  "%s/backups/%s", kind, txn_generation(t), rx->unit, why2, rx->unit,
+					  rx->unit, TXN_STATE_DIR, txn_generation(t));
+				rc = EXIT_BROKEN;
+			} else {
+				cli_error("%s failed: %s did not come back healthy (%s); the previous files are "
+					  "back from generation %s and %s is active again", kind, rx->unit, why,
+					  txn_generation(t), rx->unit);
+				rc = EXIT_RESTORED;
+			}
 		} else {
 			cli_error("%s failed (%s); every file was restored from generation %s",
 				  kind, strerror(-r), txn_generation(t));
 			rc = EXIT_RESTORED;
 		}
 		diags_free(&re);
-		print_result(c, pl, kind, txn_generation(t), rc == EXIT_BROKEN ? "broken" : "rolled-back",
-			     false, false);
+		cli_print_result(c, pl, kind, txn_generation(t), rc == EXIT_BROKEN ? "broken" : "rolled-back",
+				 false, false);
 		goto out;
 	}
-	print_result(c, pl, strcmp(kind, "apply") == 0 ? "applied" : "rolled back with",
-		     txn_generation(t), "ok", false, pending);
+	if (restarted)
+		clear_pending(c);
+	cli_print_result(c, pl, strcmp(kind, "apply") == 0 ? "applied" : "rolled back with",
+			 txn_generation(t), "ok", restarted, pending);
 	if (c->verbose > 0)
 		cli_note(c, "%u files backed up, %u fsync/syncfs calls", txn_stats(t)->files,
 			 txn_stats(t)->syncs);
 	if (pending && c->verbose >= 0 && c->output != OUTPUT_JSON)
 		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
+			 c->no_restart ? " (--no-restart)" :
 			 cli_live(c) ? "" : " (offline --root: no systemd calls)");
 out:
-	(void)written;
 	live_free(&lv);
 	diags_free(&e);
 	targets_free(v, n);
 	return rc;
+}
+
+/* Whether the plan needs a restart we will do, and the bus for it. */
+int cli_prepare_restart(const struct cli *c, const struct plan *pl, const struct profile *p,
+			enum profile_role role, struct restart_ctx *rx)
+{
+	size_t i;
+	bool needed = false;
+
+	memset(rx, 0, sizeof(*rx));
+	for (i = 0; i < pl->n; i++)
+		needed |= pl->v[i].action != ACT_UNCHANGED && pl->v[i].needs_restart;
+	if (!needed || !cli_live(c) || c->no_restart || !p->restart)
+		return EXIT_OK;
+	rx->unit = profile_unit(p, role);
+	rx->gate = p->restart;
+	return cli_open_unit(c, rx->unit, &rx->bus);
 }
 
 /* Lock and recover, printing what was undone. */
@@ -248,10 +309,12 @@ int cli_recover_if_needed(const struct cli *c)
 int cmd_apply(struct cli *c)
 {
 	struct profile_doc *doc = NULL;
+	struct restart_ctx rx;
 	struct plan pl;
 	struct txn *t = NULL;
 	int rc;
 
+	memset(&rx, 0, sizeof(rx));
 	if (c->dry_run)
 		return cmd_diff(c);
 	rc = cli_load_profile(c, NULL, &doc);
@@ -266,11 +329,15 @@ int cmd_apply(struct cli *c)
 			goto out;
 		if (!plan_changes(&pl)) {
 			if (c->output == OUTPUT_JSON)
-				print_result(c, &pl, "apply", NULL, "ok", false, false);
+				cli_print_result(c, &pl, "apply", NULL, "ok", false, false);
 			else
 				cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
 			goto out;
 		}
+		/* a missing unit is an error before anything is written */
+		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, &rx);
+		if (rc != EXIT_OK)
+			goto out;
 		plan_free(&pl);
 	}
 	rc = cli_open_txn(c, doc->p->name, "apply", doc->p->retention, &t);
@@ -281,13 +348,20 @@ int cmd_apply(struct cli *c)
 		goto out;
 	if (!plan_changes(&pl)) {
 		if (c->output == OUTPUT_JSON)
-			print_result(c, &pl, "apply", NULL, "ok", false, false);
+			cli_print_result(c, &pl, "apply", NULL, "ok", false, false);
 		else
 			cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
 		goto out;
 	}
-	rc = cli_run_plan(c, &pl, "apply", t);
+	if (!rx.bus) {
+		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, &rx);
+		if (rc != EXIT_OK)
+			goto out;
+	}
+	rc = cli_run_plan(c, &pl, "apply", t, &rx);
 out:
+	if (rx.bus)
+		sysd_close(rx.bus);
 	txn_close(t);
 	plan_free(&pl);
 	profile_doc_free(doc);

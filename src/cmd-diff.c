@@ -22,7 +22,12 @@ static bool use_color(const struct cli *c)
 		return true;
 	if (c->color == COLOR_NEVER)
 		return false;
-	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	{
+		const char *nc = getenv("NO_COLOR");
+
+		/* no-color.org: only a non-empty NO_COLOR turns colour off */
+		return isatty(STDOUT_FILENO) && !(nc && *nc);
+	}
 }
 
 static void put_colored(const struct buf *b, bool color)
@@ -145,6 +150,10 @@ int cmd_diff(struct cli *c)
 	rc = cli_load_profile(c, NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
+	/* a transaction left half done is undone before we look */
+	rc = cli_recover_if_needed(c);
+	if (rc != EXIT_OK)
+		goto out_doc;
 	rc = cli_build_plan(c, doc, &pl);
 	if (rc != EXIT_OK)
 		goto out_doc;

@@ -7,9 +7,11 @@
 #include "cli.h"
 #include "manifest.h"
 #include "plan.h"
+#include "systemd.h"
 #include "txn.h"
 
-/* The generation a bare `rollback` undoes: the newest committed one. */
+/* The generation a bare `rollback` undoes: the last committed apply, so
+ * its backups put back the host as it was before that apply. */
 static int pick_generation(const struct cli *c, char *id, size_t size)
 {
 	struct generation *v = NULL;
@@ -20,7 +22,7 @@ static int pick_generation(const struct cli *c, char *id, size_t size)
 		return r;
 	r = -ENOENT;
 	for (i = 0; i < n; i++)
-		if (strcmp(v[i].state, "committed") == 0) {
+		if (strcmp(v[i].state, "committed") == 0 && strcmp(v[i].kind, "apply") == 0) {
 			snprintf(id, size, "%s", v[i].id);
 			r = 0;
 			break;
@@ -41,11 +43,10 @@ static void normalize_id(const char *arg, char *id, size_t size)
 }
 
 /* The effective secrets-encryption value, now and after the plan. */
-static bool encryption_on(const struct cli *c, const struct plan *pl, bool after)
+static bool encryption_on(const struct cli *c, const char *config, const struct plan *pl, bool after)
 {
 	char *value = NULL;
-	bool on = plan_effective_value(c->root, "/etc/rancher/k3s/config.yaml", pl, after,
-				       "secrets-encryption", &value) == 0 &&
+	bool on = plan_effective_value(c->root, config, pl, after, "secrets-encryption", &value) == 0 &&
 		  value && strcmp(value, "true") == 0;
 
 	free(value);
@@ -70,6 +71,14 @@ static void note_manifest_objects(const struct cli *c, const struct plan *pl)
 			/* an object the restored file still declares is not left behind */
 			if (ch->new_data && manifest_declares(ch->new_data, ch->new_len, &objs[k]))
 				continue;
+			/* the default ServiceAccounts belong to Kubernetes: only our patch stays */
+			if (strcmp(objs[k].kind, "ServiceAccount") == 0 && strcmp(objs[k].name, "default") == 0) {
+				if (c->verbose >= 0)
+					fprintf(stderr, "k3s-harden: ServiceAccount %s/default keeps "
+						"automountServiceAccountToken: false until patched back (kubectl patch)\n",
+						objs[k].ns ? objs[k].ns : "");
+				continue;
+			}
 			if (!header && c->verbose >= 0) {
 				cli_note(c, "K3s does not delete objects when their manifest goes away; these stay "
 					 "in the cluster until you delete them (kubectl delete ...):");
@@ -88,10 +97,19 @@ int cmd_rollback(struct cli *c)
 	struct diags e = { NULL, 0, 0 };
 	struct txn *t = NULL;
 	struct plan pl;
-	char id[32];
+	struct profile_doc *doc = NULL;
+	struct restart_ctx rx;
+	char id[32], config[4096] = "/etc/rancher/k3s/config.yaml";
 	int rc, r;
 
 	memset(&pl, 0, sizeof(pl));
+	memset(&rx, 0, sizeof(rx));
+	/* the profile says where the K3s config lives and how to restart K3s */
+	rc = cli_load_profile(c, NULL, &doc);
+	if (rc != EXIT_OK)
+		return rc;
+	if (doc->p->k3s && doc->p->k3s->path)
+		snprintf(config, sizeof(config), "%s", doc->p->k3s->path);
 	rc = cli_open_txn(c, "-", "rollback", 0, &t);
 	if (rc != EXIT_OK)
 		return rc;
@@ -110,11 +128,14 @@ int cmd_rollback(struct cli *c)
 		goto out;
 	}
 	if (!plan_changes(&pl)) {
-		cli_note(c, "nothing to do: the files of generation %s are already in place", id);
+		if (c->output == OUTPUT_JSON)
+			cli_print_result(c, &pl, "rollback", NULL, "ok", false, false);
+		else
+			cli_note(c, "nothing to do: the files of generation %s are already in place", id);
 		rc = EXIT_OK;
 		goto out;
 	}
-	if (encryption_on(c, &pl, false) && !encryption_on(c, &pl, true) && !c->force) {
+	if (encryption_on(c, config, &pl, false) && !encryption_on(c, config, &pl, true) && !c->force) {
 		cli_error("rollback to generation %s would turn secrets-encryption off. Secrets written "
 			  "since it was turned on are stored encrypted, and K3s without the encryption "
 			  "config cannot read them back (k3s-io/k3s issue 7195); decrypt them first "
@@ -123,6 +144,9 @@ int cmd_rollback(struct cli *c)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	rc = cli_prepare_restart(c, &pl, doc->p, cli_resolve_role(c, doc->p), &rx);
+	if (rc != EXIT_OK)
+		goto out;
 	note_manifest_objects(c, &pl);
 	{
 		struct generation g;
@@ -133,8 +157,11 @@ int cmd_rollback(struct cli *c)
 			txn_set_profile(t, g.profile);
 		gen_entries_free(v, n);
 	}
-	rc = cli_run_plan(c, &pl, "rollback", t);
+	rc = cli_run_plan(c, &pl, "rollback", t, &rx);
 out:
+	if (rx.bus)
+		sysd_close(rx.bus);
+	profile_doc_free(doc);
 	diags_free(&e);
 	plan_free(&pl);
 	txn_close(t);

@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 {
 	struct cli c;
 	const struct command *cmd = NULL;
+	char *root_buf = NULL;
 	int r;
 
 	umask(077);
@@ -201,9 +202,17 @@ int main(int argc, char **argv)
 			cli_error("--root '%s' is not a directory", c.root);
 			return EXIT_USAGE;
 		}
+		/* "//" or "/." is the real root too: live, not offline */
+		root_buf = realpath(c.root, NULL);
+		if (!root_buf) {
+			cli_error("--root '%s': %s", c.root, strerror(errno));
+			return EXIT_USAGE;
+		}
+		c.root = root_buf;
 	}
 	r = cmd->fn(&c);
 	ynode_intern_free();
+	free(root_buf);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error("error writing to standard output: %s", strerror(errno));
 		return r > EXIT_USAGE ? r : EXIT_USAGE;

@@ -50,7 +50,7 @@ static void host_error(struct planner *P, const char *path, int r)
 	case -EFBIG: why = "is larger than 16 MiB"; break;
 	default: why = strerror(-r);
 	}
-	diags_add(P->errs, P->o->root, 0, 0, "'%s' %s", path, why);
+	diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s", path, why);
 }
 
 /* Read a host file; *data NULL when it does not exist. */
@@ -110,7 +110,7 @@ static int plan_dir(struct planner *P, const struct artifact *a)
 		r = -ENOTDIR;
 	if (r < 0) {
 		if (r == -ENOTDIR)
-			diags_add(P->errs, P->o->root, 0, 0, "'%s' should be a directory", a->path);
+			diags_add(P->errs, "k3s-harden", 0, 0, "'%s' should be a directory", a->path);
 		else
 			host_error(P, a->path, r);
 		return -EINVAL;
@@ -437,7 +437,7 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 	memset(out, 0, sizeof(*out));
 	r = txn_read_generation(root, id, &g, &v, &n);
 	if (r < 0) {
-		diags_add(errs, root, 0, 0, "cannot read generation '%s': %s", id,
+		diags_add(errs, "k3s-harden", 0, 0, "cannot read generation '%s': %s", id,
 			  r == -ENOENT ? "no such generation (see k3s-harden history)" : strerror(-r));
 		return -EINVAL;
 	}
@@ -503,7 +503,7 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 			r = 0;
 			c->old_data = NULL;
 		} else if (r < 0) {
-			diags_add(errs, root, 0, 0, "'%s': %s", e->path, strerror(-r));
+			diags_add(errs, "k3s-harden", 0, 0, "'%s': %s", e->path, strerror(-r));
 			break;
 		} else {
 			c->old_mode = st.st_mode & 07777;
@@ -517,7 +517,7 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 		}
 		r = txn_read_blob(root, id, e->blob, &c->new_data, &c->new_len);
 		if (r < 0) {
-			diags_add(errs, root, 0, 0, "generation %s: cannot read the backup of '%s': %s",
+			diags_add(errs, "k3s-harden", 0, 0, "generation %s: cannot read the backup of '%s': %s",
 				  id, e->path, strerror(-r));
 			break;
 		}

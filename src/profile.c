@@ -175,6 +175,45 @@ bool is_control_id(const char *s)
 	return dot_ok;
 }
 
+long long duration_ms(const char *s)
+{
+	static const struct { const char *u; double ms; } units[] = {
+		{ "ns", 1e-6 }, { "us", 1e-3 }, { "µs", 1e-3 }, { "ms", 1 }, { "s", 1000 },
+		{ "m", 60000 }, { "h", 3600000 },
+	};
+	const char *p = s;
+	double total = 0;
+
+	if (!is_duration(s))
+		return -EINVAL;
+	if (strcmp(s, "0") == 0)
+		return 0;
+	while (*p) {
+		char *end;
+		double v = strtod(p, &end);
+		size_t i, best = 0, bl = 0;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].u);
+
+			if (strncmp(end, units[i].u, l) == 0 && l > bl) {
+				best = i;
+				bl = l;
+			}
+		}
+		total += v * units[best].ms;
+		p = end + bl;
+	}
+	return total > 1e15 ? -EINVAL : (long long)total;
+}
+
+const char *profile_unit(const struct profile *p, enum profile_role role)
+{
+	if (p->unit)
+		return p->unit;
+	return role == ROLE_AGENT ? "k3s-agent.service" : "k3s.service";
+}
+
 static bool is_flag_name(const char *s)
 {
 	size_t i;
@@ -1232,8 +1271,46 @@ static void v_top(struct vctx *v, const struct profile *p)
 	}
 }
 
+static void v_restart(struct vctx *v, const struct profile *p)
+{
+	const struct restart_gate *g = p->restart;
+	static const char *const keys[] = { "job_timeout", "settle", "health_timeout", "health_interval" };
+	const char *vals[4];
+	char path[64];
+	size_t i;
+
+	if (!g)
+		return;
+	vals[0] = g->job_timeout;
+	vals[1] = g->settle;
+	vals[2] = g->health_timeout;
+	vals[3] = g->health_interval;
+	for (i = 0; i < 4; i++) {
+		long long ms;
+
+		snprintf(path, sizeof(path), "restart.%s", keys[i]);
+		if (!vals[i]) {
+			verr(v, path, "missing");
+			continue;
+		}
+		ms = duration_ms(vals[i]);
+		if (ms < 0)
+			verr(v, path, "'%s' is not a duration such as 30s or 5m", vals[i]);
+		else if (ms > 3600000LL)
+			verr(v, path, "%s is longer than an hour", vals[i]);
+		else if (ms == 0 && i != 1)
+			verr(v, path, "must be longer than 0");
+	}
+	for (i = 0; i < g->health_command_count; i++) {
+		snprintf(path, sizeof(path), "restart.health_command.%zu", i);
+		if (!*g->health_command[i] || has_control_chars(g->health_command[i]))
+			verr(v, path, "an argument must be non-empty, without control characters");
+	}
+}
+
 static void validate(struct vctx *v, const struct profile *p)
 {
+	v_restart(v, p);
 	v_top(v, p);
 	v_pod_security(v, p);
 	v_event_rate_limit(v, p);

@@ -143,6 +143,16 @@ struct k3s_config {
 	unsigned args_count;
 };
 
+/* How a K3s restart is judged (DESIGN.md fact 13). Durations as in Go. */
+struct restart_gate {
+	char *job_timeout;              /* the restart job must finish in this */
+	char *settle;                   /* then the unit must stay active this long */
+	char **health_command;          /* then this must exit 0 (argv, no shell) */
+	unsigned health_command_count;
+	char *health_timeout;
+	char *health_interval;
+};
+
 struct profile {
 	char *name;
 	char *description;
@@ -158,6 +168,7 @@ struct profile {
 	struct network_policies *network_policies;
 	struct service_accounts *service_accounts;
 	struct k3s_config *k3s;
+	struct restart_gate *restart;
 };
 
 /* A loaded profile together with the merged tree it came from. */
@@ -189,5 +200,9 @@ bool is_sysctl_key(const char *s);
 bool is_abs_path(const char *s);
 bool is_duration(const char *s);
 bool is_control_id(const char *s);
+/* A Go duration in milliseconds (rounded down); -EINVAL when not one. */
+long long duration_ms(const char *s);
+/* The unit to restart: the profile's, else k3s.service or k3s-agent.service. */
+const char *profile_unit(const struct profile *p, enum profile_role role);
 
 #endif

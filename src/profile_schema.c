@@ -184,6 +184,15 @@ static const cyaml_schema_field_t k3s_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t restart_fields[] = {
+	STRING("job_timeout", struct restart_gate, job_timeout),
+	STRING("settle", struct restart_gate, settle),
+	STRINGS("health_command", struct restart_gate, health_command),
+	STRING("health_timeout", struct restart_gate, health_timeout),
+	STRING("health_interval", struct restart_gate, health_interval),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t profile_fields[] = {
 	STRING("name", struct profile, name),
 	STRING("description", struct profile, description),
@@ -199,6 +208,7 @@ static const cyaml_schema_field_t profile_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("network_policies", OPT, struct profile, network_policies, network_policies_fields),
 	CYAML_FIELD_MAPPING_PTR("service_accounts", OPT, struct profile, service_accounts, service_accounts_fields),
 	CYAML_FIELD_MAPPING_PTR("k3s", OPT, struct profile, k3s, k3s_fields),
+	CYAML_FIELD_MAPPING_PTR("restart", OPT, struct profile, restart, restart_fields),
 	CYAML_FIELD_END
 };
 

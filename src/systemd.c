@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-journal.h>
+
+#include "buf.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -21,9 +25,9 @@
 static int open_private(sd_bus **bus)
 {
 	sd_bus *b = NULL;
-	sd_bus_creds *c = NULL;
-	uid_t uid;
-	int r;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int r, fd;
 
 	r = sd_bus_new(&b);
 	if (r < 0)
@@ -31,14 +35,16 @@ static int open_private(sd_bus **bus)
 	r = sd_bus_set_address(b, "unix:path=/run/systemd/private");
 	if (r >= 0)
 		r = sd_bus_start(b);
-	/* Only PID 1 (root) may be behind that socket. */
-	if (r >= 0)
-		r = sd_bus_get_owner_creds(b, SD_BUS_CREDS_UID, &c);
-	if (r >= 0)
-		r = sd_bus_creds_get_uid(c, &uid);
-	if (r >= 0 && uid != 0)
-		r = -EPERM;
-	sd_bus_creds_unref(c);
+	/* Only root (PID 1) may be behind that socket, as systemctl checks. */
+	if (r >= 0) {
+		fd = sd_bus_get_fd(b);
+		if (fd < 0)
+			r = fd;
+		else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			r = -errno;
+		else if (cred.uid != 0)
+			r = -EPERM;
+	}
 	if (r < 0) {
 		sd_bus_flush_close_unref(b);
 		return r;
@@ -322,4 +328,35 @@ bool sysd_restart_ok(const struct sysd_unit_state *st)
 {
 	return st && strcmp(st->job_result, "done") == 0 && strcmp(st->result, "success") == 0 &&
 	       strcmp(st->active, "active") == 0;
+}
+
+int sysd_unit_log_tail(const char *unit, unsigned lines, struct buf *out)
+{
+	sd_journal *j = NULL;
+	char match[300];
+	unsigned n = 0;
+	int r;
+
+	if ((size_t)snprintf(match, sizeof(match), "_SYSTEMD_UNIT=%s", unit) >= sizeof(match))
+		return -EINVAL;
+	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+	if (r < 0)
+		return r;
+	r = sd_journal_add_match(j, match, 0);
+	if (r >= 0)
+		r = sd_journal_seek_tail(j);
+	while (r >= 0 && n < lines && sd_journal_previous(j) > 0)
+		n++;
+	while (r >= 0 && n > 0) {
+		const void *d;
+		size_t l;
+
+		if (sd_journal_get_data(j, "MESSAGE", &d, &l) >= 0 && l > 8)
+			r = buf_printf(out, "%.*s\n", (int)(l - 8), (const char *)d + 8);
+		n--;
+		if (sd_journal_next(j) <= 0)
+			break;
+	}
+	sd_journal_close(j);
+	return r < 0 ? r : 0;
 }

@@ -52,4 +52,11 @@ int sysd_unit_state(sd_bus *bus, const char *unit, struct sysd_unit_state *st);
  */
 bool sysd_restart_ok(const struct sysd_unit_state *st);
 
+/*
+ * The last lines of the unit's log from the local journal, appended to out
+ * as "MESSAGE\n" lines; -ENOENT or another error when it cannot be read.
+ */
+struct buf;
+int sysd_unit_log_tail(const char *unit, unsigned lines, struct buf *out);
+
 #endif

@@ -413,7 +413,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 			close(dfd);
 		}
 		if (r < 0) {
-			diags_add(e, v[best].path, 0, 0, "cannot make directory '%s' again: %s; by hand: "
+			diags_add(e, "k3s-harden", 0, 0, "cannot make directory '%s' again: %s; by hand: "
 				  "mkdir -m %04o %s%s", v[best].path, strerror(-r), (unsigned)v[best].mode,
 				  strcmp(t->o.root, "/") ? t->o.root : "", v[best].path);
 			failed++;
@@ -431,7 +431,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 		if (r == -ENOENT && g->type == 'F' && !g->existed)
 			continue;       /* its directory is gone: so is the file */
 		if (r < 0) {
-			diags_add(e, g->path, 0, 0, "cannot open the directory of '%s': %s", g->path, strerror(-r));
+			diags_add(e, "k3s-harden", 0, 0, "cannot open the directory of '%s': %s", g->path, strerror(-r));
 			failed++;
 			continue;
 		}
@@ -450,10 +450,24 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 					close(fd);
 			}
 		} else if (g->existed) {
-			char *data = NULL;
-			size_t len = 0;
+			char *data = NULL, *now = NULL;
+			size_t len = 0, now_len = 0;
+			struct stat st;
+			bool same;
 
 			r = read_at(gfd, g->blob, BACKUP_MAX, &data, &len);
+			/* a file the transaction never replaced is left alone: rewriting it
+			 * would need free space, which a full disk does not have */
+			same = r == 0 && root_read_file(t->o.root, g->path, BACKUP_MAX, &now, &now_len, &st) == 0 &&
+			       now_len == len && memcmp(now, data, len) == 0 && (st.st_mode & 07777) == g->mode &&
+			       st.st_uid == g->uid && st.st_gid == g->gid;
+			free(now);
+			if (same) {
+				free(data);
+				close(dfd);
+				free(base);
+				continue;
+			}
 			if (r == 0)
 				r = create_file_at(dfd, tmp, data, len, g->mode, g->uid, g->gid);
 			if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
@@ -461,7 +475,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 			free(data);
 			if (r < 0) {
 				unlinkat(dfd, tmp, 0);
-				diags_add(e, g->path, 0, 0,
+				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && chmod %04o %s%s",
 					  g->path, strerror(-r), strcmp(t->o.root, "/") ? t->o.root : "",
 					  TXN_STATE_DIR, id, g->blob, strcmp(t->o.root, "/") ? t->o.root : "",
@@ -470,7 +484,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 			}
 		} else if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT) {
 			r = -errno;
-			diags_add(e, g->path, 0, 0, "cannot remove '%s', which the transaction created: %s; "
+			diags_add(e, "k3s-harden", 0, 0, "cannot remove '%s', which the transaction created: %s; "
 				  "by hand: rm %s%s", g->path, strerror(-r),
 				  strcmp(t->o.root, "/") ? t->o.root : "", g->path);
 			failed++;
@@ -513,7 +527,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 	if (r == 0) {
 		if (sscanf(data, "k3s-harden-journal 1\nid %15s", id) != 1) {
 			free(data);
-			diags_add(e, TXN_STATE_DIR "/journal", 0, 0, "journal is damaged; move it away to go on");
+			diags_add(e, "k3s-harden", 0, 0, "journal is damaged; move it away to go on");
 			return -EBADMSG;
 		}
 		free(data);
@@ -536,7 +550,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 				r = parse_manifest(text, &g, &v, &nv);
 			free(text);
 			if (r < 0) {
-				diags_add(e, TXN_STATE_DIR "/journal", 0, 0,
+				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot read generation %s to undo the interrupted transaction: %s",
 					  id, strerror(-r));
 				return r;
@@ -598,17 +612,17 @@ int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct
 	t->state_fd = t->backups_fd = t->lock_fd = -1;
 	r = open_state(t);
 	if (r < 0) {
-		diags_add(e, o->root, 0, 0, "cannot open the state directory '%s': %s%s", TXN_STATE_DIR,
+		diags_add(e, "k3s-harden", 0, 0, "cannot open the state directory '%s': %s%s", TXN_STATE_DIR,
 			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
 		goto fail;
 	}
 	r = take_lock(t);
 	if (r < 0) {
 		if (r == -EWOULDBLOCK)
-			diags_add(e, o->root, 0, 0, "another k3s-harden holds the lock %s/lock; "
+			diags_add(e, "k3s-harden", 0, 0, "another k3s-harden holds the lock %s/lock; "
 				  "gave up after %u ms", TXN_STATE_DIR, o->lock_timeout_ms);
 		else
-			diags_add(e, o->root, 0, 0, "cannot lock %s/lock: %s", TXN_STATE_DIR, strerror(-r));
+			diags_add(e, "k3s-harden", 0, 0, "cannot lock %s/lock: %s", TXN_STATE_DIR, strerror(-r));
 		goto fail;
 	}
 	r = recover(t, recovered, e);
@@ -656,7 +670,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 		if (r == 0 && S_ISLNK(st.st_mode))
 			r = -ELOOP;
 		if (r < 0 && r != -ENOENT) {
-			diags_add(e, x->path, 0, 0, "cannot back up '%s': %s", x->path,
+			diags_add(e, "k3s-harden", 0, 0, "cannot back up '%s': %s", x->path,
 				  r == -ELOOP ? "a symbolic link is in the way" : strerror(-r));
 			break;
 		}
@@ -684,7 +698,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 			continue;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			diags_add(e, x->path, 0, 0, "'%s' is not a regular file", x->path);
+			diags_add(e, "k3s-harden", 0, 0, "'%s' is not a regular file", x->path);
 			r = -EINVAL;
 			break;
 		}
@@ -712,7 +726,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 	}
 	if (r < 0) {
 		if (r == -ENOTDIR || r == -ELOOP)
-			diags_add(e, t->o.root, 0, 0, "a file or symbolic link is in the way of a directory "
+			diags_add(e, "k3s-harden", 0, 0, "a file or symbolic link is in the way of a directory "
 				  "k3s-harden must create");
 		goto fail;
 	}
@@ -740,7 +754,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 	goto out;
 fail:
 	if (r != -EINVAL && e->n == 0)
-		diags_add(e, t->o.root, 0, 0, "cannot write the backups: %s", strerror(-r));
+		diags_add(e, "k3s-harden", 0, 0, "cannot write the backups: %s", strerror(-r));
 	remove_gen_dir(t->backups_fd, tmpdir);
 out:
 	if (gfd >= 0)
@@ -805,7 +819,7 @@ int txn_write(struct txn *t, struct diags *e)
 			close(fd);
 		close(dfd);
 		if (r < 0)
-			diags_add(e, g->path, 0, 0, "cannot create directory '%s': %s", g->path, strerror(-r));
+			diags_add(e, "k3s-harden", 0, 0, "cannot create directory '%s': %s", g->path, strerror(-r));
 		free(base);
 	}
 	for (i = 0; i < t->n && r == 0; i++) {
@@ -831,7 +845,7 @@ int txn_write(struct txn *t, struct diags *e)
 			}
 		}
 		if (r < 0)
-			diags_add(e, x->path, 0, 0, "cannot write '%s': %s", x->path, strerror(-r));
+			diags_add(e, "k3s-harden", 0, 0, "cannot write '%s': %s", x->path, strerror(-r));
 		free(base);
 	}
 	if (r == 0)
@@ -860,7 +874,7 @@ int txn_write(struct txn *t, struct diags *e)
 			r = -errno;
 		}
 		if (r < 0)
-			diags_add(e, x->path, 0, 0, "cannot replace '%s': %s", x->path, strerror(-r));
+			diags_add(e, "k3s-harden", 0, 0, "cannot replace '%s': %s", x->path, strerror(-r));
 		close(dfd);
 		free(base);
 	}
@@ -906,7 +920,7 @@ static int remove_dirs(struct txn *t, struct diags *e)
 		if (unlinkat(dfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
 		    errno != EEXIST) {
 			r = -errno;
-			diags_add(e, v[i]->path, 0, 0, "cannot remove directory '%s': %s", v[i]->path,
+			diags_add(e, "k3s-harden", 0, 0, "cannot remove directory '%s': %s", v[i]->path,
 				  strerror(-r));
 		}
 		close(dfd);
@@ -944,7 +958,7 @@ int txn_commit(struct txn *t, bool restart_pending, struct diags *e)
 	if (r == 0)
 		r = do_fsync(t, t->state_fd);
 	if (r < 0) {
-		diags_add(e, t->o.root, 0, 0, "cannot commit generation %s: %s", t->id, strerror(-r));
+		diags_add(e, "k3s-harden", 0, 0, "cannot commit generation %s: %s", t->id, strerror(-r));
 		return r;
 	}
 	t->journal = false;

@@ -102,7 +102,7 @@ run "$bin" profile validate "$tmp/shown.yaml"
 check "profile show output validates" [ "$rc" = 0 ]
 "$bin" -p "$tmp/shown.yaml" render >"$tmp/a.txt" 2>/dev/null
 "$bin" -p cis render >"$tmp/b.txt"
-check "profile show output renders the same files" cmp -s <(sed 's/from profile [a-z-]*;//' "$tmp/a.txt") <(sed 's/from profile [a-z-]*;//' "$tmp/b.txt")
+check "profile show output renders the same files" cmp -s "$tmp/a.txt" "$tmp/b.txt"
 
 # --- templates override by name
 mkdir -p "$tmp/tpl"

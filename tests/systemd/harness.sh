@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # SD_* variables are for the caller
 # A private systemd for tests, driven over D-Bus from the host.
 # See ../../../shared/TESTING-SYSTEMD.md for why each step is there.
 #
@@ -121,7 +122,7 @@ sd_fake_kernel() {
 # (the files K3s needs exist, kernel values set), so the stand-in starts.
 sd_fixture_hardened() {
 	local root=$1 srv=$1/var/lib/rancher/k3s/server
-	mkdir -p "$root/etc/rancher/k3s" "$srv" && mkdir -p -m 0700 "$srv/logs" || return 1
+	mkdir -p "$root/etc/rancher/k3s" "$srv/logs" && chmod 0700 "$srv/logs" || return 1
 	cat >"$root/etc/rancher/k3s/config.yaml" <<-'EOF' || return 1
 		# test fixture
 		token: secret
@@ -161,8 +162,8 @@ declare -gA _SD_SAVED=()
 _SD_NAMES=
 
 _sd_reset() {
-	SD_NAME= SD_DIR= SD_ROOT= SD_PID= SD_LAUNCH_PID= SD_CG= SD_CG_REL= SD_BUS_ADDRESS=
-	SD_START_MS= SD_VARIANT=
+	SD_NAME='' SD_DIR='' SD_ROOT='' SD_PID='' SD_LAUNCH_PID='' SD_CG='' SD_CG_REL=''
+	SD_BUS_ADDRESS='' SD_START_MS='' SD_VARIANT=''
 }
 
 # Several instances in one shell: sd_save NAME puts the current one aside
@@ -280,9 +281,18 @@ sd_start() {
 	[ -d "$SD_ROOT/proc/sys" ] || sd_fake_kernel "$SD_ROOT" default || return 1
 	: >"$dir/console.log"
 
-	name=k3h-sd-${dir##*/}
+	# Unique per instance directory, readable in ps and /sys/fs/cgroup.
+	name=k3h-sd${dir//\//_}
+	if [ ${#name} -gt 200 ]; then
+		name=k3h-sd-$(printf %s "$dir" | cksum | tr " " -)
+	fi
 	SD_CG=$cgroot/$name
 	SD_CG_REL=$(_sd_cgroup_rel "$cgroot" "$name")
+	if [ -e "$SD_CG" ]; then
+		_sd_msg "cgroup '$SD_CG' exists: is another instance running on '$dir'?"
+		SD_CG=
+		return 1
+	fi
 	if ! mkdir "$SD_CG"; then
 		_sd_msg "cannot run a test systemd: cannot create cgroup '$SD_CG'"
 		SD_CG=
@@ -393,7 +403,7 @@ sd_stop() {
 		_sd_forget "$SD_NAME"
 		SD_NAME=
 	fi
-	SD_PID= SD_LAUNCH_PID= SD_CG= SD_CG_REL=
+	SD_PID='' SD_LAUNCH_PID='' SD_CG='' SD_CG_REL=''
 	return "$rc"
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # helpers are called through check()
 # Self-test of the systemd harness and the K3s stand-in, without k3s-harden:
 # a Type=notify stand-in fails its start job on a bad configuration, and the
 # Restart=always variant crash-loops instead (DESIGN.md fact 13).
@@ -98,8 +99,8 @@ check "broken configuration: the restart job itself fails (systemctl in the name
 
 restore_config
 sd_fake_kernel "$SD_ROOT" default
-check "kernel values wrong with protect-kernel-defaults: start fails" \
-	eval 'reload_restart && is "$(sd_state k3s.service)" failed/failed/exit-code'
+restart_fails() { reload_restart && is "$(sd_state k3s.service)" failed/failed/exit-code; }
+check "kernel values wrong with protect-kernel-defaults: start fails" restart_fails
 check "the stand-in named the kernel flag" grep -q "invalid kernel flag: vm/overcommit_memory" "$SD_ROOT/standin.log"
 
 sd_fake_kernel "$SD_ROOT" k3s
@@ -124,7 +125,8 @@ if ! sd_start "$T/b" always; then
 fi
 ok "start a second instance, Restart=always (${SD_START_MS} ms)"
 sd_fixture_hardened "$SD_ROOT"
-check "Restart=always: stand-in active" eval 'reload_restart && is "$(sd_state k3s.service)" active/running/success'
+restart_works() { reload_restart && is "$(sd_state k3s.service)" active/running/success; }
+check "Restart=always: stand-in active" restart_works
 break_config
 reload_restart
 st=$(sd_state k3s.service)
@@ -136,18 +138,19 @@ check "Restart=always, broken: the restart job fails although the unit is activa
 	matches "$rc:$out" '1:*Job for k3s.service failed*'
 a0=$(sd_attempts k3s.service) s0=$(sd_starts k3s.service)
 sleep 2.5
-check "Restart=always, broken: crash loop (NRestarts grows, attempts grow, never ready)" \
-	eval '[ "$(sd_prop k3s.service NRestarts)" -ge 2 ] && [ "$(sd_attempts k3s.service)" -ge $((a0 + 2)) ] &&
-		is "$(sd_starts k3s.service)" "$s0"'
+crash_loop() {
+	[ "$(sd_prop k3s.service NRestarts)" -ge 2 ] && [ "$(sd_attempts k3s.service)" -ge $((a0 + 2)) ] &&
+		is "$(sd_starts k3s.service)" "$s0"
+}
+check "Restart=always, broken: crash loop (NRestarts grows, attempts grow, never ready)" crash_loop
 restore_config
-check "Restart=always, restored: Reload + RestartUnit brings it back" \
-	eval 'reload_restart && is "$(sd_state k3s.service)" active/running/success'
+check "Restart=always, restored: Reload + RestartUnit brings it back" restart_works
 # NRestarts is not reset by a manual restart in systemd 252: do not judge by it.
 
 sd_save b
 sd_use a
-check "first instance undisturbed by the second" \
-	eval 'is "$(sd_state k3s.service)/$(sd_starts k3s.service)" active/running/success/$((3 + ${#rt[@]}))'
+undisturbed() { is "$(sd_state k3s.service)/$(sd_starts k3s.service)" "active/running/success/$((3 + ${#rt[@]}))"; }
+check "first instance undisturbed by the second" undisturbed
 
 # --- stop and leave nothing behind ---------------------------------------------
 sd_stop

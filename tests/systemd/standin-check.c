@@ -435,6 +435,36 @@ static void check_kernel(void)
 	}
 }
 
+/* kube-apiserver refuses to start with a plugin it does not know. */
+static void check_plugins(const char *list)
+{
+	static const char *const known[] = {
+		"AlwaysAdmit", "AlwaysDeny", "AlwaysPullImages", "CertificateApproval",
+		"CertificateSigning", "CertificateSubjectRestriction", "ClusterTrustBundleAttest",
+		"DefaultIngressClass", "DefaultStorageClass", "DefaultTolerationSeconds",
+		"DenyServiceExternalIPs", "EventRateLimit", "ExtendedResourceToleration",
+		"ImagePolicyWebhook", "LimitPodHardAntiAffinityTopology", "LimitRanger",
+		"MutatingAdmissionWebhook", "NamespaceAutoProvision", "NamespaceExists",
+		"NamespaceLifecycle", "NodeRestriction", "OwnerReferencesPermissionEnforcement",
+		"PersistentVolumeClaimResize", "PodNodeSelector", "PodSecurity",
+		"PodTolerationRestriction", "Priority", "ResourceQuota", "RuntimeClass",
+		"ServiceAccount", "StorageObjectInUseProtection", "TaintNodesByCondition",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
+	};
+	const char *p = list;
+
+	while (*p) {
+		size_t l = strcspn(p, ","), i;
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strlen(known[i]) == l && strncmp(known[i], p, l) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			fail("enable-admission-plugins plugin \"%.*s\" is unknown", (int)l, p);
+		p += l + (p[l] == ',');
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct config c = { NULL, 0, 0 };
@@ -459,6 +489,9 @@ int main(int argc, char **argv)
 	v = arg_value(&c, "kube-apiserver-arg", "audit-log-path");
 	if (v)
 		check_log_dir(v);
+	v = arg_value(&c, "kube-apiserver-arg", "enable-admission-plugins");
+	if (v)
+		check_plugins(v);
 
 	k = find_key(&c, "protect-kernel-defaults");
 	if (k && (k->is_list || k->n != 1 || !parse_bool(k->v[0], &protect)))
