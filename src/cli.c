@@ -114,3 +114,23 @@ void cli_json_files(struct buf *b, const struct plan *pl)
 	}
 	buf_adds(b, "]");
 }
+
+void cli_json_drift(struct buf *b, const struct plan *pl)
+{
+	size_t i;
+
+	buf_adds(b, ",\"kernel\":[");
+	for (i = 0; i < pl->n_drift; i++) {
+		buf_adds(b, i ? ",{\"key\":" : "{\"key\":");
+		json_str(b, pl->drift[i].key);
+		buf_adds(b, ",\"live\":");
+		if (pl->drift[i].live)
+			json_str(b, pl->drift[i].live);
+		else
+			buf_adds(b, "null");
+		buf_adds(b, ",\"want\":");
+		json_str(b, pl->drift[i].want);
+		buf_addc(b, '}');
+	}
+	buf_addc(b, ']');
+}

@@ -48,6 +48,8 @@ int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl
 
 /* "files":[...] of a plan, as CLI.md's JSON describes. */
 void cli_json_files(struct buf *b, const struct plan *pl);
+/* ,"kernel":[...]: live kernel values that differ from the profile. */
+void cli_json_drift(struct buf *b, const struct plan *pl);
 
 struct txn;
 /* True when kernel values and systemd are live: --root / or --live. */

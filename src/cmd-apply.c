@@ -82,6 +82,38 @@ static int live_set(const struct cli *c, const struct target *t, struct live_val
 	return 0;
 }
 
+/* Set the live values that drifted while the sysctl file stayed the same. */
+static int live_set_drift(const struct cli *c, const struct plan *pl, struct live_values *lv)
+{
+	size_t i;
+	int r = 0;
+
+	lv->v = calloc(pl->n_drift + 1, sizeof(*lv->v));
+	lv->old = calloc(pl->n_drift + 1, sizeof(*lv->old));
+	if (!lv->v || !lv->old)
+		return -ENOMEM;
+	for (i = 0; i < pl->n_drift && r == 0; i++) {
+		char *now = NULL;
+
+		lv->v[i].key = strdup(pl->drift[i].key);
+		lv->v[i].value = strdup(pl->drift[i].want);
+		lv->old[i] = pl->drift[i].live ? strdup(pl->drift[i].live) : NULL;
+		lv->n++;
+		if (!lv->v[i].key || !lv->v[i].value)
+			return -ENOMEM;
+		r = sysctl_set(c->root, lv->v[i].key, lv->v[i].value);
+		if (r == 0)
+			r = sysctl_get(c->root, lv->v[i].key, &now);
+		if (r == 0 && !sysctl_equal(now, lv->v[i].value))
+			r = -EINVAL;
+		free(now);
+		if (r < 0)
+			cli_error("cannot set kernel parameter %s=%s: %s", lv->v[i].key, lv->v[i].value,
+				  r == -EINVAL ? "the kernel kept another value" : strerror(-r));
+	}
+	return r;
+}
+
 static void live_restore(const struct cli *c, const struct live_values *lv)
 {
 	size_t i;
@@ -109,6 +141,7 @@ void cli_print_result(const struct cli *c, const struct plan *pl, const char *ve
 		json_str(&b, result);
 		buf_addc(&b, ',');
 		cli_json_files(&b, pl);
+		cli_json_drift(&b, pl);
 		buf_adds(&b, "}\n");
 		fwrite(b.data, 1, b.len, stdout);
 		buf_free(&b);
@@ -162,6 +195,20 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 		cli_error("out of memory");
 		return EXIT_USAGE;
 	}
+	if (n == 0) {
+		/* only live kernel values drifted: no file changes, no generation */
+		r = live_set_drift(c, pl, &lv);
+		if (r < 0) {
+			live_restore(c, &lv);
+			rc = EXIT_RESTORED;
+		} else if (c->output == OUTPUT_JSON) {
+			cli_print_result(c, pl, kind, NULL, "ok", false, false);
+		} else if (c->verbose >= 0) {
+			printf("set %zu kernel parameter%s live; no file changed\n", pl->n_drift,
+			       pl->n_drift == 1 ? "" : "s");
+		}
+		goto out;
+	}
 	for (i = 0; i < n; i++)
 		restart |= v[i].needs_restart;
 	r = txn_prepare(t, v, n, &e);
@@ -177,7 +224,11 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 	/* kernel values go live before anything restarts with protect-kernel-defaults */
 	for (i = 0; r == 0 && i < n; i++)
 		if (v[i].sysctl && !v[i].remove && cli_live(c))
-			r = live_set(c, &v[i], &lv);
+			break;
+	if (r == 0 && i < n)
+		r = live_set(c, &v[i], &lv);
+	else if (r == 0 && pl->n_drift)
+		r = live_set_drift(c, pl, &lv);
 	if (r == 0 && restart && rx && rx->bus) {
 		r = cli_restart_gate(c, rx->bus, rx->unit, rx->gate, why, sizeof(why));
 		if (r < 0) {

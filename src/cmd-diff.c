@@ -107,6 +107,7 @@ static void json_plan(const struct plan *pl, struct buf *b)
 		   plan_changes(pl) ? "true" : "false", profile_role_name(pl->role),
 		   restart ? "true" : "false");
 	cli_json_files(b, pl);
+	cli_json_drift(b, pl);
 	buf_adds(b, "}\n");
 }
 
@@ -121,6 +122,7 @@ int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl
 	po.root = c->root;
 	po.templates_dir = c->templates;
 	po.role = cli_resolve_role(c, doc->p);
+	po.live = cli_live(c);
 	r = plan_build(doc->p, &po, pl, &errs, &warns);
 	cli_print_diags(&errs);
 	if (c->verbose >= 0)
@@ -177,6 +179,10 @@ int cmd_diff(struct cli *c)
 				goto out;
 			}
 		}
+		for (i = 0; i < pl.n_drift; i++)
+			buf_printf(&b, "# kernel parameter %s: live value %s, the profile sets %s\n",
+				   pl.drift[i].key, pl.drift[i].live ? pl.drift[i].live : "(no such key)",
+				   pl.drift[i].want);
 		put_colored(&b, use_color(c));
 		if (c->verbose >= 0 && plan_changes(&pl))
 			cli_note(c, "%zu to create, %zu to update, %zu to remove%s", created, updated,

@@ -408,7 +408,8 @@ static int apply_edits(struct merger *M, struct buf *out)
 	size_t pos = 0, i;
 	int r = 0;
 
-	qsort(M->e.v, M->e.n, sizeof(*M->e.v), cmp_edit);
+	if (M->e.n)
+		qsort(M->e.v, M->e.n, sizeof(*M->e.v), cmp_edit);
 	for (i = 0; i < M->e.n && r == 0; i++) {
 		const struct edit *x = &M->e.v[i];
 

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "kconfig.h"
 #include "model.h"
+#include "sysctl.h"
 #include "txn.h"
 
 #define HOST_FILE_MAX (16 * 1024 * 1024)
@@ -373,6 +374,49 @@ out:
 	return r;
 }
 
+/* Live kernel values that differ from the sysctl file as it will be. */
+static int plan_drift(struct planner *P)
+{
+	const struct change *c = NULL;
+	struct sysctl_kv *kv = NULL;
+	size_t n = 0, i;
+	int r;
+
+	for (i = 0; i < P->out->n; i++)
+		if (P->out->v[i].sysctl && P->out->v[i].new_data)
+			c = &P->out->v[i];
+	if (!c)
+		return 0;
+	r = sysctl_parse(c->new_data, c->new_len, &kv, &n);
+	for (i = 0; r == 0 && i < n; i++) {
+		struct sysctl_drift *d, *v;
+		char *live = NULL;
+		int g = sysctl_get(P->o->root, kv[i].key, &live);
+
+		if (g == 0 && sysctl_equal(live, kv[i].value)) {
+			free(live);
+			continue;
+		}
+		if (g < 0 && kv[i].optional)
+			continue;
+		v = realloc(P->out->drift, (P->out->n_drift + 1) * sizeof(*v));
+		if (!v) {
+			free(live);
+			r = -ENOMEM;
+			break;
+		}
+		P->out->drift = v;
+		d = &v[P->out->n_drift++];
+		d->key = strdup(kv[i].key);
+		d->want = strdup(kv[i].value);
+		d->live = g == 0 ? live : NULL;
+		if (!d->key || !d->want)
+			r = -ENOMEM;
+	}
+	sysctl_free(kv, n);
+	return r;
+}
+
 int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *out,
 	       struct diags *errs, struct diags *warns)
 {
@@ -397,6 +441,8 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	}
 	if (r == 0)
 		r = check_effective(&P);
+	if (r == 0 && o->live)
+		r = plan_drift(&P);
 	if (r < 0) {
 		plan_free(out);
 		return r == -ENOMEM ? r : -EINVAL;
@@ -413,6 +459,12 @@ void plan_free(struct plan *pl)
 		free(pl->v[i].old_data);
 		free(pl->v[i].new_data);
 	}
+	for (i = 0; i < pl->n_drift; i++) {
+		free(pl->drift[i].key);
+		free(pl->drift[i].live);
+		free(pl->drift[i].want);
+	}
+	free(pl->drift);
 	free(pl->v);
 	memset(pl, 0, sizeof(*pl));
 }
@@ -421,6 +473,8 @@ bool plan_changes(const struct plan *pl)
 {
 	size_t i;
 
+	if (pl->n_drift)
+		return true;
 	for (i = 0; i < pl->n; i++)
 		if (pl->v[i].action != ACT_UNCHANGED)
 			return true;

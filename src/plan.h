@@ -38,16 +38,26 @@ struct change {
 	gid_t gid;
 };
 
+/* A kernel parameter whose live value is not the one the sysctl file sets. */
+struct sysctl_drift {
+	char *key;
+	char *live;                 /* NULL when the kernel has no such key */
+	char *want;
+};
+
 struct plan {
 	struct change *v;
 	size_t n;
 	enum profile_role role;
+	struct sysctl_drift *drift; /* only when planned live */
+	size_t n_drift;
 };
 
 struct plan_opts {
 	const char *root;
 	const char *templates_dir;
 	enum profile_role role;     /* resolved */
+	bool live;                  /* compare live kernel values too */
 };
 
 /* Errors (exit 2) in errs, warnings in warns. */
@@ -74,7 +84,7 @@ void targets_free(struct target *v, size_t n);
 int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
 			 bool after, const char *key, char **value);
 
-/* True when some change is not ACT_UNCHANGED. */
+/* True when some change is not ACT_UNCHANGED, or a live kernel value drifted. */
 bool plan_changes(const struct plan *pl);
 
 #endif

@@ -476,10 +476,13 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 			if (r < 0) {
 				unlinkat(dfd, tmp, 0);
 				diags_add(e, "k3s-harden", 0, 0,
-					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && chmod %04o %s%s",
+					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && "
+					  "chmod %04o %s%s && chown %u:%u %s%s",
 					  g->path, strerror(-r), strcmp(t->o.root, "/") ? t->o.root : "",
 					  TXN_STATE_DIR, id, g->blob, strcmp(t->o.root, "/") ? t->o.root : "",
-					  g->path, (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path);
+					  g->path, (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path,
+					  (unsigned)g->uid, (unsigned)g->gid,
+					  strcmp(t->o.root, "/") ? t->o.root : "", g->path);
 				failed++;
 			}
 		} else if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT) {
@@ -512,6 +515,26 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 	return r;
 }
 
+/* Temp files of atomic writes (".NAME.k3s-harden-PID-N") a killed run left. */
+static void remove_stale_temps(int dirfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".k3s-harden-"))
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
 static int recover(struct txn *t, bool *recovered, struct diags *e)
 {
 	char *data = NULL, id[16] = "";
@@ -531,10 +554,8 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 			return -EBADMSG;
 		}
 		free(data);
-		r = root_read_file(t->o.root, TXN_STATE_DIR "/backups/x", 0, &data, &len, NULL);
-		(void)r;
 		{
-			char path[128], *text = NULL;
+			char *text = NULL;
 			size_t tl;
 			int gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
@@ -543,8 +564,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 				unlinkat(t->state_fd, "journal", 0);
 				goto tidy;
 			}
-			snprintf(path, sizeof(path), "manifest");
-			r = read_at(gfd, path, BACKUP_MAX, &text, &tl);
+			r = read_at(gfd, "manifest", BACKUP_MAX, &text, &tl);
 			close(gfd);
 			if (r == 0)
 				r = parse_manifest(text, &g, &v, &nv);
@@ -567,9 +587,12 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 		*recovered = true;
 		snprintf(t->id, sizeof(t->id), "%s", id);
 	} else if (r != -ENOENT) {
+		diags_add(e, "k3s-harden", 0, 0, "cannot read the journal %s/journal: %s%s", TXN_STATE_DIR,
+			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
 		return r;
 	}
 tidy:
+	remove_stale_temps(t->state_fd);
 	/* generations that never got a journal changed nothing: drop them */
 	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
 	if (r < 0)
@@ -586,6 +609,7 @@ tidy:
 		gfd = openat(t->backups_fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (gfd < 0)
 			continue;
+		remove_stale_temps(gfd);
 		if (read_at(gfd, "state", 256, &state, &sl) == 0 && strncmp(state, "prepared", 8) == 0 &&
 		    strcmp(names[i], id) != 0)
 			remove_gen_dir(t->backups_fd, names[i]);
