@@ -4,7 +4,7 @@
  * thrown away. Needs no hyperfine.
  *
  * usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] [-x STATUS]
- *                   [-p PREP] -- COMMAND [ARG]...
+ *                   [-p PREP] [-a AFTER] [-r] -- COMMAND [ARG]...
  *
  * -x STATUS  the exit status every run must have (default 0; `diff` with
  *            changes pending exits 1).
@@ -13,14 +13,23 @@
  *            "{}" in COMMAND's arguments. For commands that change what they
  *            work on, e.g. PREP makes a fresh copy of a tree and prints its
  *            path, COMMAND is `k3s-harden --root {} apply`.
+ * -a AFTER   run `/bin/sh -c AFTER` after every run, warm-up included, and
+ *            outside the timing; with -r the first line of its output goes
+ *            on that run's line (e.g. what systemd says the run caused).
+ * -r         before the summary, one line per measured run:
+ *            "run=I user= sys= cpu= wall= t0= t1=" and, with -a,
+ *            " after=" and AFTER's line as it is; t0 and t1 are when the run
+ *            was started and reaped, CLOCK_MONOTONIC in microseconds (the
+ *            clock of systemd's *TimestampMonotonic properties).
  *
  * Prints one line of key=value pairs; times are microseconds per run,
  * maxrss is the largest peak resident set of any run, in KiB. Exits 1 if
- * the command or PREP fails (its stderr is shown).
+ * the command, PREP or AFTER fails (its stderr is shown).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +45,7 @@
 extern char **environ;
 
 struct sample {
-	double user, sys, cpu, wall;
+	double user, sys, cpu, wall, t0, t1;
 	long maxrss;
 };
 
@@ -103,32 +112,46 @@ static void free_argv(char **v)
 }
 
 /*
+ * Run `/bin/sh -c sh`; the first line of its output, without the newline,
+ * into line. what names it in messages. Returns 0, or -1 with a message.
+ */
+static int run_sh(const char *what, const char *sh, char *line, size_t size)
+{
+	FILE *f;
+	int st;
+
+	line[0] = '\0';
+	fflush(stdout);
+	f = popen(sh, "r");
+	if (!f) {
+		fprintf(stderr, "bench_exec: cannot run %s '%s': %s\n", what, sh, strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, (int)size, f))
+		line[0] = '\0';
+	while (getc(f) != EOF) /* drain: it must not die of SIGPIPE */
+		;
+	st = pclose(f);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench_exec: %s '%s' failed (status 0x%x)\n", what, sh, (unsigned)st);
+		return -1;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return 0;
+}
+
+/*
  * Run PREP and build argv for one run in *run (cmd with "{}" replaced by the
  * first line PREP printed). Returns 0, or -1 with a message.
  */
 static int prepare(const char *prep, char **cmd, int argc, char ***run)
 {
-	char line[4096] = "";
-	FILE *f;
-	int st, i;
+	char line[4096];
+	int i;
 
 	*run = NULL;
-	fflush(stdout);
-	f = popen(prep, "r");
-	if (!f) {
-		fprintf(stderr, "bench_exec: cannot run prep '%s': %s\n", prep, strerror(errno));
+	if (run_sh("prep", prep, line, sizeof(line)) < 0)
 		return -1;
-	}
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	while (getc(f) != EOF) /* drain: PREP must not die of SIGPIPE */
-		;
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "bench_exec: prep '%s' failed (status 0x%x)\n", prep, (unsigned)st);
-		return -1;
-	}
-	line[strcspn(line, "\n")] = '\0';
 	*run = calloc((size_t)argc + 1, sizeof(**run));
 	if (!*run)
 		goto oom;
@@ -177,6 +200,8 @@ oom:
 	s->sys = tv_us(&ru.ru_stime);
 	s->cpu = s->user + s->sys;
 	s->wall = w1 - w0;
+	s->t0 = w0;
+	s->t1 = w1;
 	s->maxrss = ru.ru_maxrss;
 	return 0;
 }
@@ -197,14 +222,15 @@ static int parse_uint(const char *s, unsigned long *out)
 static void usage(void)
 {
 	fputs("usage: bench_exec [-n MAX_ITER] [-s SECONDS] [-w WARMUP] [-x STATUS] [-p PREP]\n"
-	      "                  -- COMMAND [ARG]...\n", stderr);
+	      "                  [-a AFTER] [-r] -- COMMAND [ARG]...\n", stderr);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long max_iter = 200, warmup = 1, want = 0, i;
-	const char *prep = NULL;
-	char **run = NULL;
+	const char *prep = NULL, *after = NULL;
+	char **run = NULL, aline[4096];
+	bool per_run = false;
 	double budget = 2.0, spent, v_med, v_min;
 	struct sample *s = NULL, w;
 	double *col = NULL;
@@ -212,7 +238,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	int o, r, rc = 1;
 
-	while ((o = getopt(argc, argv, "+n:s:w:x:p:")) != -1) {
+	while ((o = getopt(argc, argv, "+n:s:w:x:p:a:r")) != -1) {
 		switch (o) {
 		case 'n':
 			if (parse_uint(optarg, &max_iter) < 0 || max_iter == 0) {
@@ -237,6 +263,12 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			prep = optarg;
+			break;
+		case 'a':
+			after = optarg;
+			break;
+		case 'r':
+			per_run = true;
 			break;
 		default:
 			usage();
@@ -265,7 +297,7 @@ int main(int argc, char **argv)
 		r = run_once(run ? run : argv + optind, (int)want, &w);
 		free_argv(run);
 		run = NULL;
-		if (r < 0)
+		if (r < 0 || (after && run_sh("after", after, aline, sizeof(aline)) < 0))
 			goto out;
 	}
 	spent = 0.0;
@@ -275,8 +307,15 @@ int main(int argc, char **argv)
 		r = run_once(run ? run : argv + optind, (int)want, &s[n]);
 		free_argv(run);
 		run = NULL;
-		if (r < 0)
+		if (r < 0 || (after && run_sh("after", after, aline, sizeof(aline)) < 0))
 			goto out;
+		if (per_run) {
+			printf("run=%zu user=%.1f sys=%.1f cpu=%.1f wall=%.1f t0=%.1f t1=%.1f", n + 1,
+			       s[n].user, s[n].sys, s[n].cpu, s[n].wall, s[n].t0, s[n].t1);
+			if (after)
+				printf(" after=%s", aline);
+			putchar('\n');
+		}
 		spent += s[n].wall;
 		if (s[n].maxrss > maxrss)
 			maxrss = s[n].maxrss;

@@ -2,7 +2,10 @@
 # Benchmarks: how long `render` takes for the built-in cis profile and how it
 # grows with the number of network-policy namespaces; what `diff` and `apply`
 # cost on a fresh, an already hardened and a changed root, and how many
-# fsync/syncfs calls apply makes (and that a no-op makes none, nor writes).
+# fsync/syncfs calls apply makes (and that a no-op makes none, nor writes);
+# and what `apply --live` costs against a real systemd (a private instance,
+# tests/systemd/harness.sh): a no-op, and an apply that restarts K3s, without
+# the time the unit itself takes to stop and start.
 #
 #   make bench
 #   K3H_BIN=$PWD/k3s-harden K3H_BUILD=$PWD/build bash bench/run.sh
@@ -17,11 +20,14 @@
 #                    instruction counts of render (part 3) and diff (part 4)
 #   BENCH_CG_SIZES   namespace counts measured under callgrind
 #                    (default "100 1000"; cis is always measured)
-#   BENCH_PARTS      which parts to run (default "render diff apply")
+#   BENCH_PARTS      which parts to run (default "render diff apply systemd")
 #   BENCH_CONF_LINES lines of the big config.yaml for diff (default 10000)
 #   BENCH_APPLY_NS   also time apply of cis with this many namespaces on a
 #                    fresh root (default 100; empty: skip)
 #   BENCH_STRACE     auto (if strace is installed and works), 1 or 0
+#   BENCH_RESTARTS   restarting applies (and baseline restarts) measured
+#                    against the private systemd (default 20)
+#   BENCH_SD_KEEP    append bench_exec's per-run lines of those runs to this file
 # See bench/README.md for what each figure means.
 set -euo pipefail
 
@@ -31,12 +37,14 @@ SECS=${BENCH_SECONDS:-1.5}
 SIZES=${BENCH_SIZES:-10 100 1000 10000}
 CALLGRIND=${BENCH_CALLGRIND:-auto}
 CG_SIZES=${BENCH_CG_SIZES:-100 1000}
-PARTS=${BENCH_PARTS:-render diff apply}
+PARTS=${BENCH_PARTS:-render diff apply systemd}
 CONF_LINES=${BENCH_CONF_LINES:-10000}
 APPLY_NS=${BENCH_APPLY_NS-100}
 STRACE=${BENCH_STRACE:-auto}
+RESTARTS=${BENCH_RESTARTS:-20}
 BR=$BUILD/bench/bench_render
 BX=$BUILD/bench/bench_exec
+BS=$BUILD/bench/bench_restart
 
 die() { echo "bench: $*" >&2; exit 1; }
 run_part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -52,7 +60,7 @@ BIN_SRC=$BIN
 mkdir "$TMP/bin"
 cp "$BIN" "$TMP/bin/$(basename "$BIN")"
 BIN=$TMP/bin/$(basename "$BIN")
-for f in BR BX; do
+for f in BR BX BS; do
 	if [[ -x ${!f} ]]; then
 		cp "${!f}" "$TMP/bin/"
 		printf -v "$f" '%s' "$TMP/bin/$(basename "${!f}")"
@@ -68,6 +76,18 @@ fmt_us() {
 		if (u < 1000) printf "%.0f us\n", u
 		else if (u < 1000000) printf "%.2f ms\n", u / 1000
 		else printf "%.2f s\n", u / 1000000 }'
+}
+# "median (min)"
+medmin() { echo "$(fmt_us "$1") ($(fmt_us "$2"))"; }
+# xmeasure STATUS PREP|"" MAXITER COMMAND... -> "cpu_med cpu_min wall_med wall_min iters"
+xmeasure() {
+	local st=$1 prep=$2 max=$3 line
+	local a=(-s "$SECS" -w 1 -n "$max" -x "$st")
+	shift 3
+	[[ -n $prep ]] && a+=(-p "$prep")
+	line=$("$BX" "${a[@]}" -- "$@") || return 1
+	echo "$(kv "$line" cpu_med) $(kv "$line" cpu_min) $(kv "$line" wall_med)" \
+		"$(kv "$line" wall_min) $(kv "$line" iters)"
 }
 # marginal cost per added namespace: (t - t_cis) / (n - n_cis)
 per_ns() {
@@ -273,18 +293,6 @@ if run_part diff || run_part apply; then
 		printf 'd=$(mktemp -d %q) && cp -a %q/. "$d" && sync -f "$d" && echo "$d"' \
 			"$RUNS/r.XXXXXX" "$1"
 	}
-	# xmeasure STATUS PREP|"" MAXITER COMMAND... -> "cpu_med cpu_min wall_med wall_min iters"
-	xmeasure() {
-		local st=$1 prep=$2 max=$3 line
-		local a=(-s "$SECS" -w 1 -n "$max" -x "$st")
-		shift 3
-		[[ -n $prep ]] && a+=(-p "$prep")
-		line=$("$BX" "${a[@]}" -- "$@") || return 1
-		echo "$(kv "$line" cpu_med) $(kv "$line" cpu_min) $(kv "$line" wall_med)" \
-			"$(kv "$line" wall_min) $(kv "$line" iters)"
-	}
-	# "median (min)"
-	medmin() { echo "$(fmt_us "$1") ($(fmt_us "$2"))"; }
 fi
 
 # --- 4. diff -------------------------------------------------------------------
@@ -521,5 +529,209 @@ if run_part apply; then
 		fi
 	done
 	rm -rf "${RUNS:?}"/*
+	echo
+fi
+
+# --- 6. apply --live against a real systemd --------------------------------------
+# A private systemd (tests/systemd/harness.sh, /work/shared/TESTING-SYSTEMD.md)
+# runs the K3s stand-in as k3s.service (Type=notify); k3s-harden reaches it
+# over that instance's bus. What systemd spends stopping and starting the
+# unit is taken out per run, from the unit's own timestamps read after it.
+if run_part systemd; then
+	echo "6. apply --live against a real systemd (private instance, tests/systemd/harness.sh;"
+	echo "   K3s stand-in as k3s.service, Type=notify; restart gate: settle 0s, no health command)"
+	[[ -x $BX ]] || die "the systemd part needs $BX (run 'make bench', or BENCH_PARTS without systemd)"
+	[[ -x $BS ]] || die "the systemd part needs $BS (run 'make bench', or BENCH_PARTS without systemd)"
+	[[ $RESTARTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RESTARTS='$RESTARTS' is not a positive number"
+	# shellcheck source-path=SCRIPTDIR/.. source=tests/systemd/harness.sh disable=SC1091 # -x follows it
+	. "$(dirname "${BASH_SOURCE[0]}")/../tests/systemd/harness.sh"
+	SD=$TMP/sd
+	mkdir "$SD"
+	# the instance must go whatever happens: stop it before removing $TMP
+	trap 'sd_stop_all >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+	trap 'exit 130' INT TERM HUP
+	st=0
+	sd_start "$SD" notify 2>"$TMP/sd.err" || st=$?
+	if [[ $st == 77 ]]; then
+		echo "   SKIP: cannot run a private systemd here ($(sed -n 's/^harness: //p' "$TMP/sd.err" | tail -1))"
+	elif [[ $st != 0 ]]; then
+		die "cannot start the private systemd (harness exit $st): $(tail -5 "$TMP/sd.err")"
+	else
+		sd_ready_ms=$SD_START_MS
+		export DBUS_SYSTEM_BUS_ADDRESS=$SD_BUS_ADDRESS
+		# AFTER for bench_exec: "ActiveExit,InactiveEnter,InactiveExit,ActiveEnter,STARTS"
+		# of k3s.service (CLOCK_MONOTONIC, us) and how often the stand-in got ready
+		# shellcheck disable=SC2016 # expanded by bench_exec's sh -c, per run
+		SD_AFTER=$(printf 'p=$(busctl --address=%q --timeout=10 get-property %s %s %s %s) || exit 1; %s' \
+			"$SD_BUS_ADDRESS" org.freedesktop.systemd1 /org/freedesktop/systemd1/unit/k3s_2eservice \
+			org.freedesktop.systemd1.Unit \
+			'ActiveExitTimestampMonotonic InactiveEnterTimestampMonotonic InactiveExitTimestampMonotonic ActiveEnterTimestampMonotonic' \
+			"$(printf 'n=$(wc -l <%q) || exit 1; printf "%%s\\n" "$p" | awk -v n="$n" %s' \
+				"$SD_ROOT/standin-starts" "'{ printf \"%s,\", \$2 } END { print n }'")")
+		unit_now() { sh -c "$SD_AFTER" || die "cannot read k3s.service's timestamps"; }
+		# per-run lines of bench_exec -r -a "$SD_AFTER"; STARTS0 the count before
+		# the first -> "K_med=.. K_min=.." for wall, cpu, restart (unit left active
+		# -> active again), start (activating -> active), own (wall - restart),
+		# nostart (wall - start), before (exec -> unit leaves active), after
+		# (active again -> reaped); runs=N bad=M (runs whose restart was not
+		# inside the run, or that did not make the stand-in ready exactly once)
+		unit_stats() {
+			awk -v s0="$1" '
+			function put(k, v) { n[k]++; a[k, n[k]] = v }
+			function stat(k,   i, j, t, m) {
+				for (i = 2; i <= n[k]; i++) {
+					t = a[k, i]
+					for (j = i - 1; j >= 1 && a[k, j] > t; j--) a[k, j + 1] = a[k, j]
+					a[k, j + 1] = t
+				}
+				m = n[k] % 2 ? a[k, (n[k] + 1) / 2] : (a[k, n[k] / 2] + a[k, n[k] / 2 + 1]) / 2
+				printf " %s_med=%.1f %s_min=%.1f", k, m, k, a[k, 1]
+			}
+			$1 ~ /^run=/ {
+				for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+				split(f["after"], p, ",")
+				ae = p[1] + 0; ie = p[2] + 0; ix = p[3] + 0; an = p[4] + 0; st = p[5] + 0
+				t0 = f["t0"] + 0; t1 = f["t1"] + 0; w = f["wall"] + 0
+				if (!(ae >= t0 && an <= t1 && ae <= ie && ie <= ix && ix <= an && st == s0 + 1)) bad++
+				s0 = st
+				runs++
+				put("wall", w); put("cpu", f["cpu"] + 0)
+				put("restart", an - ae); put("start", an - ix)
+				put("own", w - (an - ae)); put("nostart", w - (an - ix))
+				put("before", ae - t0); put("after", t1 - an)
+			}
+			END {
+				printf "runs=%d bad=%d", runs, bad
+				if (runs) {
+					stat("wall"); stat("cpu"); stat("restart"); stat("start"); stat("own")
+					stat("nostart"); stat("before"); stat("after")
+				}
+				print ""
+			}'
+		}
+		# restarting runs: bench_exec -r with SD_AFTER, exactly RESTARTS of them
+		# after one warm-up -> "STATS" of unit_stats; $1 PREP or ""
+		restart_runs() {
+			local prep=$1 s0 a=(-s 86400 -w 1 -n "$RESTARTS" -r -a "$SD_AFTER")
+			shift
+			[[ -n $prep ]] && a+=(-p "$prep")
+			s0=$(unit_now)
+			"$BX" "${a[@]}" -- "$@" >"$TMP/sd.runs" || return 1
+			[[ -z ${BENCH_SD_KEEP:-} ]] || cat "$TMP/sd.runs" >>"$BENCH_SD_KEEP"
+			# the warm-up run restarted it once too
+			unit_stats "$(( ${s0##*,} + 1 ))" <"$TMP/sd.runs"
+		}
+
+		# two profiles that differ in psa.yaml only (one exempt namespace), the
+		# same name; the gate adds no waiting of its own
+		P_LA=$TMP/live-a.yaml
+		P_LB=$TMP/live-b.yaml
+		printf '%s\n' 'name: bench-live' 'description: cis, restart gate without waiting' \
+			'extends: cis' 'restart: { job_timeout: 20s, settle: 0s, health_command: [] }' >"$P_LA"
+		printf '%s\n' 'name: bench-live' 'description: bench-live, one namespace exempt' \
+			"extends: $P_LA" 'pod_security: { exemptions: { namespaces+: [bench-toggle] } }' >"$P_LB"
+		for f in "$P_LA" "$P_LB"; do
+			"$BIN" profile validate "$f" >/dev/null || die "profile $f does not validate"
+		done
+		live_apply() { "$BIN" -q -p "$1" apply --root "$SD_ROOT" --live; }
+		# the first apply: files, kernel values (live, under the root), restart
+		out=$(live_apply "$P_LA" 2>&1) || die "apply --live of $P_LA failed: $out"
+		st=0
+		"$BIN" -q -p "$P_LB" diff --root "$SD_ROOT" >"$TMP/diff.out" || st=$?
+		[[ $st == 1 && $(grep -c '^diff --git ' "$TMP/diff.out") == 1 ]] &&
+			grep -q '^diff --git a/var/lib/rancher/k3s/server/psa.yaml ' "$TMP/diff.out" ||
+			echo "   !! $P_LB should change psa.yaml only (diff exit $st)"
+
+		printf '   %-46s %5s  %-20s %s\n' case iters cpu wall
+		# (a) no-op, with and without --live; neither may touch the unit
+		u0=$(unit_now)
+		for c in live offline; do
+			case $c in
+			live) a=(--live) label="apply --live, no-op (nothing to do)" ;;
+			offline) a=() label="apply, no-op, same root offline (no --live)" ;;
+			esac
+			res=$(xmeasure 0 "" 2000 "$BIN" -q -p "$P_LA" apply --root "$SD_ROOT" "${a[@]}") ||
+				die "no-op apply failed ($c)"
+			read -r cm cmin wm wmin it <<<"$res"
+			printf '   %-46s %5s  %-20s %s\n' "$label" "$it" "$(medmin "$cm" "$cmin")" "$(medmin "$wm" "$wmin")"
+		done
+		u1=$(unit_now)
+		[[ $u0 == "$u1" ]] || echo "   !! the no-op applies touched k3s.service (timestamps,starts $u0 -> $u1)"
+
+		# (b) restarting applies: every run switches to the other profile
+		tog=$TMP/live-toggle
+		prep=$(printf 'if [ -e %q ]; then rm -f %q && echo %q; else : >%q && echo %q; fi' \
+			"$tog" "$tog" "$P_LA" "$tog" "$P_LB")
+		# the same file work without the restart (restart left pending; the
+		# warm-up run below does it)
+		res=$(xmeasure 0 "$prep" 150 "$BIN" -q -p '{}' apply --root "$SD_ROOT" --live --no-restart) ||
+			die "apply --live --no-restart failed"
+		read -r cm cmin wm wmin it <<<"$res"
+		NR_WALL=$wm
+		printf '   %-46s %5s  %-20s %s\n' "apply --live --no-restart, psa.yaml changed" "$it" \
+			"$(medmin "$cm" "$cmin")" "$(medmin "$wm" "$wmin")"
+		declare -A US
+		US[apply]=$(restart_runs "$prep" "$BIN" -q -p '{}' apply --root "$SD_ROOT" --live) ||
+			die "restarting apply failed (runs so far in $TMP/sd.runs; console: $SD/console.log)"
+		# the same bus calls without k3s-harden (src/systemd.c via bench_restart)
+		US[base]=$(restart_runs "" "$BS" -r -s k3s.service) || die "bench_restart -r -s failed"
+		for c in apply base; do
+			l=${US[$c]}
+			case $c in
+			apply) label="apply --live, psa.yaml changed, K3s restarted" ;;
+			base) label="baseline: bench_restart -r -s k3s.service" ;;
+			esac
+			printf '   %-46s %5s  %-20s %s\n' "$label" "$(kv "$l" runs)" \
+				"$(medmin "$(kv "$l" cpu_med)" "$(kv "$l" cpu_min)")" \
+				"$(medmin "$(kv "$l" wall_med)" "$(kv "$l" wall_min)")"
+			[[ $(kv "$l" bad) == 0 ]] ||
+				echo "   !! $(kv "$l" bad) runs: no restart of k3s.service inside the run, or not one start"
+		done
+		declare -A BW
+		for c in reload connect; do
+			case $c in
+			reload) a=(-r) label="baseline: bench_restart -r k3s.service" ;;
+			connect) a=() label="baseline: bench_restart k3s.service" ;;
+			esac
+			res=$(xmeasure 0 "" 500 "$BS" "${a[@]}" k3s.service) || die "bench_restart ${a[*]} failed"
+			read -r cm cmin wm wmin it <<<"$res"
+			BW[$c]=$wm
+			printf '   %-46s %5s  %-20s %s\n' "$label" "$it" "$(medmin "$cm" "$cmin")" "$(medmin "$wm" "$wmin")"
+		done
+		echo "   bench_restart makes apply's bus calls (src/systemd.c), nothing else: connect and check"
+		echo "   the unit; -r daemon-reload; -s RestartUnit and wait for the job, as the gate does"
+		echo
+		echo "   restarting runs, split by k3s.service's timestamps read after each (median (min) of the"
+		echo "   per-run figures): down-up = ActiveExit -> ActiveEnter (its stop and start as systemd ran"
+		echo "   them), start = InactiveExit -> ActiveEnter, to-stop = exec -> ActiveExit, from-up ="
+		echo "   ActiveEnter -> reaped; wall = to-stop + down-up + from-up"
+		printf '   %-20s %-20s %-20s %-20s %-20s %-20s %s\n' \
+			run down-up start "wall - start" "wall - down-up" to-stop from-up
+		for c in apply base; do
+			l=${US[$c]}
+			mm() { medmin "$(kv "$l" "$1_med")" "$(kv "$l" "$1_min")"; }
+			case $c in apply) label="apply --live" ;; base) label="bench_restart -r -s" ;; esac
+			printf '   %-20s %-20s %-20s %-20s %-20s %-20s %s\n' "$label" "$(mm restart)" "$(mm start)" \
+				"$(mm nostart)" "$(mm own)" "$(mm before)" "$(mm after)"
+		done
+		echo "   k3s-harden's own time, apply restarting K3s: cpu $(medmin "$(kv "${US[apply]}" cpu_med)" \
+			"$(kv "${US[apply]}" cpu_min)"); wall - down-up $(fmt_us "$(kv "${US[apply]}" own_med)");"
+		echo "   of that, the bus calls alone (bench_restart -r -s, wall - down-up)" \
+			"$(fmt_us "$(kv "${US[base]}" own_med)"), daemon-reload ~$(awk -v a="${BW[reload]}" \
+				-v b="${BW[connect]}" 'BEGIN { printf "%.1f ms", (a - b) / 1000 }')"
+		echo "   (bench_restart -r minus bench_restart); the files alone (--no-restart) $(fmt_us "$NR_WALL");" \
+			"all medians"
+		unset DBUS_SYSTEM_BUS_ADDRESS
+
+		st=0
+		sd_stop 2>"$TMP/sd.err" || st=$?
+		if [[ $st == 0 ]] && sd_check_clean "$SD" 2>"$TMP/sd.err"; then
+			echo "   instance: ready in ${sd_ready_ms} ms, stopped in ${SD_STOP_MS} ms, nothing left" \
+				"behind (sd_check_clean)"
+		else
+			echo "   !! the private systemd was not stopped cleanly: $(tr '\n' ' ' <"$TMP/sd.err")"
+		fi
+	fi
+	trap 'rm -rf "$TMP"' EXIT
 	echo
 fi

@@ -71,7 +71,7 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 		 const struct restart_ctx *rx);
 /* When the plan needs a restart that will happen: the unit and the bus. */
 int cli_prepare_restart(const struct cli *c, const struct plan *pl, const struct profile *p,
-			enum profile_role role, struct restart_ctx *rx);
+			enum profile_role role, const char *unit, struct restart_ctx *rx);
 /* Connect to systemd and check that unit exists; exit code (2 when not). */
 int cli_open_unit(const struct cli *c, const char *unit, sd_bus **bus);
 /*

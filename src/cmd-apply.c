@@ -186,7 +186,7 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 	struct live_values lv;
 	struct target *v = NULL;
 	size_t n = 0, i;
-	bool restart = false, pending = false, restarted = false;
+	bool restart = false, pending = false, restarted = false, tried = false;
 	char why[1024] = "";
 	int r, rc = EXIT_OK;
 
@@ -200,6 +200,9 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 		r = live_set_drift(c, pl, &lv);
 		if (r < 0) {
 			live_restore(c, &lv);
+			cli_error("%s failed; the kernel parameters it had set are back to their "
+				  "previous values", kind);
+			cli_print_result(c, pl, kind, NULL, "rolled-back", false, false);
 			rc = EXIT_RESTORED;
 		} else if (c->output == OUTPUT_JSON) {
 			cli_print_result(c, pl, kind, NULL, "ok", false, false);
@@ -211,6 +214,7 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 	}
 	for (i = 0; i < n; i++)
 		restart |= v[i].needs_restart;
+	txn_set_unit(t, rx && rx->unit ? rx->unit : NULL);
 	r = txn_prepare(t, v, n, &e);
 	if (r < 0) {
 		cli_print_diags(&e);
@@ -230,6 +234,7 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 	else if (r == 0 && pl->n_drift)
 		r = live_set_drift(c, pl, &lv);
 	if (r == 0 && restart && rx && rx->bus) {
+		tried = true;
 		r = cli_restart_gate(c, rx->bus, rx->unit, rx->gate, why, sizeof(why));
 		if (r < 0) {
 			cli_error("%s did not come back healthy with the new files: %s", rx->unit, why);
@@ -254,7 +259,7 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 				  "finish the steps above by hand, then run 'k3s-harden history'",
 				  kind, why[0] ? "K3s is not healthy" : strerror(-r), txn_generation(t));
 			rc = EXIT_BROKEN;
-		} else if (restart && rx && rx->bus && why[0]) {
+		} else if (tried) {
 			char why2[1024] = "";
 
 			/* the old files are back: K3s must come back with them too */
@@ -268,9 +273,9 @@ int cli_run_plan(struct cli *c, const struct plan *pl, const char *kind, struct 
 					  rx->unit, TXN_STATE_DIR, txn_generation(t));
 				rc = EXIT_BROKEN;
 			} else {
-				cli_error("%s failed: %s did not come back healthy (%s); the previous files are "
-					  "back from generation %s and %s is active again", kind, rx->unit, why,
-					  txn_generation(t), rx->unit);
+				cli_error("%s failed (%s); the previous files are back from generation %s "
+					  "and %s is active again with them", kind,
+					  why[0] ? why : strerror(-r), txn_generation(t), rx->unit);
 				rc = EXIT_RESTORED;
 			}
 		} else {
@@ -303,7 +308,7 @@ out:
 
 /* Whether the plan needs a restart we will do, and the bus for it. */
 int cli_prepare_restart(const struct cli *c, const struct plan *pl, const struct profile *p,
-			enum profile_role role, struct restart_ctx *rx)
+			enum profile_role role, const char *unit, struct restart_ctx *rx)
 {
 	size_t i;
 	bool needed = false;
@@ -313,7 +318,7 @@ int cli_prepare_restart(const struct cli *c, const struct plan *pl, const struct
 		needed |= pl->v[i].action != ACT_UNCHANGED && pl->v[i].needs_restart;
 	if (!needed || !cli_live(c) || c->no_restart || !p->restart)
 		return EXIT_OK;
-	rx->unit = profile_unit(p, role);
+	rx->unit = unit ? unit : profile_unit(p, role);
 	rx->gate = p->restart;
 	return cli_open_unit(c, rx->unit, &rx->bus);
 }
@@ -334,7 +339,8 @@ int cli_open_txn(const struct cli *c, const char *profile, const char *kind, uns
 		return r == -EIO ? EXIT_BROKEN : EXIT_USAGE;
 	if (recovered)
 		cli_note(c, "an interrupted transaction (generation %s) was undone first: "
-			 "its files are as they were before it", txn_generation(*t));
+			 "its files are as they were before it; if K3s was restarted while it ran, "
+			 "restart K3s again so it reads them", txn_generation(*t));
 	return EXIT_OK;
 }
 
@@ -355,6 +361,14 @@ int cli_recover_if_needed(const struct cli *c)
 	rc = cli_open_txn(c, "-", "recover", 0, &t);
 	txn_close(t);
 	return rc;
+}
+
+static void nothing_to_do(const struct cli *c, const struct plan *pl, const char *profile)
+{
+	if (c->output == OUTPUT_JSON)
+		cli_print_result(c, pl, "apply", NULL, "ok", false, false);
+	else
+		cli_note(c, "nothing to do: the host already matches profile %s", profile);
 }
 
 int cmd_apply(struct cli *c)
@@ -379,14 +393,11 @@ int cmd_apply(struct cli *c)
 		if (rc != EXIT_OK)
 			goto out;
 		if (!plan_changes(&pl)) {
-			if (c->output == OUTPUT_JSON)
-				cli_print_result(c, &pl, "apply", NULL, "ok", false, false);
-			else
-				cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
+			nothing_to_do(c, &pl, doc->p->name);
 			goto out;
 		}
 		/* a missing unit is an error before anything is written */
-		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, &rx);
+		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, NULL, &rx);
 		if (rc != EXIT_OK)
 			goto out;
 		plan_free(&pl);
@@ -398,14 +409,11 @@ int cmd_apply(struct cli *c)
 	if (rc != EXIT_OK)
 		goto out;
 	if (!plan_changes(&pl)) {
-		if (c->output == OUTPUT_JSON)
-			cli_print_result(c, &pl, "apply", NULL, "ok", false, false);
-		else
-			cli_note(c, "nothing to do: the host already matches profile %s", doc->p->name);
+		nothing_to_do(c, &pl, doc->p->name);
 		goto out;
 	}
 	if (!rx.bus) {
-		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, &rx);
+		rc = cli_prepare_restart(c, &pl, doc->p, pl.role, NULL, &rx);
 		if (rc != EXIT_OK)
 			goto out;
 	}

@@ -32,8 +32,12 @@ static bool use_color(const struct cli *c)
 
 static void put_colored(const struct buf *b, bool color)
 {
-	const char *p = b->data, *end = b->data + b->len;
+	const char *p, *end;
 
+	if (!b->len)
+		return;
+	p = b->data;
+	end = b->data + b->len;
 	if (!color) {
 		fwrite(b->data, 1, b->len, stdout);
 		return;
@@ -184,9 +188,15 @@ int cmd_diff(struct cli *c)
 				   pl.drift[i].key, pl.drift[i].live ? pl.drift[i].live : "(no such key)",
 				   pl.drift[i].want);
 		put_colored(&b, use_color(c));
-		if (c->verbose >= 0 && plan_changes(&pl))
-			cli_note(c, "%zu to create, %zu to update, %zu to remove%s", created, updated,
-				 removed, restart ? "; K3s would restart" : "");
+		if (c->verbose >= 0 && plan_changes(&pl)) {
+			char drift[64] = "";
+
+			if (pl.n_drift)
+				snprintf(drift, sizeof(drift), "; %zu kernel parameter%s to set live",
+					 pl.n_drift, pl.n_drift == 1 ? "" : "s");
+			cli_note(c, "%zu to create, %zu to update, %zu to remove%s%s", created, updated,
+				 removed, restart ? "; K3s would restart" : "", drift);
+		}
 		if (c->verbose >= 0 && manifests_removed)
 			cli_note(c, "objects K3s created from removed manifests stay in the cluster "
 				 "until deleted through the API");

@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "embedded.h"
 #include "json.h"
-#include "yemit.h"
 
 static int profile_list(struct cli *c)
 {
@@ -67,7 +66,7 @@ int cmd_profile(struct cli *c)
 		if (c->verbose >= 0)
 			printf("%s: ok (profile %s, role %s)\n", c->argv[1], doc->p->name,
 			       profile_role_name(doc->p->role));
-	} else if (yemit(&b, doc->tree) < 0) {
+	} else if (profile_dump(doc, &b) < 0) {
 		cli_error("out of memory");
 		rc = EXIT_USAGE;
 	} else {

@@ -99,7 +99,7 @@ int cmd_rollback(struct cli *c)
 	struct plan pl;
 	struct profile_doc *doc = NULL;
 	struct restart_ctx rx;
-	char id[32], config[4096] = "/etc/rancher/k3s/config.yaml";
+	char id[32], config[4096] = "/etc/rancher/k3s/config.yaml", unit[128] = "";
 	int rc, r;
 
 	memset(&pl, 0, sizeof(pl));
@@ -112,7 +112,7 @@ int cmd_rollback(struct cli *c)
 		snprintf(config, sizeof(config), "%s", doc->p->k3s->path);
 	rc = cli_open_txn(c, "-", "rollback", 0, &t);
 	if (rc != EXIT_OK)
-		return rc;
+		goto out;
 	if (c->argc == 1) {
 		normalize_id(c->argv[0], id, sizeof(id));
 	} else if (pick_generation(c, id, sizeof(id)) < 0) {
@@ -144,7 +144,17 @@ int cmd_rollback(struct cli *c)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	rc = cli_prepare_restart(c, &pl, doc->p, cli_resolve_role(c, doc->p), &rx);
+	{
+		struct generation g;
+		struct gen_entry *v = NULL;
+		size_t n = 0;
+
+		/* restart the unit the generation's apply restarted */
+		if (txn_read_generation(c->root, id, &g, &v, &n) == 0 && g.unit[0] && strcmp(g.unit, "-"))
+			snprintf(unit, sizeof(unit), "%s", g.unit);
+		gen_entries_free(v, n);
+	}
+	rc = cli_prepare_restart(c, &pl, doc->p, cli_resolve_role(c, doc->p), unit[0] ? unit : NULL, &rx);
 	if (rc != EXIT_OK)
 		goto out;
 	note_manifest_objects(c, &pl);

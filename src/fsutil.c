@@ -161,7 +161,7 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
 		ssize_t k = write(fd, p, len);

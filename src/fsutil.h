@@ -44,6 +44,9 @@ int root_read_file(const char *root, const char *rel, size_t max, char **data,
 int write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 		    mode_t mode, uid_t uid, gid_t gid, bool sync);
 
+/* write(2) until all of p is written; 0 or -errno. */
+int write_all(int fd, const char *p, size_t len);
+
 /* Split "/a/b/c" into dir "/a/b" and base "c" (caller frees both). */
 int path_split(const char *path, char **dir, char **base);
 

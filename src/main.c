@@ -17,6 +17,7 @@ enum {
 	ALLOW_OUT = 1 << 0,
 	ALLOW_APPLY = 1 << 1,   /* --dry-run, --no-restart, --live */
 	ALLOW_ROLLBACK = 1 << 2, /* --force */
+	ALLOW_DIFF = 1 << 5,    /* --live */
 	NO_RESTART_LIVE = 1 << 3,
 	DRY_RUN = 1 << 4,
 };
@@ -30,7 +31,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "render",  cmd_render,  0, 0, ALLOW_OUT },
-	{ "diff",    cmd_diff,    0, 0, 0 },
+	{ "diff",    cmd_diff,    0, 0, ALLOW_DIFF },
 	{ "apply",   cmd_apply,   0, 0, ALLOW_APPLY },
 	{ "rollback", cmd_rollback, 0, 1, ALLOW_ROLLBACK },
 	{ "history", cmd_history, 0, 0, 0 },
@@ -56,13 +57,14 @@ static const char usage_text[] =
 	"  render [--out DIR]        render every artifact; with --out, write them under\n"
 	"                            DIR at their host paths, else print each after a\n"
 	"                            '==> PATH <==' line\n"
-	"  diff                      what apply would change, as a patch -p1 accepts it\n"
+	"  diff [--live]             what apply would change, as a patch -p1 accepts it\n"
 	"  apply [--dry-run] [--no-restart] [--live]\n"
 	"                            one transaction: backups, atomic writes, live kernel\n"
-	"                            parameters; automatic restore on failure\n"
-	"  rollback [GENERATION] [--force]\n"
+	"                            parameters, daemon-reload and K3s restart with a\n"
+	"                            health gate; automatic restore on failure\n"
+	"  rollback [GENERATION] [--force] [--no-restart] [--live]\n"
 	"                            put back the files of a generation (default: the\n"
-	"                            newest committed one) as a transaction of its own\n"
+	"                            last committed apply) as a transaction of its own\n"
 	"  history                   backup generations: id, time, profile, files, result\n"
 	"  profile list              built-in profiles with a one-line description\n"
 	"  profile show [NAME|FILE]  the fully resolved profile (extends applied) as YAML\n"
@@ -165,6 +167,8 @@ static int parse_args(struct cli *c, int argc, char **argv, const struct command
 	}
 	/* --no-restart and --live belong to apply and rollback */
 	if ((used & NO_RESTART_LIVE) && ((*cmd)->flags & (ALLOW_APPLY | ALLOW_ROLLBACK)))
+		used &= ~(unsigned)NO_RESTART_LIVE;
+	if ((used & NO_RESTART_LIVE) && ((*cmd)->flags & ALLOW_DIFF) && !c->no_restart)
 		used &= ~(unsigned)NO_RESTART_LIVE;
 	if ((used & DRY_RUN) && ((*cmd)->flags & ALLOW_APPLY))
 		used &= ~(unsigned)DRY_RUN;

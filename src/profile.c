@@ -1382,5 +1382,17 @@ void profile_doc_free(struct profile_doc *doc)
 
 int profile_dump(const struct profile_doc *doc, struct buf *out)
 {
-	return yemit(out, doc->tree);
+	struct ynode *copy = ynode_copy(doc->tree);
+	long at;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	/* resolved: what it extended is already merged in */
+	at = ynode_find(copy, "extends");
+	if (at >= 0)
+		ynode_remove(copy, (size_t)at);
+	r = yemit(out, copy);
+	ynode_free(copy);
+	return r;
 }

@@ -21,6 +21,7 @@
 struct txn {
 	struct txn_opts o;
 	char profile[64];
+	char unit[128];
 	int state_fd, backups_fd, lock_fd;
 	char id[16];
 	const struct target *v;
@@ -45,22 +46,6 @@ static int do_fsync(struct txn *t, int fd)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-static int write_fd_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t k = write(fd, p, len);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Create dirfd/name fresh (O_EXCL, no symlinks) with data, mode, owner. */
 static int create_file_at(int dirfd, const char *name, const char *data, size_t len,
 			  mode_t mode, uid_t uid, gid_t gid)
@@ -70,7 +55,7 @@ static int create_file_at(int dirfd, const char *name, const char *data, size_t 
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_fd_all(fd, data, len);
+	r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && fchown(fd, uid, gid) < 0)
@@ -210,8 +195,8 @@ static int manifest_text(struct txn *t, struct buf *b)
 	size_t i;
 	int r;
 
-	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\n",
-		       t->id, (long long)time(NULL), t->profile, t->o.kind);
+	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n",
+		       t->id, (long long)time(NULL), t->profile, t->o.kind, t->unit[0] ? t->unit : "-");
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 
@@ -243,7 +228,8 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		line[l] = '\0';
 		p += l + (nl ? 1 : 0);
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
-		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1)
+		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
+		    sscanf(line, "unit %127s", g->unit) == 1)
 			continue;
 		if (strchr("FMDR", line[0]) && line[1] == ' ') {
 			struct gen_entry e;
@@ -1016,6 +1002,16 @@ void txn_set_profile(struct txn *t, const char *profile)
 	for (i = 0; t->profile[i]; i++)
 		if ((unsigned char)t->profile[i] <= ' ')
 			t->profile[i] = '_';
+}
+
+void txn_set_unit(struct txn *t, const char *unit)
+{
+	size_t i;
+
+	snprintf(t->unit, sizeof(t->unit), "%s", unit && *unit ? unit : "-");
+	for (i = 0; t->unit[i]; i++)
+		if ((unsigned char)t->unit[i] <= ' ')
+			t->unit[i] = '_';
 }
 
 const char *txn_generation(const struct txn *t)

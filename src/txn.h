@@ -47,6 +47,7 @@ struct generation {
 	long long time;
 	char profile[64];
 	char kind[16];          /* apply, rollback */
+	char unit[128];         /* the unit restarted for it, or "-" */
 	char state[32];         /* prepared, committed, rolled-back, interrupted */
 	bool restart_pending;
 	size_t files;
@@ -97,8 +98,9 @@ int txn_commit(struct txn *t, bool restart_pending, struct diags *e);
  */
 int txn_restore(struct txn *t, struct diags *e);
 const char *txn_generation(const struct txn *t);
-/* The profile recorded in the next generation's manifest. */
+/* The profile and the K3s unit recorded in the next generation's manifest. */
 void txn_set_profile(struct txn *t, const char *profile);
+void txn_set_unit(struct txn *t, const char *unit);
 const struct txn_stats *txn_stats(const struct txn *t);
 void txn_close(struct txn *t);
 

@@ -160,6 +160,25 @@ check "1 MB config: exit 1" [ "$rc" = 1 ]
 check "1 MB config: exactly one hunk" [ "$(grep -c '^@@' "$tmp/out")" = 1 ]
 check "1 MB config: one line out, one line in" [ "$(grep -c '^-[^-]' "$tmp/out")" = 1 ] && [ "$(grep -c '^+[^+]' "$tmp/out")" = 1 ]
 
+# --- live kernel values that drifted from the sysctl file (a fake /proc/sys)
+L=$tmp/live; mkdir -p "$L"
+"$bin" apply -q --root "$L" >/dev/null
+mkdir -p "$L/proc/sys/vm" "$L/proc/sys/kernel/keys"
+echo 1 >"$L/proc/sys/vm/overcommit_memory"; echo 0 >"$L/proc/sys/vm/panic_on_oom"
+echo 0 >"$L/proc/sys/kernel/panic"; echo 1 >"$L/proc/sys/kernel/panic_on_oops"
+echo 1000000 >"$L/proc/sys/kernel/keys/root_maxkeys"; echo 25000000 >"$L/proc/sys/kernel/keys/root_maxbytes"
+run "$bin" diff --root "$L"
+check "offline diff does not look at live values" [ "$rc" = 0 ]
+run "$bin" diff --live --root "$L"
+check "diff --live: a drifted kernel value is a change (exit 1)" [ "$rc" = 1 ]
+check "diff --live: names key, live value and wanted value" grep -q '^# kernel parameter kernel.panic: live value 0, the profile sets 10$' "$tmp/out"
+gens=$(ls "$L/var/lib/k3s-harden/backups" | wc -l)
+run "$bin" apply --live --root "$L"
+check "apply --live sets only the drifted value" [ "$rc" = 0 ] && [ "$(cat "$L/proc/sys/kernel/panic")" = 10 ]
+check "and makes no generation, as no file changed" [ "$(ls "$L/var/lib/k3s-harden/backups" | wc -l)" = "$gens" ]
+run "$bin" diff --live --root "$L"
+check "diff --live after it: exit 0" [ "$rc" = 0 ]
+
 # --- role auto: decided from the host, and said
 A2=$tmp/auto; mkdir -p "$A2/etc/rancher/k3s"
 printf 'server: https://10.0.0.1:6443\ntoken: x\n' >"$A2/etc/rancher/k3s/config.yaml"

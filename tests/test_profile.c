@@ -213,7 +213,8 @@ static void test_profile_builtin_cis(void **state)
 
 	assert_string_equal(p->name, "cis");
 	assert_int_equal(p->role, ROLE_SERVER);
-	assert_string_equal(p->unit, "k3s.service");
+	assert_null(p->unit);
+	assert_string_equal(profile_unit(p, ROLE_SERVER), "k3s.service");
 	/* from base, through the implicit extends */
 	assert_int_equal(p->retention, 10);
 	assert_string_equal(p->manifests_dir, "/var/lib/rancher/k3s/server/manifests");
@@ -283,7 +284,8 @@ static void test_profile_builtin_cis_agent(void **state)
 	assert_string_equal(p->name, "cis-agent");
 	assert_string_equal(p->extends, "cis");
 	assert_int_equal(p->role, ROLE_AGENT);
-	assert_string_equal(p->unit, "k3s-agent.service");
+	assert_null(p->unit);
+	assert_string_equal(profile_unit(p, p->role), "k3s-agent.service");
 	/* `pod_security: { enabled: false }` merges into cis's mapping */
 	assert_false(p->pod_security->enabled);
 	assert_int_equal(p->pod_security->exemptions.namespaces_count, 2);
@@ -353,7 +355,7 @@ static void test_profile_extends_scalar_override(void **state)
 	/* siblings in the same mapping stay the parent's */
 	assert_int_equal(p->audit->max_backup, 10);
 	assert_true(p->audit->enabled);
-	assert_string_equal(p->unit, "k3s.service");
+	assert_string_equal(profile_unit(p, p->role), "k3s.service");
 	/* a profile without a name is named after its file */
 	assert_string_equal(p->name, "child");
 }

@@ -1,11 +1,10 @@
 #!/bin/sh
-# Install the Debian packages k3s-harden needs to build and test.
+# Install the Debian packages k3s-harden needs to build and to run its tests:
+# the libraries, plus systemd and dbus for the restart tests and patch and
+# strace for the diff and crash tests. Installs only what is missing.
 set -e
-pkgs="build-essential pkg-config libyaml-dev libcyaml-dev libsystemd-dev libcmocka-dev"
-# for make check: a real systemd and D-Bus for the restart tests, patch and
-# strace for the diff and crash tests
-test_pkgs="systemd dbus patch strace"
-[ "${1:-}" = --test ] && pkgs="$pkgs $test_pkgs"
+pkgs="build-essential pkg-config libyaml-dev libcyaml-dev libsystemd-dev libcmocka-dev
+systemd dbus patch strace util-linux"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
