@@ -131,10 +131,23 @@ int sysctl_set(const char *proc_root, const char *key, const char *value)
 		if (fd < 0) {
 			r = -errno;
 		} else {
-			k = write(fd, value, len);
+			/* one write, with the newline systemd-sysctl and echo end it with */
+			char *line = malloc(len + 2);
+
+			if (!line) {
+				close(fd);
+				close(dfd);
+				free(dir);
+				free(base);
+				return -ENOMEM;
+			}
+			memcpy(line, value, len);
+			line[len] = '\n';
+			k = write(fd, line, len + 1);
+			free(line);
 			if (k < 0)
 				r = -errno;
-			else if ((size_t)k != len)
+			else if ((size_t)k != len + 1)
 				r = -EIO;
 			if (close(fd) < 0 && r == 0)
 				r = -errno;

@@ -179,6 +179,20 @@ check "and makes no generation, as no file changed" [ "$(ls "$L/var/lib/k3s-hard
 run "$bin" diff --live --root "$L"
 check "diff --live after it: exit 0" [ "$rc" = 0 ]
 
+# --- apply --live: a kernel value that cannot be set stops and rolls back (exit 3)
+K=$tmp/kfail; fresh_root "$K"
+mkdir -p "$K/proc/sys/vm" "$K/proc/sys/kernel/keys"
+echo 0 >"$K/proc/sys/vm/overcommit_memory"; echo 1 >"$K/proc/sys/vm/panic_on_oom"
+echo 0 >"$K/proc/sys/kernel/panic"; echo 0 >"$K/proc/sys/kernel/panic_on_oops"
+echo 200 >"$K/proc/sys/kernel/keys/root_maxkeys"   # root_maxbytes missing: the kernel has no such key
+# (./var and ./var/lib may appear: they hold the tool's own state directory)
+listing() { (cd "$K" && find . -path ./var/lib/k3s-harden -prune -o ! -path ./var ! -path ./var/lib -printf '%m %u %p\n' | sort; find etc var proc -type f -exec sha256sum {} + 2>/dev/null | grep -v k3s-harden | sort); }
+before=$(listing)
+run "$bin" apply --live --no-restart --root "$K"
+check "a kernel value that cannot be set: exit 3" [ "$rc" = 3 ]
+check "names the key" grep -q 'cannot set kernel parameter kernel.keys.root_maxbytes=25000000' "$tmp/err"
+check "files and the values already set are back as they were" [ "$(listing)" = "$before" ]
+
 # --- role auto: decided from the host, and said
 A2=$tmp/auto; mkdir -p "$A2/etc/rancher/k3s"
 printf 'server: https://10.0.0.1:6443\ntoken: x\n' >"$A2/etc/rancher/k3s/config.yaml"
