@@ -52,6 +52,24 @@ static void live_free(struct live_values *lv)
 	memset(lv, 0, sizeof(*lv));
 }
 
+/* Set one value and read it back: the kernel may keep another one. */
+static int set_checked(const struct cli *c, const struct sysctl_kv *kv)
+{
+	char *now = NULL;
+	int r = sysctl_set(c->root, kv->key, kv->value);
+
+	if (r == 0)
+		r = sysctl_get(c->root, kv->key, &now);
+	if (r == 0 && !sysctl_equal(now, kv->value))
+		r = -EINVAL;
+	free(now);
+	if (r < 0 && !kv->optional)
+		cli_error("cannot set kernel parameter %s=%s: %s", kv->key, kv->value,
+			  r == -EINVAL ? "the kernel kept another value" : strerror(-r));
+	return kv->optional ? 0 : r;
+}
+
+/* Every value of the new sysctl file, remembering the old ones. */
 static int live_set(const struct cli *c, const struct target *t, struct live_values *lv)
 {
 	size_t i;
@@ -62,27 +80,15 @@ static int live_set(const struct cli *c, const struct target *t, struct live_val
 	lv->old = calloc(lv->n + 1, sizeof(*lv->old));
 	if (!lv->old)
 		return -ENOMEM;
-	for (i = 0; i < lv->n; i++) {
-		char *now = NULL;
-
-		r = sysctl_get(c->root, lv->v[i].key, &lv->old[i]);
-		if (r == 0)
-			r = sysctl_set(c->root, lv->v[i].key, lv->v[i].value);
-		if (r == 0)
-			r = sysctl_get(c->root, lv->v[i].key, &now);
-		if (r == 0 && !sysctl_equal(now, lv->v[i].value))
-			r = -EINVAL;
-		free(now);
-		if (r < 0 && !lv->v[i].optional) {
-			cli_error("cannot set kernel parameter %s=%s: %s", lv->v[i].key, lv->v[i].value,
-				  r == -EINVAL ? "the kernel kept another value" : strerror(-r));
-			return r;
-		}
+	for (i = 0; i < lv->n && r == 0; i++) {
+		if (sysctl_get(c->root, lv->v[i].key, &lv->old[i]) < 0)
+			lv->old[i] = NULL;
+		r = set_checked(c, &lv->v[i]);
 	}
-	return 0;
+	return r;
 }
 
-/* Set the live values that drifted while the sysctl file stayed the same. */
+/* The values that drifted while the sysctl file stayed the same. */
 static int live_set_drift(const struct cli *c, const struct plan *pl, struct live_values *lv)
 {
 	size_t i;
@@ -93,23 +99,13 @@ static int live_set_drift(const struct cli *c, const struct plan *pl, struct liv
 	if (!lv->v || !lv->old)
 		return -ENOMEM;
 	for (i = 0; i < pl->n_drift && r == 0; i++) {
-		char *now = NULL;
-
 		lv->v[i].key = strdup(pl->drift[i].key);
 		lv->v[i].value = strdup(pl->drift[i].want);
 		lv->old[i] = pl->drift[i].live ? strdup(pl->drift[i].live) : NULL;
 		lv->n++;
 		if (!lv->v[i].key || !lv->v[i].value)
 			return -ENOMEM;
-		r = sysctl_set(c->root, lv->v[i].key, lv->v[i].value);
-		if (r == 0)
-			r = sysctl_get(c->root, lv->v[i].key, &now);
-		if (r == 0 && !sysctl_equal(now, lv->v[i].value))
-			r = -EINVAL;
-		free(now);
-		if (r < 0)
-			cli_error("cannot set kernel parameter %s=%s: %s", lv->v[i].key, lv->v[i].value,
-				  r == -EINVAL ? "the kernel kept another value" : strerror(-r));
+		r = set_checked(c, &lv->v[i]);
 	}
 	return r;
 }
