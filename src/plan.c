@@ -420,7 +420,7 @@ static int plan_drift(struct planner *P)
 int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *out,
 	       struct diags *errs, struct diags *warns)
 {
-	struct render_opts ro = { o->templates_dir, o->role, NULL };
+	struct render_opts ro = { o->templates_dir, o->role };
 	struct artifacts arts = { NULL, 0, 0 };
 	struct planner P = { p, o, out, errs, warns };
 	char path[4096];

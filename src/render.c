@@ -522,9 +522,7 @@ static int render_config(struct renderer *R)
 		kv_free(ctx);
 		return -ENOMEM;
 	}
-	if (R->o->config_path) {
-		snprintf(path, sizeof(path), "%s", R->o->config_path);
-	} else if (dropin) {
+	if (dropin) {
 		snprintf(path, sizeof(path), "%s.d/%s", k->path, k->dropin);
 	} else {
 		snprintf(path, sizeof(path), "%s", k->path);

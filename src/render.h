@@ -37,8 +37,6 @@ struct artifacts {
 struct render_opts {
 	const char *templates_dir;   /* overrides, or NULL */
 	enum profile_role role;      /* resolved: server or agent */
-	/* Where the K3s config goes; NULL: from the profile's mode. */
-	const char *config_path;
 };
 
 /*

@@ -29,7 +29,7 @@ struct fx {
 static int setup_profile(void **state, const char *name)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct render_opts ro = { NULL, ROLE_SERVER, NULL };
+	struct render_opts ro = { NULL, ROLE_SERVER };
 	struct artifacts arts = { NULL, 0, 0 };
 	size_t i;
 
@@ -305,7 +305,7 @@ static void test_kconfig_dropin_mode_appends(void **state)
 {
 	struct fx *f = *state;
 	struct profile_doc *doc = NULL;
-	struct render_opts ro = { NULL, ROLE_SERVER, NULL };
+	struct render_opts ro = { NULL, ROLE_SERVER };
 	struct artifacts arts = { NULL, 0, 0 };
 	const char *user = "kube-apiserver-arg:\n  - audit-log-path=/x\n  - profiling=false\nkubelet-arg: [max-pods=5]\n";
 	const char *dropin = NULL;

@@ -93,7 +93,7 @@ static void load(struct fixture *f, const char *profile)
 
 static int render(struct fixture *f, const char *templates)
 {
-	struct render_opts o = { templates, f->doc->p->role == ROLE_AGENT ? ROLE_AGENT : ROLE_SERVER, NULL };
+	struct render_opts o = { templates, f->doc->p->role == ROLE_AGENT ? ROLE_AGENT : ROLE_SERVER };
 
 	return render_profile(f->doc->p, &o, &f->arts, &f->d);
 }
