@@ -34,7 +34,7 @@ void cli_note(const struct cli *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void cli_print_diags(const struct diags *d)
+static void print_diags(const struct diags *d, const char *prefix)
 {
 	size_t i;
 
@@ -42,9 +42,20 @@ void cli_print_diags(const struct diags *d)
 		char *s = diag_format(&d->v[i]);
 
 		if (s)
-			fprintf(stderr, "%s\n", s);
+			fprintf(stderr, "%s%s\n", prefix, s);
 		free(s);
 	}
+}
+
+void cli_print_diags(const struct diags *d)
+{
+	print_diags(d, "");
+}
+
+void cli_print_warnings(const struct cli *c, const struct diags *d)
+{
+	if (c->verbose >= 0)
+		print_diags(d, "warning: ");
 }
 
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)

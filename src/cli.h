@@ -35,6 +35,8 @@ struct cli {
 
 /* Print every diagnostic to stderr as FILE:LINE:COL: message. */
 void cli_print_diags(const struct diags *d);
+/* The same as "warning: FILE:LINE:COL: message", unless --quiet. */
+void cli_print_warnings(const struct cli *c, const struct diags *d);
 /* Load cli->profile (or name), printing problems; EXIT_OK or EXIT_USAGE. */
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out);
 /* Resolve role auto from the host under --root; prints the choice. */

@@ -119,7 +119,6 @@ int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl
 {
 	struct diags errs = { NULL, 0, 0 }, warns = { NULL, 0, 0 };
 	struct plan_opts po;
-	size_t i;
 	int r;
 
 	memset(&po, 0, sizeof(po));
@@ -129,14 +128,8 @@ int cli_build_plan(const struct cli *c, struct profile_doc *doc, struct plan *pl
 	po.live = cli_live(c);
 	r = plan_build(doc->p, &po, pl, &errs, &warns);
 	cli_print_diags(&errs);
-	if (c->verbose >= 0)
-		for (i = 0; i < warns.n; i++) {
-			char *s = diag_format(&warns.v[i]);
+	cli_print_warnings(c, &warns);
 
-			if (s)
-				fprintf(stderr, "warning: %s\n", s);
-			free(s);
-		}
 	if (r < 0 && errs.n == 0)
 		cli_error("cannot plan the change: %s", strerror(-r));
 	diags_free(&errs);

@@ -3,7 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-long utf8_decode(const unsigned char *s, size_t n, size_t *used)
+/* Decode one UTF-8 sequence at s (n bytes left): code point, or -1 if invalid. */
+static long utf8_decode(const unsigned char *s, size_t n, size_t *used)
 {
 	unsigned c = s[0];
 	size_t need, i;

@@ -26,7 +26,4 @@ int esc_conf(struct buf *out, const char *s, size_t len, void *ctx);
 /* True when s can be written as a plain YAML scalar and read back as a string. */
 bool yaml_plain_safe(const char *s, size_t len);
 
-/* Decode one UTF-8 sequence at s (n bytes left): code point, or -1 if invalid. */
-long utf8_decode(const unsigned char *s, size_t n, size_t *used);
-
 #endif

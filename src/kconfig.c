@@ -9,7 +9,8 @@
 #include "k3s_keys.h"
 #include "ynode.h"
 
-const char *kconfig_flag_name(const char *item, size_t *len)
+/* "--audit-log-path=/x" -> "audit-log-path" (length in *len). */
+static const char *kconfig_flag_name(const char *item, size_t *len)
 {
 	const char *s = item + strspn(item, "-");
 

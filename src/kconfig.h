@@ -45,7 +45,4 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			    const struct k3s_model *m, struct diags *d,
 			    struct diags *w);
 
-/* "--audit-log-path=/x" -> "audit-log-path" (length in *len). */
-const char *kconfig_flag_name(const char *item, size_t *len);
-
 #endif

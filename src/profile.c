@@ -1353,7 +1353,7 @@ int profile_load(const char *name_or_path, struct profile_doc **out, struct diag
 	v.tree = tree;
 	validate(&v, p);
 	doc = calloc(1, sizeof(*doc));
-	if (L.err || !doc || !(doc->source = strdup(name_or_path))) {
+	if (L.err || !doc) {
 		struct cylog cl = { BUF_INIT };
 
 		cyaml_free(cyaml_cfg(&cl), &profile_schema, p, 0);
@@ -1376,7 +1376,6 @@ void profile_doc_free(struct profile_doc *doc)
 		return;
 	cyaml_free(cyaml_cfg(&cl), &profile_schema, doc->p, 0);
 	ynode_free(doc->tree);
-	free(doc->source);
 	free(doc);
 }
 

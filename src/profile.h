@@ -175,7 +175,6 @@ struct profile {
 struct profile_doc {
 	struct profile *p;
 	struct ynode *tree;     /* merged, every node knows its origin */
-	char *source;           /* what the user named: "cis" or a path */
 };
 
 /*

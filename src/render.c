@@ -110,8 +110,9 @@ static int partial_cb(const char *name, const char **text, size_t *len, void *ct
 	return 0;
 }
 
-int yaml_check(const char *data, size_t len, unsigned *line, unsigned *col,
-	       char *msg, size_t msg_size)
+/* Parse data as a YAML stream; on error fill line/col (1-based) and msg. */
+static int yaml_check(const char *data, size_t len, unsigned *line, unsigned *col,
+		      char *msg, size_t msg_size)
 {
 	yaml_parser_t yp;
 	yaml_event_t ev;

@@ -47,8 +47,4 @@ int render_profile(const struct profile *p, const struct render_opts *o,
 		   struct artifacts *out, struct diags *d);
 void artifacts_free(struct artifacts *a);
 
-/* Parse data as a YAML stream; on error fill line/col (1-based) and msg. */
-int yaml_check(const char *data, size_t len, unsigned *line, unsigned *col,
-	       char *msg, size_t msg_size);
-
 #endif

@@ -13,7 +13,7 @@
 static char **interned;
 static size_t n_interned;
 
-const char *ynode_intern(const char *file)
+static const char *ynode_intern(const char *file)
 {
 	char **v, *s;
 	size_t i;

@@ -60,8 +60,7 @@ struct ynode *ynode_get(const struct ynode *map, const char *key);
 long ynode_find(const struct ynode *map, const char *key);
 void ynode_remove(struct ynode *map, size_t i);
 
-/* Keep the origin strings alive; ynode_parse uses it for every node's file. */
-const char *ynode_intern(const char *file);
+/* Free the file names that parsed nodes point at (ynode_parse keeps one copy each). */
 void ynode_intern_free(void);
 
 #endif

@@ -198,7 +198,6 @@ static void test_profile_builtin_base(void **state)
 	assert_int_equal(p->k3s->mode, CONFIG_MERGE);
 	assert_int_equal(p->k3s->args_count, 0);
 	assert_string_equal(p->k3s->dropin, "90-k3s-harden.yaml");
-	assert_string_equal(f->doc->source, "base");
 }
 
 static void test_profile_builtin_cis(void **state)
