@@ -33,41 +33,128 @@ static const char *flag_value(const char *item)
 	return eq ? eq + 1 : "";
 }
 
+/* ---- line breaks, as YAML 1.1 reads them (libyaml, and K3s's parser) ---- */
+
+/* Length of the line break at t[i], or 0. */
+static size_t brk_len(const char *t, size_t len, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)t;
+
+	if (u[i] == '\r')
+		return i + 1 < len && u[i + 1] == '\n' ? 2 : 1;
+	if (u[i] == '\n')
+		return 1;
+	if (u[i] == 0xc2 && i + 1 < len && u[i + 1] == 0x85)
+		return 2;
+	if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 && (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+/* Whether t[i] starts a line. */
+static bool at_line_start(const char *t, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)t;
+
+	if (i == 0 || u[i - 1] == '\n' || u[i - 1] == '\r')
+		return true;
+	if (i >= 2 && u[i - 2] == 0xc2 && u[i - 1] == 0x85)
+		return true;
+	return i >= 3 && u[i - 3] == 0xe2 && u[i - 2] == 0x80 && (u[i - 1] == 0xa8 || u[i - 1] == 0xa9);
+}
+
+static size_t line_start(const char *t, size_t i)
+{
+	while (!at_line_start(t, i))
+		i--;
+	return i;
+}
+
+/* Just past the line break that ends the line holding t[i]. */
+static size_t line_end(const char *t, size_t len, size_t i)
+{
+	for (; i < len; i++) {
+		size_t b = brk_len(t, len, i);
+
+		if (b)
+			return i + b;
+	}
+	return len;
+}
+
+/* The file's own line break, for every line we add. */
+static const char *detect_eol(const char *t, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (t[i] == '\r')
+			return i + 1 < len && t[i + 1] == '\n' ? "\r\n" : "\r";
+		else if (t[i] == '\n')
+			return "\n";
+	return "\n";
+}
+
+static bool is_null(const struct ynode *n)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	size_t i;
+
+	if (n->kind != YN_SCALAR || !n->plain)
+		return false;
+	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (strcmp(n->value, nulls[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A boolean as K3s ends up reading it: a plain YAML 1.1 boolean (yes, on,
+ * ...) is resolved by the YAML parser; any string then goes through Go's
+ * strconv.ParseBool. -1 when it is no boolean.
+ */
+static int bool_meaning(const struct ynode *n)
+{
+	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+					   "true", "True", "TRUE", "1", "t", "T" };
+	static const char *const no[] = { "n", "N", "no", "No", "NO", "off", "Off", "OFF",
+					  "false", "False", "FALSE", "0", "f", "F" };
+	size_t i, from = n->plain ? 0 : 8;
+
+	if (n->kind != YN_SCALAR)
+		return -1;
+	for (i = from; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(n->value, yes[i]) == 0)
+			return 1;
+		if (strcmp(n->value, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static bool same_meaning(const struct ynode *v, const struct cfg_setting *s)
+{
+	if (v->kind != YN_SCALAR)
+		return false;
+	if (strcmp(v->value, s->value) == 0)
+		return true;
+	if (s->raw && (strcmp(s->value, "true") == 0 || strcmp(s->value, "false") == 0))
+		return bool_meaning(v) == (strcmp(s->value, "true") == 0);
+	return false;
+}
+
 /* ---- edits on the original bytes ---- */
 
 struct edit {
 	size_t start, end;
+	size_t seq;             /* insertions at one place keep their order */
 	char *text;
 };
 
 struct edits {
 	struct edit *v;
 	size_t n, cap;
-	struct buf tail;        /* appended at the end of the file */
 };
-
-static int edit_add(struct edits *e, size_t start, size_t end, const char *text, size_t tlen)
-{
-	struct edit *x;
-
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 8;
-
-		x = realloc(e->v, cap * sizeof(*x));
-		if (!x)
-			return -ENOMEM;
-		e->v = x;
-		e->cap = cap;
-	}
-	x = &e->v[e->n];
-	x->start = start;
-	x->end = end;
-	x->text = strndup(text, tlen);
-	if (!x->text)
-		return -ENOMEM;
-	e->n++;
-	return 0;
-}
 
 static int cmp_edit(const void *a, const void *b)
 {
@@ -75,7 +162,9 @@ static int cmp_edit(const void *a, const void *b)
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
-	return x->end < y->end ? -1 : x->end > y->end;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void edits_free(struct edits *e)
@@ -85,21 +174,17 @@ static void edits_free(struct edits *e)
 	for (i = 0; i < e->n; i++)
 		free(e->v[i].text);
 	free(e->v);
-	buf_free(&e->tail);
 }
 
-static size_t line_start(const char *t, size_t i)
+/* Whether [start, end) touches a range an edit already replaces. */
+static bool edits_overlap(const struct edits *e, size_t start, size_t end)
 {
-	while (i > 0 && t[i - 1] != '\n')
-		i--;
-	return i;
-}
+	size_t i;
 
-static size_t line_end(const char *t, size_t len, size_t i)
-{
-	while (i < len && t[i] != '\n')
-		i++;
-	return i < len ? i + 1 : len;
+	for (i = 0; i < e->n; i++)
+		if (e->v[i].start < end && start < e->v[i].end)
+			return true;
+	return false;
 }
 
 /* ---- what we want ---- */
@@ -158,11 +243,6 @@ static char *arg_text(const struct cfg_arg *a, const char *user_item)
 	return asprintf(&s, "%s=%s", a->flag, a->value) < 0 ? NULL : s;
 }
 
-static int quoted(struct buf *b, const char *s)
-{
-	return yaml_quote(b, s, strlen(s));
-}
-
 static int append_comment(struct buf *b, const char *controls)
 {
 	return controls ? buf_printf(b, "  # CIS %s", controls) : 0;
@@ -175,9 +255,193 @@ struct merger {
 	const char *text;
 	size_t len;
 	struct ynode *root;
+	const char *eol;
+	bool flow;              /* the root is a {flow} mapping: everything we add is flow */
+	size_t indent;          /* column of the root's keys */
 	struct edits e;
+	size_t seq;
+	struct buf tail;        /* new keys, added where the root mapping ends */
+	const struct ynode **released;   /* anchored nodes we change or remove */
+	size_t n_released;
 	struct diags *d;
 };
+
+/* Add an edit; every '\n' in text becomes the file's own line break. */
+static int edit_add(struct merger *M, size_t start, size_t end, const char *text, size_t tlen)
+{
+	struct edits *e = &M->e;
+	struct buf b = BUF_INIT;
+	struct edit *x;
+	size_t i;
+	int r = 0;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 8;
+
+		x = realloc(e->v, cap * sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		e->v = x;
+		e->cap = cap;
+	}
+	for (i = 0; i < tlen && r == 0; i++)
+		r = text[i] == '\n' ? buf_adds(&b, M->eol) : buf_addc(&b, text[i]);
+	if (r == 0 && !b.data)
+		r = buf_adds(&b, "");
+	if (r < 0) {
+		buf_free(&b);
+		return r;
+	}
+	x = &e->v[e->n++];
+	x->start = start;
+	x->end = end;
+	x->seq = M->seq++;
+	x->text = buf_steal(&b);
+	return x->text ? 0 : -ENOMEM;
+}
+
+static int edit_addb(struct merger *M, size_t start, size_t end, const struct buf *b)
+{
+	return edit_add(M, start, end, b->data ? b->data : "", b->len);
+}
+
+/* A value written where it stands: quoted for a block or a flow context. */
+static int write_value(struct merger *M, struct buf *b, const char *s, bool raw)
+{
+	if (raw)
+		return buf_adds(b, s);
+	return M->flow ? yaml_quote_flow(b, s, strlen(s)) : yaml_quote(b, s, strlen(s));
+}
+
+/* An anchored node we change: whoever aliases it must keep the old value. */
+static int release_anchor(struct merger *M, const struct ynode *n)
+{
+	const struct ynode **v;
+
+	if (!n->anchor || n->alias)
+		return 0;
+	v = realloc(M->released, (M->n_released + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	M->released = v;
+	M->released[M->n_released++] = n;
+	return 0;
+}
+
+static void find_alias(const struct ynode *n, const struct ynode *anchored,
+		       const struct edits *e, const struct ynode **best)
+{
+	size_t i;
+
+	if (n->alias && strcmp(n->anchor, anchored->anchor) == 0 &&
+	    n->start.index >= anchored->end.index &&
+	    !edits_overlap(e, n->start.index, n->end.index) &&
+	    (!*best || n->start.index < (*best)->start.index)) {
+		*best = n;
+		return;
+	}
+	if (n->alias)
+		return;
+	for (i = 0; i < n->n; i++) {
+		if (n->keys)
+			find_alias(n->keys[i], anchored, e, best);
+		find_alias(n->items[i], anchored, e, best);
+	}
+}
+
+static bool has_alias_user(const struct ynode *n, const struct ynode *anchored)
+{
+	size_t i;
+
+	if (n->alias)
+		return strcmp(n->anchor, anchored->anchor) == 0 &&
+		       n->start.index >= anchored->end.index;
+	for (i = 0; i < n->n; i++)
+		if ((n->keys && has_alias_user(n->keys[i], anchored)) ||
+		    has_alias_user(n->items[i], anchored))
+			return true;
+	return false;
+}
+
+/* The anchor a changed value may keep: one nobody refers to. */
+static const char *kept_anchor(const struct merger *M, const struct ynode *v)
+{
+	return v->anchor && !v->alias && !has_alias_user(M->root, v) ? v->anchor : NULL;
+}
+
+/*
+ * The first alias of each anchored node we changed gets the node's old
+ * text, anchor included, so it and every later alias keep their value.
+ * A block collection cannot move into an alias's place: refuse it.
+ */
+static int move_anchors(struct merger *M)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < M->n_released && r == 0; i++) {
+		const struct ynode *n = M->released[i], *alias = NULL;
+
+		find_alias(M->root, n, &M->e, &alias);
+		if (!alias)
+			continue;
+		if (n->block || (n->kind != YN_SCALAR && !n->flow)) {
+			diags_add(M->d, M->label, n->start.line, n->start.col,
+				  "the value anchored as &%s is reused by *%s on line %u, and k3s-harden "
+				  "must change it here; write the value out at one of the two places",
+				  n->anchor, alias->anchor, alias->start.line);
+			return -EINVAL;
+		}
+		r = edit_add(M, alias->start.index, alias->end.index, M->text + n->start.index,
+			     n->end.index - n->start.index);
+	}
+	return r;
+}
+
+/* Where the line of node n ends; a block scalar's end mark is already there. */
+static size_t node_line_end(const struct merger *M, const struct ynode *n)
+{
+	if (n->end.index > n->start.index && at_line_start(M->text, n->end.index))
+		return n->end.index;
+	return line_end(M->text, M->len, n->end.index);
+}
+
+/* Replace node v with the single value in b; an empty value gets a space
+ * after its colon, a block scalar keeps the line break its range ends in. */
+static int replace_node(struct merger *M, const struct ynode *v, const struct buf *b)
+{
+	struct buf t = BUF_INIT;
+	int r = 0;
+
+	if (v->start.index == v->end.index)
+		r = buf_addc(&t, ' ');
+	if (r == 0)
+		r = buf_add(&t, b->data ? b->data : "", b->len);
+	if (r == 0 && v->end.index > v->start.index && at_line_start(M->text, v->end.index))
+		r = buf_addc(&t, '\n');
+	if (r == 0)
+		r = edit_addb(M, v->start.index, v->end.index, &t);
+	buf_free(&t);
+	return r;
+}
+
+static int tail_setting(struct merger *M, const struct cfg_setting *s)
+{
+	struct buf *t = &M->tail;
+	int r = 0;
+
+	if (M->flow) {
+		r = buf_printf(t, "%s%s: ", t->len ? ", " : "", s->key);
+		return r ? r : write_value(M, t, s->value, s->raw);
+	}
+	if (s->controls)
+		r = buf_printf(t, "# CIS %s\n", s->controls);
+	if (r == 0)
+		r = buf_printf(t, "%s: ", s->key);
+	if (r == 0)
+		r = write_value(M, t, s->value, s->raw);
+	return r ? r : buf_addc(t, '\n');
+}
 
 static int merge_setting(struct merger *M, const struct cfg_setting *s)
 {
@@ -185,18 +449,9 @@ static int merge_setting(struct merger *M, const struct cfg_setting *s)
 	struct buf b = BUF_INIT;
 	int r;
 
-	if (!v) {
-		if (s->controls)
-			r = buf_printf(&M->e.tail, "# CIS %s\n", s->controls);
-		else
-			r = 0;
-		if (r == 0)
-			r = buf_printf(&M->e.tail, "%s: ", s->key);
-		if (r == 0)
-			r = s->raw ? buf_adds(&M->e.tail, s->value) : quoted(&M->e.tail, s->value);
-		return r ? r : buf_addc(&M->e.tail, '\n');
-	}
-	if (v->kind == YN_SCALAR && !v->alias && strcmp(v->value, s->value) == 0)
+	if (!v)
+		return tail_setting(M, s);
+	if (same_meaning(v, s))
 		return 0;
 	if (v->kind != YN_SCALAR && !v->flow && !v->alias) {
 		diags_add(M->d, M->label, v->start.line, v->start.col,
@@ -204,204 +459,429 @@ static int merge_setting(struct merger *M, const struct cfg_setting *s)
 			  v->kind == YN_MAP ? "a mapping" : "a list");
 		return -EINVAL;
 	}
-	if (v->anchor && !v->alias)
+	if (kept_anchor(M, v))
 		r = buf_printf(&b, "&%s ", v->anchor);
 	else
-		r = 0;
+		r = release_anchor(M, v);
 	if (r == 0)
-		r = s->raw ? buf_adds(&b, s->value) : quoted(&b, s->value);
+		r = write_value(M, &b, s->value, s->raw);
 	if (r == 0)
-		r = edit_add(&M->e, v->start.index, v->end.index, b.data, b.len);
+		r = replace_node(M, v, &b);
 	buf_free(&b);
 	return r;
 }
 
-/* Index of the first item of seq for flag, from index from; -1 if none. */
-static long find_item(const struct ynode *seq, const char *flag, size_t from)
+/* One entry of a managed list as K3s sees it, in file order. */
+struct entry {
+	const struct ynode *node;
+	size_t occ;
+	long arg;               /* the managed flag it sets, or -1 */
+	bool dup;               /* a later entry for a flag we manage: removed */
+};
+
+/* One `name:` or `name+:` key that K3s still reads (after the last plain one). */
+struct occ {
+	const struct ynode *key, *val;
+	bool rewrite;           /* not a block list we can edit in place */
+	size_t first, n;        /* its entries */
+	size_t kept;            /* entries that stay */
+};
+
+struct list_merge {
+	const struct cfg_list *l;
+	struct occ *occ;
+	size_t n_occ;
+	struct entry *ent;
+	size_t n_ent;
+	char **want;            /* per managed flag: what we write, NULL while unseen */
+	bool *seen;
+};
+
+static void list_merge_free(struct list_merge *L)
 {
 	size_t i;
 
-	for (i = from; i < seq->n; i++)
-		if (seq->items[i]->kind == YN_SCALAR && same_flag(seq->items[i]->value, flag))
-			return (long)i;
-	return -1;
+	for (i = 0; L->want && i < L->l->n; i++)
+		free(L->want[i]);
+	free(L->want);
+	free(L->seen);
+	free(L->occ);
+	free(L->ent);
 }
 
-static int merge_block_list(struct merger *M, const struct cfg_list *l, struct ynode *seq)
+static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, size_t *cap)
 {
-	struct buf ins = BUF_INIT;
-	size_t i, dash, indent, at;
-	int r = 0;
+	struct entry *e;
+	size_t j;
 
-	/* new entries go after the last one, indented like the first */
-	dash = seq->items[0]->start.index;
-	while (dash > 0 && M->text[dash] != '-')
-		dash--;
-	indent = dash - line_start(M->text, dash);
-	at = line_end(M->text, M->len, seq->items[seq->n - 1]->end.index);
-	for (i = 0; i < l->n && r == 0; i++) {
-		const struct cfg_arg *a = &l->args[i];
-		long k = find_item(seq, a->flag, 0);
-		char *want;
+	if (L->n_ent == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
 
-		if (k < 0) {
-			want = arg_text(a, NULL);
-			if (!want)
-				return -ENOMEM;
-			r = buf_printf(&ins, "%*s- ", (int)indent, "");
-			if (r == 0)
-				r = quoted(&ins, want);
-			if (r == 0)
-				r = append_comment(&ins, a->controls);
-			if (r == 0)
-				r = buf_addc(&ins, '\n');
-			free(want);
-			continue;
-		}
-		want = arg_text(a, seq->items[k]->value);
-		if (!want)
+		e = realloc(L->ent, c * sizeof(*e));
+		if (!e)
 			return -ENOMEM;
-		if (strcmp(seq->items[k]->value, want) != 0) {
-			struct buf b = BUF_INIT;
-
-			r = quoted(&b, want);
-			if (r == 0)
-				r = edit_add(&M->e, seq->items[k]->start.index, seq->items[k]->end.index,
-					     b.data, b.len);
-			buf_free(&b);
-		}
-		free(want);
-		/* a later duplicate would win over ours: remove it */
-		while (r == 0 && (k = find_item(seq, a->flag, (size_t)k + 1)) >= 0) {
-			size_t s = line_start(M->text, seq->items[k]->start.index);
-			size_t e = line_end(M->text, M->len, seq->items[k]->end.index);
-
-			r = edit_add(&M->e, s, e, "", 0);
-		}
+		L->ent = e;
+		*cap = c;
 	}
-	if (r == 0 && ins.len) {
-		/* a last item without a newline at end of file */
-		if (at == M->len && M->len && M->text[M->len - 1] != '\n')
-			r = edit_add(&M->e, at, at, "\n", 1);
-		if (r == 0)
-			r = edit_add(&M->e, at, at, ins.data, ins.len);
-	}
-	buf_free(&ins);
-	return r;
-}
-
-/* Rewrite the whole value as a flow list: for flow lists, scalars and aliases. */
-static int merge_flow_list(struct merger *M, const struct cfg_list *l, struct ynode *v)
-{
-	struct buf b = BUF_INIT;
-	bool *used;
-	size_t i, n = v->kind == YN_SEQ ? v->n : (v->plain && v->len == 0 ? 0 : 1);
-	int r = 0;
-
-	used = calloc(l->n + 1, sizeof(*used));
-	if (!used)
-		return -ENOMEM;
-	r = buf_addc(&b, '[');
-	for (i = 0; i < n && r == 0; i++) {
-		const struct ynode *it = v->kind == YN_SEQ ? v->items[i] : v;
-		size_t j;
-		char *want = NULL;
-
-		if (it->kind != YN_SCALAR) {
-			diags_add(M->d, M->label, it->start.line, it->start.col,
-				  "%s: list entries must be strings like flag=value", l->name);
-			r = -EINVAL;
+	e = &L->ent[L->n_ent++];
+	e->node = n;
+	e->occ = occ;
+	e->arg = -1;
+	e->dup = false;
+	for (j = 0; j < L->l->n; j++)
+		if (same_flag(n->value, L->l->args[j].flag)) {
+			e->arg = (long)j;
 			break;
 		}
-		for (j = 0; j < l->n; j++)
-			if (same_flag(it->value, l->args[j].flag))
-				break;
-		if (j < l->n && used[j])
-			continue;        /* a later duplicate of a managed flag */
-		if (j < l->n) {
-			used[j] = true;
-			want = arg_text(&l->args[j], it->value);
-			if (!want) {
-				r = -ENOMEM;
-				break;
+	return 0;
+}
+
+/* The keys of this list that K3s reads, and their entries. */
+static int collect_list(struct merger *M, struct list_merge *L)
+{
+	size_t nl = strlen(L->l->name), i, j, from = 0, cap = 0;
+	int r = 0;
+
+	L->occ = calloc(M->root->n + 1, sizeof(*L->occ));
+	if (!L->occ)
+		return -ENOMEM;
+	for (i = 0; i < M->root->n; i++) {
+		const struct ynode *k = M->root->keys[i];
+
+		if (strncmp(k->value, L->l->name, nl) != 0 ||
+		    (k->len != nl && !(k->len == nl + 1 && k->value[nl] == '+')))
+			continue;
+		if (k->len == nl)
+			from = L->n_occ;       /* a plain key replaces what came before */
+		L->occ[L->n_occ].key = k;
+		L->occ[L->n_occ++].val = M->root->items[i];
+	}
+	memmove(L->occ, L->occ + from, (L->n_occ - from) * sizeof(*L->occ));
+	L->n_occ -= from;
+	for (i = 0; i < L->n_occ && r == 0; i++) {
+		struct occ *o = &L->occ[i];
+		const struct ynode *v = o->val;
+
+		if (v->kind == YN_MAP) {
+			diags_add(M->d, M->label, v->start.line, v->start.col,
+				  "%s: expected a list of flag=value entries, found a mapping",
+				  o->key->value);
+			return -EINVAL;
+		}
+		o->rewrite = M->flow || v->kind != YN_SEQ || v->flow || v->alias || v->n == 0;
+		o->first = L->n_ent;
+		if (v->kind == YN_SCALAR) {
+			if (!is_null(v))
+				r = push_entry(L, v, i, &cap);
+		} else {
+			for (j = 0; j < v->n && r == 0; j++) {
+				if (v->items[j]->kind != YN_SCALAR) {
+					diags_add(M->d, M->label, v->items[j]->start.line,
+						  v->items[j]->start.col,
+						  "%s: list entries must be strings like flag=value",
+						  o->key->value);
+					return -EINVAL;
+				}
+				if (!is_null(v->items[j]))
+					r = push_entry(L, v->items[j], i, &cap);
 			}
 		}
-		if (b.len > 1)
-			r = buf_adds(&b, ", ");
-		if (r == 0)
-			r = yaml_quote_flow(&b, want ? want : it->value, strlen(want ? want : it->value));
-		free(want);
+		o->n = L->n_ent - o->first;
 	}
-	for (i = 0; i < l->n && r == 0; i++) {
-		char *want;
-
-		if (used[i])
-			continue;
-		want = arg_text(&l->args[i], NULL);
-		if (!want) {
-			r = -ENOMEM;
-			break;
-		}
-		if (b.len > 1)
-			r = buf_adds(&b, ", ");
-		if (r == 0)
-			r = yaml_quote_flow(&b, want, strlen(want));
-		free(want);
-	}
-	if (r == 0)
-		r = buf_addc(&b, ']');
-	if (r == 0) {
-		size_t s = v->start.index, e = v->end.index;
-
-		if (v->kind == YN_SCALAR && v->plain && v->len == 0)
-			r = edit_add(&M->e, s, s, " ", 1);
-		if (r == 0)
-			r = edit_add(&M->e, s, e, b.data, b.len);
-	}
-	buf_free(&b);
-	free(used);
 	return r;
 }
 
-static int merge_list(struct merger *M, const struct cfg_list *l)
+/* Decide, per entry, what stays: the first entry of each managed flag
+ * carries our value, later ones would override it and go. */
+static int plan_list(struct list_merge *L)
 {
-	struct ynode *v = ynode_get(M->root, l->name);
 	size_t i;
+
+	L->want = calloc(L->l->n, sizeof(*L->want));
+	L->seen = calloc(L->l->n + 1, sizeof(*L->seen));
+	if (!L->want || !L->seen)
+		return -ENOMEM;
+	for (i = 0; i < L->n_ent; i++) {
+		struct entry *e = &L->ent[i];
+
+		if (e->arg >= 0 && L->seen[e->arg]) {
+			e->dup = true;
+			continue;
+		}
+		if (e->arg >= 0) {
+			L->seen[e->arg] = true;
+			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value);
+			if (!L->want[e->arg])
+				return -ENOMEM;
+		}
+		L->occ[e->occ].kept++;
+	}
+	for (i = 0; i < L->l->n; i++)
+		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL)))
+			return -ENOMEM;
+	/* a block list whose every entry goes would be left empty: rewrite it */
+	for (i = 0; i < L->n_occ; i++)
+		if (L->occ[i].kept == 0 && i + 1 < L->n_occ)
+			L->occ[i].rewrite = true;
+	return 0;
+}
+
+/* One block-list line: "- value  # CIS ids". */
+static int block_item(struct merger *M, struct buf *b, size_t indent, const char *value,
+		      const char *controls)
+{
+	int r = buf_printf(b, "%*s- ", (int)indent, "");
+
+	if (r == 0)
+		r = write_value(M, b, value, false);
+	if (r == 0)
+		r = append_comment(b, controls);
+	return r ? r : buf_addc(b, '\n');
+}
+
+/* The new entries (flags the file did not set) for the last occurrence. */
+static int new_items(struct merger *M, const struct list_merge *L, struct buf *b, size_t indent,
+		     bool *first)
+{
+	size_t j;
 	int r = 0;
 
-	if (!v) {
-		r = buf_printf(&M->e.tail, "%s:\n", l->name);
+	for (j = 0; j < L->l->n && r == 0; j++) {
+		if (L->seen[j])
+			continue;
+		if (M->flow) {
+			r = buf_adds(b, *first ? "" : ", ");
+			if (r == 0)
+				r = write_value(M, b, L->want[j], false);
+			*first = false;
+		} else {
+			r = block_item(M, b, indent, L->want[j], L->l->args[j].controls);
+		}
+	}
+	return r;
+}
+
+/* Write occurrence o anew: a block list under its key (a flow list in a
+ * flow mapping), its surviving entries first. */
+static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
+{
+	const struct occ *o = &L->occ[oi];
+	const struct ynode *v = o->val;
+	size_t indent = o->key->start.col - 1 + 2, i, at;
+	struct buf b = BUF_INIT, items = BUF_INIT;
+	bool first = true, last = oi + 1 == L->n_occ;
+	const char *anchor = kept_anchor(M, v);
+	int r = anchor ? 0 : release_anchor(M, v);
+
+	for (i = o->first; i < o->first + o->n && r == 0; i++) {
+		const struct entry *e = &L->ent[i];
+		const char *val = e->arg >= 0 ? L->want[e->arg] : e->node->value;
+
+		if (e->dup)
+			continue;
+		r = release_anchor(M, e->node);
+		if (r == 0 && M->flow) {
+			r = buf_adds(&items, first ? "" : ", ");
+			if (r == 0)
+				r = write_value(M, &items, val, false);
+		} else if (r == 0) {
+			r = block_item(M, &items, indent, val,
+				       e->arg >= 0 ? L->l->args[e->arg].controls : NULL);
+		}
+		first = false;
+	}
+	if (r == 0 && last)
+		r = new_items(M, L, &items, indent, &first);
+	if (r < 0)
+		goto out;
+	if (M->flow || items.len == 0) {
+		r = buf_printf(&b, "%s%s%s[%s]", anchor ? "&" : "", anchor ? anchor : "",
+			       anchor ? " " : "", items.data ? items.data : "");
+		if (r == 0)
+			r = replace_node(M, v, &b);
+		goto out;
+	}
+	/* the value goes; the key's line (and its comment) stays; items follow it */
+	at = node_line_end(M, v);
+	if (v->end.index > v->start.index) {
+		size_t from = v->start.index, k = v->end.index;
+
+		while (k < M->len && (M->text[k] == ' ' || M->text[k] == '\t'))
+			k++;
+		if (!anchor && (k == M->len || brk_len(M->text, M->len, k)))
+			while (from > 0 && (M->text[from - 1] == ' ' || M->text[from - 1] == '\t'))
+				from--;
+		if (anchor)
+			r = buf_printf(&b, "&%s", anchor);
+		if (r == 0 && at == v->end.index)
+			r = buf_addc(&b, '\n');
+		if (r == 0)
+			r = edit_addb(M, from, v->end.index, &b);
+	}
+	if (r == 0 && at == M->len && !at_line_start(M->text, at))
+		r = edit_add(M, at, at, "\n", 1);
+	if (r == 0)
+		r = edit_addb(M, at, at, &items);
+out:
+	buf_free(&b);
+	buf_free(&items);
+	return r;
+}
+
+/* Edit a block list in place: our entries' values, later duplicates'
+ * lines, and new entries after its last item, indented like its first. */
+static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
+{
+	const struct occ *o = &L->occ[oi];
+	const struct ynode *v = o->val;
+	size_t i, dash, at;
+	struct buf b = BUF_INIT;
+	bool first = true;
+	int r = 0;
+
+	bool changes = false;
+
+	for (i = 0; oi + 1 == L->n_occ && i < L->l->n; i++)
+		changes = changes || !L->seen[i];
+	for (i = o->first; i < o->first + o->n; i++)
+		changes = changes || L->ent[i].dup ||
+			  (L->ent[i].arg >= 0 && strcmp(L->ent[i].node->value, L->want[L->ent[i].arg]) != 0);
+	if (changes)
+		r = release_anchor(M, v);   /* an alias of this list would change with it */
+	for (i = o->first; i < o->first + o->n && r == 0; i++) {
+		const struct entry *e = &L->ent[i];
+
+		if (e->dup) {
+			r = release_anchor(M, e->node);
+			if (r == 0)
+				r = edit_add(M, line_start(M->text, e->node->start.index),
+					     node_line_end(M, e->node), "", 0);
+		} else if (e->arg >= 0 && strcmp(e->node->value, L->want[e->arg]) != 0) {
+			buf_reset(&b);
+			r = release_anchor(M, e->node);
+			if (r == 0)
+				r = write_value(M, &b, L->want[e->arg], false);
+			if (r == 0)
+				r = replace_node(M, e->node, &b);
+		}
+	}
+	if (r < 0 || oi + 1 != L->n_occ)
+		goto out;
+	dash = v->items[0]->start.index;
+	while (dash > 0 && (M->text[dash - 1] == ' ' || M->text[dash - 1] == '\t'))
+		dash--;
+	dash = dash > 0 && M->text[dash - 1] == '-' ? dash - 1 : dash;
+	buf_reset(&b);
+	r = new_items(M, L, &b, dash - line_start(M->text, dash), &first);
+	at = node_line_end(M, v->items[v->n - 1]);
+	if (r == 0 && b.len && at == M->len && !at_line_start(M->text, at))
+		r = edit_add(M, at, at, "\n", 1);
+	if (r == 0 && b.len)
+		r = edit_addb(M, at, at, &b);
+out:
+	buf_free(&b);
+	return r;
+}
+
+static int tail_list(struct merger *M, const struct cfg_list *l)
+{
+	struct buf *t = &M->tail;
+	size_t i;
+	int r;
+
+	if (M->flow) {
+		r = buf_printf(t, "%s%s: [", t->len ? ", " : "", l->name);
 		for (i = 0; i < l->n && r == 0; i++) {
 			char *want = arg_text(&l->args[i], NULL);
 
 			if (!want)
 				return -ENOMEM;
-			r = buf_adds(&M->e.tail, "  - ");
+			r = buf_adds(t, i ? ", " : "");
 			if (r == 0)
-				r = quoted(&M->e.tail, want);
-			if (r == 0)
-				r = append_comment(&M->e.tail, l->args[i].controls);
-			if (r == 0)
-				r = buf_addc(&M->e.tail, '\n');
+				r = write_value(M, t, want, false);
 			free(want);
 		}
+		return r ? r : buf_addc(t, ']');
+	}
+	r = buf_printf(t, "%s:\n", l->name);
+	for (i = 0; i < l->n && r == 0; i++) {
+		char *want = arg_text(&l->args[i], NULL);
+
+		if (!want)
+			return -ENOMEM;
+		r = block_item(M, t, 2, want, l->args[i].controls);
+		free(want);
+	}
+	return r;
+}
+
+static int merge_list(struct merger *M, const struct cfg_list *l)
+{
+	struct list_merge L;
+	size_t i;
+	int r;
+
+	memset(&L, 0, sizeof(L));
+	L.l = l;
+	r = collect_list(M, &L);
+	if (r == 0 && L.n_occ == 0) {
+		list_merge_free(&L);
+		return tail_list(M, l);
+	}
+	if (r == 0)
+		r = plan_list(&L);
+	for (i = 0; i < L.n_occ && r == 0; i++)
+		r = L.occ[i].rewrite ? rewrite_occ(M, &L, i) : edit_occ(M, &L, i);
+	list_merge_free(&L);
+	return r;
+}
+
+/* New keys go where the root mapping ends, indented like its keys (inside
+ * the braces of a flow mapping), not after a `...` or at column 0. */
+static int place_tail(struct merger *M)
+{
+	struct buf b = BUF_INIT;
+	size_t at = M->root->end.index, i;
+	int r = 0;
+
+	if (!M->tail.len)
+		return 0;
+	if (M->flow) {
+		size_t p;
+
+		while (at > 0 && M->text[at - 1] != '}')
+			at--;
+		if (at == 0)
+			return -EINVAL;
+		at--;
+		p = at;
+		while (p > 0 && strchr(" \t\r\n", M->text[p - 1]))
+			p--;
+		if (p > 0 && M->text[p - 1] != '{' && M->text[p - 1] != ',')
+			r = buf_adds(&b, ", ");
+		if (r == 0)
+			r = buf_add(&b, M->tail.data, M->tail.len);
+		if (r == 0)
+			r = edit_addb(M, at, at, &b);
+		buf_free(&b);
 		return r;
 	}
-	if (v->kind == YN_MAP) {
-		diags_add(M->d, M->label, v->start.line, v->start.col,
-			  "%s: expected a list of flag=value entries, found a mapping", l->name);
-		return -EINVAL;
+	if (!at_line_start(M->text, at)) {
+		if (at < M->len)
+			at = line_end(M->text, M->len, at);
+		else
+			r = buf_addc(&b, '\n');
 	}
-	if (v->kind == YN_SEQ && !v->flow && !v->alias && v->n > 0) {
-		for (i = 0; i < v->n; i++)
-			if (v->items[i]->kind != YN_SCALAR) {
-				diags_add(M->d, M->label, v->items[i]->start.line, v->items[i]->start.col,
-					  "%s: list entries must be strings like flag=value", l->name);
-				return -EINVAL;
-			}
-		return merge_block_list(M, l, v);
+	for (i = 0; i < M->tail.len && r == 0; i++) {
+		if (M->indent && (i == 0 || M->tail.data[i - 1] == '\n'))
+			r = buf_printf(&b, "%*s", (int)M->indent, "");
+		if (r == 0)
+			r = buf_addc(&b, M->tail.data[i]);
 	}
-	return merge_flow_list(M, l, v);
+	if (r == 0)
+		r = edit_addb(M, at, at, &b);
+	buf_free(&b);
+	return r;
 }
 
 static int apply_edits(struct merger *M, struct buf *out)
@@ -421,14 +901,299 @@ static int apply_edits(struct merger *M, struct buf *out)
 			r = buf_adds(out, x->text);
 		pos = x->end;
 	}
-	if (r == 0)
-		r = buf_add(out, M->text + pos, M->len - pos);
-	if (r == 0 && M->e.tail.len) {
-		if (out->len && out->data[out->len - 1] != '\n')
-			r = buf_addc(out, '\n');
-		if (r == 0)
-			r = buf_add(out, M->e.tail.data, M->e.tail.len);
+	return r ? r : buf_add(out, M->text + pos, M->len - pos);
+}
+
+/* ---- checking our own result ---- */
+
+/*
+ * One file as K3s reads it: per option, the values it ends up with (a
+ * plain key replaces, `key+:` appends, null is nothing). Sorted by name.
+ */
+struct vopt {
+	const char *name;
+	size_t nlen;
+	size_t pos;             /* key order, to keep file order within a name */
+	const struct ynode *key, *val;
+};
+
+static int cmp_name(const struct vopt *x, const struct vopt *y)
+{
+	size_t l = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = memcmp(x->name, y->name, l);
+
+	if (c)
+		return c;
+	return x->nlen < y->nlen ? -1 : x->nlen > y->nlen;
+}
+
+static int cmp_vopt(const void *a, const void *b)
+{
+	const struct vopt *x = a, *y = b;
+	int c = cmp_name(x, y);
+
+	return c ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static struct vopt *view_build(const struct ynode *root)
+{
+	struct vopt *v = calloc(root->n + 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < root->n; i++) {
+		const struct ynode *k = root->keys[i];
+
+		v[i].name = k->value;
+		v[i].nlen = k->len > 1 && k->value[k->len - 1] == '+' ? k->len - 1 : k->len;
+		v[i].pos = i;
+		v[i].key = k;
+		v[i].val = root->items[i];
 	}
+	qsort(v, root->n, sizeof(*v), cmp_vopt);
+	return v;
+}
+
+static int canon(const struct ynode *n, bool strings, struct buf *b)
+{
+	size_t i;
+	int r = 0;
+
+	if (n->kind == YN_SCALAR) {
+		if (is_null(n))
+			return 0;
+		return buf_printf(b, "%s%zu:%s;", strings ? "" : n->plain ? "p" : "q", n->len, n->value);
+	}
+	r = buf_addc(b, n->kind == YN_MAP ? '{' : '[');
+	for (i = 0; i < n->n && r == 0; i++) {
+		if (n->keys)
+			r = canon(n->keys[i], false, b);
+		if (r == 0)
+			r = canon(n->items[i], strings && !n->keys, b);
+	}
+	return r ? r : buf_addc(b, n->kind == YN_MAP ? '}' : ']');
+}
+
+/* Serialise what an option ends up with, from entries [from, to) of a view. */
+static int view_value(const struct vopt *v, size_t from, size_t to, bool strings, struct buf *b)
+{
+	size_t i, start = from;
+	int r = 0;
+
+	for (i = from; i < to; i++)
+		if (v[i].key->len == v[i].nlen)
+			start = i;
+	for (i = start; i < to && r == 0; i++) {
+		const struct ynode *n = v[i].val;
+		size_t j;
+
+		if (n->kind == YN_SEQ && strings)
+			for (j = 0; j < n->n && r == 0; j++)
+				r = canon(n->items[j], true, b);
+		else
+			r = canon(n, strings, b);
+	}
+	return r;
+}
+
+/* The entries of a managed list that K3s ends up with, in order. */
+static size_t list_entries(const struct vopt *v, size_t from, size_t to,
+			   const struct ynode ***out)
+{
+	size_t i, j, start = from, n = 0, cap = 0;
+	const struct ynode **e = NULL, **x;
+
+	for (i = from; i < to; i++)
+		if (v[i].key->len == v[i].nlen)
+			start = i;
+	for (i = start; i < to; i++) {
+		const struct ynode *val = v[i].val;
+		size_t cnt = val->kind == YN_SEQ ? val->n : 1;
+
+		for (j = 0; j < cnt; j++) {
+			const struct ynode *it = val->kind == YN_SEQ ? val->items[j] : val;
+
+			if (is_null(it))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				x = realloc(e, cap * sizeof(*x));
+				if (!x) {
+					free(e);
+					*out = NULL;
+					return (size_t)-1;
+				}
+				e = x;
+			}
+			e[n++] = it;
+		}
+	}
+	*out = e;
+	return n;
+}
+
+static long managed_arg(const struct cfg_list *l, const struct ynode *it)
+{
+	size_t j;
+
+	for (j = 0; it->kind == YN_SCALAR && j < l->n; j++)
+		if (same_flag(it->value, l->args[j].flag))
+			return (long)j;
+	return -1;
+}
+
+static bool plugins_cover(const char *have, const char *want);
+
+/* A managed list: the user's other entries, in order, and ours, last. */
+static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t of, size_t ot,
+		       const struct vopt *nv, size_t nf, size_t nt, const char **why)
+{
+	const struct ynode **o = NULL, **n = NULL;
+	size_t on = ov ? list_entries(ov, of, ot, &o) : 0;
+	size_t nn = list_entries(nv, nf, nt, &n), i, j, k;
+	bool ok = on != (size_t)-1 && nn != (size_t)-1;
+
+	*why = "the option's other entries";
+	for (i = 0, j = 0; ok; i++, j++) {
+		while (i < on && managed_arg(l, o[i]) >= 0)
+			i++;
+		while (j < nn && managed_arg(l, n[j]) >= 0)
+			j++;
+		if (i == on || j == nn) {
+			ok = i == on && j == nn;
+			break;
+		}
+		ok = strcmp(o[i]->value, n[j]->value) == 0;
+	}
+	for (k = 0; ok && k < l->n; k++) {
+		const struct cfg_arg *a = &l->args[k];
+		const struct ynode *last = NULL;
+
+		for (j = 0; j < nn; j++)
+			if (managed_arg(l, n[j]) == (long)k)
+				last = n[j];
+		*why = a->flag;
+		ok = last && (strcmp(a->flag, "enable-admission-plugins") == 0
+			      ? plugins_cover(flag_value(last->value), a->value)
+			      : strcmp(flag_value(last->value), a->value) == 0);
+	}
+	for (j = 0; ok && j < nn; j++)
+		ok = n[j]->kind == YN_SCALAR && n[j]->len > 0;
+	free(o);
+	free(n);
+	return ok;
+}
+
+static const struct cfg_setting *managed_setting(const struct k3s_model *m, const char *name,
+						 size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_settings; i++)
+		if (strlen(m->settings[i].key) == len && strncmp(m->settings[i].key, name, len) == 0)
+			return &m->settings[i];
+	return NULL;
+}
+
+static const struct cfg_list *managed_list(const struct k3s_model *m, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_lists; i++)
+		if (strlen(m->lists[i].name) == len && strncmp(m->lists[i].name, name, len) == 0)
+			return &m->lists[i];
+	return NULL;
+}
+
+/* End of the run of entries in v that share v[i]'s name. */
+static size_t run_end(const struct vopt *v, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < n && cmp_name(&v[j], &v[i]) == 0)
+		j++;
+	return j;
+}
+
+/*
+ * The merge edits bytes; this checks meaning. Every option the profile
+ * does not manage must read exactly as before, every managed list must
+ * keep the user's other entries in order, and every managed value must be
+ * what the profile asks for. Anything else is refused before a byte is
+ * written: a wrong merge must never reach the host.
+ */
+static int verify_merge(const struct merger *M, const struct buf *out, const struct k3s_model *m)
+{
+	struct ynode *nroot = NULL;
+	struct vopt *ov = NULL, *nv = NULL;
+	struct diags scratch = { NULL, 0, 0 };
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	const char *what = NULL, *why = "its value";
+	size_t i, j, on, nn;
+	int r;
+
+	r = ynode_parse(M->label, out->data, out->len, YN_ALLOW_ALIAS, &nroot, &scratch);
+	if (r < 0 || nroot->kind != YN_MAP) {
+		what = "the file";
+		why = scratch.n ? scratch.v[0].msg : "its structure";
+		goto out;
+	}
+	on = M->root->n;
+	nn = nroot->n;
+	ov = view_build(M->root);
+	nv = view_build(nroot);
+	if (!ov || !nv) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0, j = 0; (i < on || j < nn) && !what;) {
+		size_t ie = i < on ? run_end(ov, on, i) : on, je = j < nn ? run_end(nv, nn, j) : nn;
+		int c = i == on ? 1 : j == nn ? -1 : cmp_name(&ov[i], &nv[j]);
+		const struct vopt *cur = c <= 0 ? &ov[i] : &nv[j];
+		why = "its value";
+		const struct cfg_setting *s = managed_setting(m, cur->name, cur->nlen);
+		const struct cfg_list *l = managed_list(m, cur->name, cur->nlen);
+
+		if (s) {
+			if (c < 0 || !same_meaning(nv[je - 1].val, s))
+				what = s->key;
+		} else if (l) {
+			if (c < 0 || !list_holds(l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
+				what = l->name;
+		} else if (c != 0) {
+			what = cur->key->value;
+			why = c < 0 ? "it would be gone" : "it would be added";
+		} else {
+			buf_reset(&a);
+			buf_reset(&b);
+			r = view_value(ov, i, ie, false, &a);
+			if (r == 0)
+				r = view_value(nv, j, je, false, &b);
+			if (r < 0)
+				goto out;
+			if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))
+				what = cur->key->value;
+		}
+		if (c <= 0)
+			i = ie;
+		if (c >= 0)
+			j = je;
+	}
+out:
+	if (what) {
+		diags_add(M->d, M->label, 1, 1,
+			  "cannot merge into this file safely: the result would change '%s' (%s); "
+			  "nothing was written; this is a k3s-harden bug, please report it with the "
+			  "file, and use `k3s: {mode: dropin}` meanwhile", what, why);
+		r = -EINVAL;
+	}
+	buf_free(&a);
+	buf_free(&b);
+	free(ov);
+	free(nv);
+	ynode_free(nroot);
+	diags_free(&scratch);
 	return r;
 }
 
@@ -445,6 +1210,7 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 	M.text = old;
 	M.len = len;
 	M.d = d;
+	M.eol = detect_eol(old, len);
 	if (exists) {
 		r = ynode_parse(label, old, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &M.root, d);
 		if (r < 0)
@@ -453,9 +1219,11 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 	if (!M.root) {
 		/* nothing but comments and blanks: keep them, then ours */
 		r = buf_add(out, old, len);
-		if (r == 0 && len && old[len - 1] != '\n')
-			r = buf_addc(out, '\n');
-		return r ? r : buf_add(out, fresh, fresh_len);
+		if (r == 0 && len && !at_line_start(old, len))
+			r = buf_adds(out, M.eol);
+		for (i = 0; i < fresh_len && r == 0; i++)
+			r = fresh[i] == '\n' ? buf_adds(out, M.eol) : buf_addc(out, fresh[i]);
+		return r;
 	}
 	if (M.root->kind != YN_MAP) {
 		diags_add(d, label, M.root->start.line, M.root->start.col,
@@ -464,15 +1232,25 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		r = -EINVAL;
 		goto out;
 	}
+	M.flow = M.root->flow;
+	M.indent = M.root->n ? M.root->keys[0]->start.col - 1 : 0;
 	r = 0;
 	for (i = 0; i < m->n_settings && r == 0; i++)
 		r = merge_setting(&M, &m->settings[i]);
 	for (i = 0; i < m->n_lists && r == 0; i++)
 		r = merge_list(&M, &m->lists[i]);
 	if (r == 0)
+		r = place_tail(&M);
+	if (r == 0)
+		r = move_anchors(&M);
+	if (r == 0)
 		r = apply_edits(&M, out);
+	if (r == 0)
+		r = verify_merge(&M, out, m);
 out:
 	edits_free(&M.e);
+	buf_free(&M.tail);
+	free(M.released);
 	ynode_free(M.root);
 	return r;
 }
@@ -585,11 +1363,12 @@ static int eff_file(struct eff *E, const struct kconfig_file *f, struct diags *d
 			k->assigned = key;
 		}
 		if (v->kind == YN_SCALAR) {
-			if (!(v->plain && v->len == 0) && (r = eff_push(k, v)) < 0)
+			if (!is_null(v) && (r = eff_push(k, v)) < 0)
 				return r;
 		} else if (v->kind == YN_SEQ) {
 			for (j = 0; j < v->n; j++)
-				if (v->items[j]->kind == YN_SCALAR && (r = eff_push(k, v->items[j])) < 0)
+				if (v->items[j]->kind == YN_SCALAR && !is_null(v->items[j]) &&
+				    (r = eff_push(k, v->items[j])) < 0)
 					return r;
 		}
 	}
@@ -667,7 +1446,7 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			}
 			continue;
 		}
-		if (strcmp(k->items[k->n - 1].value, s->value) != 0) {
+		if (!same_meaning(k->items[k->n - 1].node, s)) {
 			snprintf(msg, sizeof(msg), "%s: '%s' here overrides k3s-harden's '%s'",
 				 s->key, k->items[k->n - 1].value, s->value);
 			report_override(d, k->items[k->n - 1].node, msg, s->controls);

@@ -125,6 +125,7 @@ struct ynode *ynode_copy(const struct ynode *n)
 	c->start = n->start;
 	c->end = n->end;
 	c->plain = n->plain;
+	c->block = n->block;
 	c->flow = n->flow;
 	if (n->value) {
 		c->value = malloc(n->len + 1);
@@ -180,16 +181,13 @@ void ynode_remove(struct ynode *map, size_t i)
 	map->n--;
 }
 
-static struct ymark mark_of(yaml_mark_t m)
-{
-	struct ymark r = { m.index, (unsigned)m.line + 1, (unsigned)m.column + 1 };
-
-	return r;
-}
-
 struct parser {
 	yaml_parser_t yp;
 	const char *file;
+	const unsigned char *data;
+	size_t len;
+	size_t base;            /* bytes before character 0: a UTF-8 byte order mark */
+	size_t ci, bi;          /* a character index and its byte offset, moved as marks come */
 	unsigned flags;
 	struct diags *d;
 	struct ynode **anchors;   /* anchored nodes, for aliases */
@@ -198,6 +196,41 @@ struct parser {
 	char path[512];         /* dotted path of the node being read, for messages */
 	int err;
 };
+
+/* Length of the UTF-8 sequence that starts with byte c (1 for a stray byte). */
+static size_t utf8_len(unsigned char c)
+{
+	if (c >= 0xf0 && c < 0xf8)
+		return 4;
+	if (c >= 0xe0)
+		return c < 0xf0 ? 3 : 1;
+	return c >= 0xc0 ? 2 : 1;
+}
+
+/*
+ * libyaml's marks count characters, not bytes; everything that slices the
+ * input needs bytes. Marks arrive nearly in order, so a cursor that walks
+ * from the last one costs little.
+ */
+static struct ymark mark_of(struct parser *p, yaml_mark_t m)
+{
+	struct ymark r = { 0, (unsigned)m.line + 1, (unsigned)m.column + 1 };
+
+	while (p->ci < m.index && p->bi < p->len) {
+		size_t l = utf8_len(p->data[p->bi]);
+
+		p->bi += l <= p->len - p->bi ? l : p->len - p->bi;
+		p->ci++;
+	}
+	while (p->ci > m.index && p->bi > p->base) {
+		p->bi--;
+		while (p->bi > p->base && (p->data[p->bi] & 0xc0) == 0x80)
+			p->bi--;
+		p->ci--;
+	}
+	r.index = p->bi;
+	return r;
+}
 
 static size_t count_nodes(const struct ynode *n)
 {
@@ -230,7 +263,7 @@ static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 static int next_event(struct parser *p, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&p->yp, ev)) {
-		struct ymark m = mark_of(p->yp.problem_mark);
+		struct ymark m = mark_of(p, p->yp.problem_mark);
 		const char *problem = p->yp.problem ? p->yp.problem : "syntax error";
 
 		if (p->yp.context)
@@ -281,7 +314,7 @@ static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
 		if ((r = next_event(p, &ev)) < 0)
 			return r;
 		if (ev.type == end) {
-			n->end = mark_of(ev.end_mark);
+			n->end = mark_of(p, ev.end_mark);
 			yaml_event_delete(&ev);
 			return 0;
 		}
@@ -329,7 +362,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 	int r;
 
 	if (depth > YN_MAX_DEPTH)
-		return perr(p, mark_of(ev->start_mark), "nesting deeper than 64 levels");
+		return perr(p, mark_of(p, ev->start_mark), "nesting deeper than 64 levels");
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		n = ynode_new(YN_SCALAR, p->file);
@@ -344,8 +377,10 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		memcpy(n->value, ev->data.scalar.value, n->len);
 		n->value[n->len] = '\0';
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+			   ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
 		if (memchr(n->value, '\0', n->len)) {
-			n->start = mark_of(ev->start_mark);
+			n->start = mark_of(p, ev->start_mark);
 			r = perr(p, n->start, "NUL byte in a scalar");
 			ynode_free(n);
 			return r;
@@ -361,7 +396,7 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		n->flow = ev->type == YAML_MAPPING_START_EVENT
 			? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
 			: ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-		n->start = mark_of(ev->start_mark);
+		n->start = mark_of(p, ev->start_mark);
 		r = remember_anchor(p, n, ev->type == YAML_MAPPING_START_EVENT
 				    ? ev->data.mapping_start.anchor
 				    : ev->data.sequence_start.anchor);
@@ -375,34 +410,35 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 		return 0;
 	case YAML_ALIAS_EVENT:
 		if (!(p->flags & YN_ALLOW_ALIAS))
-			return perr(p, mark_of(ev->start_mark),
+			return perr(p, mark_of(p, ev->start_mark),
 				    "aliases (*%s) are not allowed here",
 				    (const char *)ev->data.alias.anchor);
 		for (i = p->n_anchors; i-- > 0;)
 			if (strcmp(p->anchors[i]->anchor, (const char *)ev->data.alias.anchor) == 0)
 				break;
 		if (i == (size_t)-1)
-			return perr(p, mark_of(ev->start_mark), "unknown alias *%s",
+			return perr(p, mark_of(p, ev->start_mark), "unknown alias *%s",
 				    (const char *)ev->data.alias.anchor);
 		p->alias_nodes += count_nodes(p->anchors[i]);
 		if (p->alias_nodes > YN_MAX_ALIAS_NODES)
-			return perr(p, mark_of(ev->start_mark),
+			return perr(p, mark_of(p, ev->start_mark),
 				    "aliases expand to too many nodes");
 		n = ynode_copy(p->anchors[i]);
 		if (!n)
 			return -ENOMEM;
 		n->alias = true;
-		r = 0;
+		n->anchor = strdup(p->anchors[i]->anchor);
+		r = n->anchor ? 0 : -ENOMEM;
 		break;
 	default:
-		return perr(p, mark_of(ev->start_mark), "unexpected YAML event");
+		return perr(p, mark_of(p, ev->start_mark), "unexpected YAML event");
 	}
 	if (r < 0) {
 		ynode_free(n);
 		return r;
 	}
-	n->start = mark_of(ev->start_mark);
-	n->end = mark_of(ev->end_mark);
+	n->start = mark_of(p, ev->start_mark);
+	n->end = mark_of(p, ev->end_mark);
 	*out = n;
 	return 0;
 }
@@ -421,6 +457,14 @@ int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 		return -ENOMEM;
 	p.flags = flags;
 	p.d = d;
+	p.data = (const unsigned char *)data;
+	p.len = len;
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		p.base = p.bi = 3;
+	if (len >= 2 && (memcmp(data, "\xff\xfe", 2) == 0 || memcmp(data, "\xfe\xff", 2) == 0)) {
+		diags_add(d, p.file, 1, 1, "the file is UTF-16; K3s configuration and profiles are read as UTF-8");
+		return -EINVAL;
+	}
 	if (!yaml_parser_initialize(&p.yp))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&p.yp, (const unsigned char *)data, len);
@@ -432,7 +476,7 @@ int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 			break;
 		}
 		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
-			r = perr(&p, mark_of(ev.start_mark),
+			r = perr(&p, mark_of(&p, ev.start_mark),
 				 "more than one YAML document");
 			yaml_event_delete(&ev);
 			goto out;
@@ -448,7 +492,7 @@ int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 		yaml_event_delete(&ev);
 	}
 	if (!root && !(flags & YN_ALLOW_EMPTY)) {
-		r = perr(&p, mark_of(p.yp.mark), "empty document");
+		r = perr(&p, mark_of(&p, p.yp.mark), "empty document");
 		goto out;
 	}
 	*out = root;

@@ -25,9 +25,10 @@ struct ynode {
 	const char *file;       /* not owned: lives as long as the loader */
 	struct ymark start, end;
 	bool plain;             /* scalar written without quotes or block style */
+	bool block;             /* scalar written as a | or > block: its end mark is past the line break */
 	bool flow;              /* seq/map written in flow style */
 	bool alias;             /* written as *alias; children keep the anchor's marks */
-	char *anchor;           /* &name, if any */
+	char *anchor;           /* &name, if any; for an alias, the name it refers to */
 	char *value;            /* scalar */
 	size_t len;
 	size_t n, cap;          /* children */

@@ -210,13 +210,15 @@ static void test_kconfig_flow_and_scalar_lists(void **state)
 		"kubelet-arg: max-pods=100\n"
 		"kube-controller-manager-arg:\n", true);
 
-	assert_non_null(strstr(out, "kube-apiserver-arg: [profiling=false, audit-log-maxage=30, "
-				    "'enable-admission-plugins=NodeRestriction,EventRateLimit', "));
-	assert_non_null(strstr(out, "]   # flow\n"));
-	assert_non_null(strstr(out, "kubelet-arg: [max-pods=100, streaming-connection-idle-timeout=5m, "
-				    "make-iptables-util-chains=true]\n"));
-	assert_non_null(strstr(out, "kube-controller-manager-arg: [terminated-pod-gc-threshold=10, "
-				    "use-service-account-credentials=true]"));
+	/* rewritten lists become block lists under the key, its comment kept */
+	assert_non_null(strstr(out, "kube-apiserver-arg:    # flow\n  - profiling=false\n"
+				    "  - audit-log-maxage=30  # CIS 1.2.17\n"
+				    "  - enable-admission-plugins=NodeRestriction,EventRateLimit  # CIS"));
+	assert_non_null(strstr(out, "kubelet-arg:\n  - max-pods=100\n"
+				    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"
+				    "  - make-iptables-util-chains=true  # CIS 4.2.6\n"));
+	assert_non_null(strstr(out, "kube-controller-manager-arg:\n"
+				    "  - terminated-pod-gc-threshold=10  # CIS 1.3.1\n"));
 	assert_effective_and_stable(f, out);
 }
 
@@ -244,14 +246,180 @@ static void test_kconfig_anchors(void **state)
 		"  - profiling=false\n"
 		"secrets-encryption: &se false\n"
 		"kube-apiserver-arg: *args\n"
-		"other: *se\n", true);
+		"other: *se\n"
+		"more: *se\n", true);
 
 	/* the alias becomes an explicit list; the anchor and its users stay */
 	assert_non_null(strstr(out, "common: &args\n  - profiling=false\n"));
-	assert_non_null(strstr(out, "secrets-encryption: &se true\n"));
-	assert_non_null(strstr(out, "kube-apiserver-arg: [profiling=false, 'enable-admission-plugins="));
-	assert_non_null(strstr(out, "other: *se\n"));
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - profiling=false\n  - enable-admission-plugins="));
+	/* our value is ours alone: the anchor moves to its first user */
+	assert_non_null(strstr(out, "secrets-encryption: true\n"));
+	assert_non_null(strstr(out, "other: &se false\nmore: *se\n"));
 	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_anchored_block_list_refused(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "kubelet-arg: &a\n  - max-pods=10\nkube-proxy-arg: *a\n";
+
+	buf_reset(&f->out);
+	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
+				       f->fresh_len, &f->out, &f->d), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 1);
+	assert_non_null(strstr(f->d.v[0].msg, "anchored as &a is reused by *a on line 3"));
+}
+
+/* Byte offsets, not characters: text before a managed key in any script. */
+static void test_kconfig_multibyte_text(void **state)
+{
+	static const char *const heads[] = {
+		"# 클러스터 설정 — 운영팀 관리\n", "# 本番クラスタ\n", "# Cluster Zürich\n",
+		"\xef\xbb\xbf# mit BOM: Grüße\n", "node-label: [\"zone=東京\"]\n",
+		"\"ключ\": значение\n",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		char in[512];
+		const char *out;
+
+		snprintf(in, sizeof(in), "%stoken: K10abc::server:xyz\ntls-san: [\"k3s.예제.internal\"]\n"
+			 "secrets-encryption: false\nkube-apiserver-arg:\n  - request-timeout=300s\n"
+			 "  - oidc-issuer-url=https://예제.internal\n  - request-timeout=300s\n", heads[i]);
+		out = merge(f, in, true);
+		assert_true(strncmp(out, heads[i], strlen(heads[i])) == 0);
+		assert_non_null(strstr(out, "\ntoken: K10abc::server:xyz\ntls-san: [\"k3s.예제.internal\"]\n"
+					    "secrets-encryption: true\nkube-apiserver-arg:\n"
+					    "  - request-timeout=300s\n  - oidc-issuer-url=https://예제.internal\n"
+					    "  - enable-admission-plugins="));
+		assert_effective_and_stable(f, out);
+	}
+}
+
+static void test_kconfig_empty_and_null_values(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "secrets-encryption:\ntoken: x\n", true);
+	assert_true(strncmp(out, "secrets-encryption: true\ntoken: x\n", 34) == 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "protect-kernel-defaults:   # ours\ntoken: x\n", true);
+	assert_true(strncmp(out, "protect-kernel-defaults: true   # ours\ntoken: x\n", 48) == 0);
+	assert_effective_and_stable(f, out);
+	/* null, ~ and [] lists are empty lists, never an argument "~" */
+	out = merge(f, "kubelet-arg: ~\nkube-controller-manager-arg: []\nkube-apiserver-arg: null\n", true);
+	assert_null(strstr(out, "'~'"));
+	assert_null(strstr(out, "null"));
+	assert_non_null(strstr(out, "kubelet-arg:\n  - streaming-connection-idle-timeout=5m"));
+	assert_non_null(strstr(out, "kube-controller-manager-arg:\n  - terminated-pod-gc-threshold=10"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_block_scalars(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "secrets-encryption: |\n  false\ntoken: x\n", true);
+	assert_true(strncmp(out, "secrets-encryption: true\ntoken: x\n", 34) == 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "kubelet-arg:\n  - max-pods=10\n  - |\n    node-status-max-images=5\ntoken: x\n", true);
+	assert_non_null(strstr(out, "  - |\n    node-status-max-images=5\n"
+				    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"));
+	assert_non_null(strstr(out, "make-iptables-util-chains=true  # CIS 4.2.6\ntoken: x\n"));
+	assert_effective_and_stable(f, out);
+}
+
+/* The dash is found behind an entry that itself starts with dashes. */
+static void test_kconfig_dashed_entries_indent(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kubelet-arg:\n    - --max-pods=200\n", true);
+
+	assert_true(strncmp(out, "kubelet-arg:\n    - --max-pods=200\n"
+			    "    - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n", 89) == 0);
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_where_new_keys_go(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "token: x\n# the end\n...\n", true);
+	assert_true(strncmp(out, "token: x\n# the end\n# CIS", 24) == 0);
+	assert_non_null(strstr(out, "  - make-iptables-util-chains=true  # CIS 4.2.6\n...\n"));
+	assert_effective_and_stable(f, out);
+	out = merge(f, "  token: x\n  tls-san: [a]\n", true);
+	assert_non_null(strstr(out, "  tls-san: [a]\n  # CIS"));
+	assert_non_null(strstr(out, "\n  kubelet-arg:\n    - streaming-connection-idle-timeout=5m"));
+	assert_effective_and_stable(f, out);
+	out = merge(f, "{token: x, tls-san: [a]}\n", true);
+	assert_true(strncmp(out, "{token: x, tls-san: [a], protect-kernel-defaults: true, ", 56) == 0);
+	assert_non_null(strstr(out, "kubelet-arg: [streaming-connection-idle-timeout=5m, "
+				    "make-iptables-util-chains=true]}\n"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_line_breaks_kept(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "token: x\r\nkubelet-arg:\r\n  - max-pods=10\r\n", true);
+	assert_null(strstr(out, "\n\n"));
+	assert_null(strstr(out, "\r\r"));
+	assert_true(strncmp(out, "token: x\r\nkubelet-arg:\r\n  - max-pods=10\r\n"
+			    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\r\n", 96) == 0);
+	for (const char *p = strchr(out, '\n'); p; p = strchr(p + 1, '\n'))
+		assert_int_equal(p[-1], '\r');
+	assert_effective_and_stable(f, out);
+	out = merge(f, "token: x\rkubelet-arg:\r  - max-pods=10\r", true);
+	assert_null(strchr(out, '\n'));
+	assert_true(strncmp(out, "token: x\rkubelet-arg:\r  - max-pods=10\r"
+			    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\r", 92) == 0);
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_plus_keys(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	/* the user's own `key+:` receives our entries: no plain key after it */
+	out = merge(f, "kube-apiserver-arg+:\n  - oidc-client-id=k8s\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg+:\n  - oidc-client-id=k8s\n"
+				    "  - enable-admission-plugins="));
+	assert_null(strstr(out, "\nkube-apiserver-arg:"));
+	assert_effective_and_stable(f, out);
+	/* plain, then +: both are read; a duplicate in the later one goes */
+	out = merge(f, "kube-apiserver-arg:\n- audit-log-maxage=1\nkube-apiserver-arg+: [audit-log-maxage=2, b=1]\n",
+		    true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n- audit-log-maxage=30\n"));
+	assert_non_null(strstr(out, "kube-apiserver-arg+:\n  - b=1\n  - enable-admission-plugins="));
+	assert_null(strstr(out, "maxage=2"));
+	assert_effective_and_stable(f, out);
+	/* a plain key after +: replaces it; the + list is left as it is */
+	out = merge(f, "kube-apiserver-arg+:\n- x=1\nkube-apiserver-arg:\n- y=2\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg+:\n- x=1\nkube-apiserver-arg:\n- y=2\n- enable-admission"));
+	assert_effective_and_stable(f, out);
+}
+
+static void test_kconfig_meaning_not_spelling(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "protect-kernel-defaults: yes\nsecrets-encryption: On\n";
+	const char *out = merge(f, in, true);
+
+	assert_true(strncmp(out, in, strlen(in)) == 0);
+	assert_effective_and_stable(f, out);
+	/* a quoted "yes" is a string: K3s's flag parser refuses it */
+	out = merge(f, "protect-kernel-defaults: \"yes\"\n", true);
+	assert_true(strncmp(out, "protect-kernel-defaults: true\n", 30) == 0);
 }
 
 static void test_kconfig_no_trailing_newline(void **state)
@@ -346,6 +514,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_flow_and_scalar_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_not_a_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_anchors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_anchored_block_list_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_multibyte_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_empty_and_null_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_block_scalars, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_dashed_entries_indent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_where_new_keys_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_meaning_not_spelling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
