@@ -320,6 +320,9 @@ static int release_anchor(struct merger *M, const struct ynode *n)
 
 	if (!n->anchor || n->alias)
 		return 0;
+	for (size_t i = 0; i < M->n_released; i++)
+		if (M->released[i] == n)
+			return 0;
 	v = realloc(M->released, (M->n_released + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -328,13 +331,30 @@ static int release_anchor(struct merger *M, const struct ynode *n)
 	return 0;
 }
 
-static void find_alias(const struct ynode *n, const struct ynode *anchored,
+/* Where the anchor of `anchored` is defined again (its aliases end there). */
+static void find_redefinition(const struct ynode *n, const struct ynode *anchored, size_t *limit)
+{
+	size_t i;
+
+	if (n->alias)
+		return;
+	if (n != anchored && n->anchor && strcmp(n->anchor, anchored->anchor) == 0 &&
+	    n->start.index > anchored->start.index && n->start.index < *limit)
+		*limit = n->start.index;
+	for (i = 0; i < n->n; i++) {
+		if (n->keys)
+			find_redefinition(n->keys[i], anchored, limit);
+		find_redefinition(n->items[i], anchored, limit);
+	}
+}
+
+static void find_alias(const struct ynode *n, const struct ynode *anchored, size_t limit,
 		       const struct edits *e, const struct ynode **best)
 {
 	size_t i;
 
 	if (n->alias && strcmp(n->anchor, anchored->anchor) == 0 &&
-	    n->start.index >= anchored->end.index &&
+	    n->start.index >= anchored->end.index && n->start.index < limit &&
 	    !edits_overlap(e, n->start.index, n->end.index) &&
 	    (!*best || n->start.index < (*best)->start.index)) {
 		*best = n;
@@ -344,29 +364,23 @@ static void find_alias(const struct ynode *n, const struct ynode *anchored,
 		return;
 	for (i = 0; i < n->n; i++) {
 		if (n->keys)
-			find_alias(n->keys[i], anchored, e, best);
-		find_alias(n->items[i], anchored, e, best);
+			find_alias(n->keys[i], anchored, limit, e, best);
+		find_alias(n->items[i], anchored, limit, e, best);
 	}
-}
-
-static bool has_alias_user(const struct ynode *n, const struct ynode *anchored)
-{
-	size_t i;
-
-	if (n->alias)
-		return strcmp(n->anchor, anchored->anchor) == 0 &&
-		       n->start.index >= anchored->end.index;
-	for (i = 0; i < n->n; i++)
-		if ((n->keys && has_alias_user(n->keys[i], anchored)) ||
-		    has_alias_user(n->items[i], anchored))
-			return true;
-	return false;
 }
 
 /* The anchor a changed value may keep: one nobody refers to. */
 static const char *kept_anchor(const struct merger *M, const struct ynode *v)
 {
-	return v->anchor && !v->alias && !has_alias_user(M->root, v) ? v->anchor : NULL;
+	const struct ynode *alias = NULL;
+	struct edits none = { NULL, 0, 0 };
+	size_t limit = M->len + 1;
+
+	if (!v->anchor || v->alias)
+		return NULL;
+	find_redefinition(M->root, v, &limit);
+	find_alias(M->root, v, limit, &none, &alias);
+	return alias ? NULL : v->anchor;
 }
 
 /*
@@ -381,11 +395,14 @@ static int move_anchors(struct merger *M)
 
 	for (i = 0; i < M->n_released && r == 0; i++) {
 		const struct ynode *n = M->released[i], *alias = NULL;
+		size_t limit = M->len + 1;
 
-		find_alias(M->root, n, &M->e, &alias);
+		find_redefinition(M->root, n, &limit);
+		find_alias(M->root, n, limit, &M->e, &alias);
 		if (!alias)
 			continue;
-		if (n->block || (n->kind != YN_SCALAR && !n->flow)) {
+		if (n->block || (n->kind != YN_SCALAR && !n->flow) ||
+		    line_end(M->text, M->len, n->start.index) < n->end.index) {
 			diags_add(M->d, M->label, n->start.line, n->start.col,
 				  "the value anchored as &%s is reused by *%s on line %u, and k3s-harden "
 				  "must change it here; write the value out at one of the two places",
@@ -398,6 +415,20 @@ static int move_anchors(struct merger *M)
 	return r;
 }
 
+/* Whether a block scalar ends the file without a line break: a break
+ * added after it would become part of its value. */
+static bool block_at_eof(const struct ynode *n, size_t len)
+{
+	size_t i;
+
+	if (n->kind == YN_SCALAR)
+		return n->block && n->end.index == len;
+	for (i = 0; i < n->n; i++)
+		if (block_at_eof(n->items[i], len))
+			return true;
+	return false;
+}
+
 /* Where the line of node n ends; a block scalar's end mark is already there. */
 static size_t node_line_end(const struct merger *M, const struct ynode *n)
 {
@@ -406,21 +437,45 @@ static size_t node_line_end(const struct merger *M, const struct ynode *n)
 	return line_end(M->text, M->len, n->end.index);
 }
 
-/* Replace node v with the single value in b; an empty value gets a space
- * after its colon, a block scalar keeps the line break its range ends in. */
-static int replace_node(struct merger *M, const struct ynode *v, const struct buf *b)
+/* Where a value for key can be written: just past its colon, or just past
+ * the key when it has none (a flow `{key}`); *colon says which. */
+static size_t after_colon(const struct merger *M, const struct ynode *key, bool *colon)
 {
+	size_t k = key->end.index;
+
+	for (;;) {
+		while (k < M->len && strchr(" \t\r\n", M->text[k]))
+			k++;
+		if (k >= M->len || M->text[k] != '#')
+			break;
+		k = line_end(M->text, M->len, k);
+	}
+	*colon = k < M->len && M->text[k] == ':';
+	return *colon ? k + 1 : key->end.index;
+}
+
+/* Replace node v (the value of key, when it has one) with the single value
+ * in b. An empty value is written after its key's colon (a flow `{key}`
+ * gets one); a block scalar keeps the line break its range ends in. */
+static int replace_node(struct merger *M, const struct ynode *key, const struct ynode *v,
+			const struct buf *b)
+{
+	size_t from = v->start.index, to = v->end.index;
 	struct buf t = BUF_INIT;
 	int r = 0;
 
-	if (v->start.index == v->end.index)
-		r = buf_addc(&t, ' ');
+	if (from == to && key) {
+		bool colon;
+
+		from = to = after_colon(M, key, &colon);
+		r = buf_adds(&t, colon ? " " : ": ");
+	}
 	if (r == 0)
 		r = buf_add(&t, b->data ? b->data : "", b->len);
-	if (r == 0 && v->end.index > v->start.index && at_line_start(M->text, v->end.index))
+	if (r == 0 && to > from && at_line_start(M->text, to))
 		r = buf_addc(&t, '\n');
 	if (r == 0)
-		r = edit_addb(M, v->start.index, v->end.index, &t);
+		r = edit_addb(M, from, to, &t);
 	buf_free(&t);
 	return r;
 }
@@ -445,7 +500,8 @@ static int tail_setting(struct merger *M, const struct cfg_setting *s)
 
 static int merge_setting(struct merger *M, const struct cfg_setting *s)
 {
-	struct ynode *v = ynode_get(M->root, s->key);
+	long i = ynode_find(M->root, s->key);
+	struct ynode *v = i < 0 ? NULL : M->root->items[i];
 	struct buf b = BUF_INIT;
 	int r;
 
@@ -466,7 +522,7 @@ static int merge_setting(struct merger *M, const struct cfg_setting *s)
 	if (r == 0)
 		r = write_value(M, &b, s->value, s->raw);
 	if (r == 0)
-		r = replace_node(M, v, &b);
+		r = replace_node(M, M->root->keys[i], v, &b);
 	buf_free(&b);
 	return r;
 }
@@ -694,33 +750,49 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 		r = new_items(M, L, &items, indent, &first);
 	if (r < 0)
 		goto out;
-	if (M->flow || items.len == 0) {
+	if (M->flow) {
 		r = buf_printf(&b, "%s%s%s[%s]", anchor ? "&" : "", anchor ? anchor : "",
 			       anchor ? " " : "", items.data ? items.data : "");
 		if (r == 0)
-			r = replace_node(M, v, &b);
+			r = replace_node(M, o->key, v, &b);
 		goto out;
 	}
-	/* the value goes; the key's line (and its comment) stays; items follow it */
+	/* the value goes; the key's line (and its comment) stays; items follow it,
+	 * or an empty [] goes right after the colon */
+	if (items.len == 0) {
+		bool colon;
+		size_t spot = after_colon(M, o->key, &colon);
+
+		r = buf_printf(&items, "%s%s%s%s[]", colon ? " " : ": ", anchor ? "&" : "",
+			       anchor ? anchor : "", anchor ? " " : "");
+		if (r == 0)
+			r = edit_addb(M, spot, spot, &items);
+		buf_reset(&items);
+		anchor = NULL;
+	}
 	at = node_line_end(M, v);
 	if (v->end.index > v->start.index) {
 		size_t from = v->start.index, k = v->end.index;
 
-		while (k < M->len && (M->text[k] == ' ' || M->text[k] == '\t'))
+		while (at != v->end.index && k < M->len && (M->text[k] == ' ' || M->text[k] == '\t'))
 			k++;
-		if (!anchor && (k == M->len || brk_len(M->text, M->len, k)))
+		/* the blanks around it go too; a comment after it keeps one space before
+		 * it (a tab there would not parse where a value may start) */
+		if (!anchor)
 			while (from > 0 && (M->text[from - 1] == ' ' || M->text[from - 1] == '\t'))
 				from--;
 		if (anchor)
 			r = buf_printf(&b, "&%s", anchor);
+		if (r == 0 && at != v->end.index && k < M->len && !brk_len(M->text, M->len, k))
+			r = buf_addc(&b, ' ');
 		if (r == 0 && at == v->end.index)
 			r = buf_addc(&b, '\n');
 		if (r == 0)
-			r = edit_addb(M, from, v->end.index, &b);
+			r = edit_addb(M, from, k, &b);
 	}
-	if (r == 0 && at == M->len && !at_line_start(M->text, at))
+	if (r == 0 && items.len && at == M->len && !at_line_start(M->text, at))
 		r = edit_add(M, at, at, "\n", 1);
-	if (r == 0)
+	if (r == 0 && items.len)
 		r = edit_addb(M, at, at, &items);
 out:
 	buf_free(&b);
@@ -762,7 +834,7 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			if (r == 0)
 				r = write_value(M, &b, L->want[e->arg], false);
 			if (r == 0)
-				r = replace_node(M, e->node, &b);
+				r = replace_node(M, NULL, e->node, &b);
 		}
 	}
 	if (r < 0 || oi + 1 != L->n_occ)
@@ -774,6 +846,8 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	buf_reset(&b);
 	r = new_items(M, L, &b, dash - line_start(M->text, dash), &first);
 	at = node_line_end(M, v->items[v->n - 1]);
+	if (at == M->len && !at_line_start(M->text, at) && block_at_eof(M->root, M->len))
+		at = line_start(M->text, dash);   /* before the first entry instead */
 	if (r == 0 && b.len && at == M->len && !at_line_start(M->text, at))
 		r = edit_add(M, at, at, "\n", 1);
 	if (r == 0 && b.len)
@@ -869,6 +943,10 @@ static int place_tail(struct merger *M)
 	if (!at_line_start(M->text, at)) {
 		if (at < M->len)
 			at = line_end(M->text, M->len, at);
+		else if (block_at_eof(M->root, M->len))
+			at = line_start(M->text, M->root->keys[0]->start.index);   /* before the first key */
+		if (at < 3 && M->len >= 3 && memcmp(M->text, "\xef\xbb\xbf", 3) == 0)
+			at = 3;
 		else
 			r = buf_addc(&b, '\n');
 	}
@@ -884,7 +962,7 @@ static int place_tail(struct merger *M)
 	return r;
 }
 
-static int apply_edits(struct merger *M, struct buf *out)
+static int apply_edits(struct merger *M, struct buf *out, struct kconfig_span *spans)
 {
 	size_t pos = 0, i;
 	int r = 0;
@@ -894,11 +972,19 @@ static int apply_edits(struct merger *M, struct buf *out)
 	for (i = 0; i < M->e.n && r == 0; i++) {
 		const struct edit *x = &M->e.v[i];
 
-		if (x->start < pos)
-			return -EINVAL;   /* overlapping edits: a bug, never write that */
+		if (x->start < pos) {
+			diags_add(M->d, M->label, 1, 1, "cannot merge into this file safely: two "
+				  "edits overlap (a k3s-harden bug); nothing was written");
+			return -EINVAL;
+		}
 		r = buf_add(out, M->text + pos, x->start - pos);
 		if (r == 0)
 			r = buf_adds(out, x->text);
+		if (spans) {
+			spans[i].start = x->start;
+			spans[i].end = x->end;
+			spans[i].new_len = strlen(x->text);
+		}
 		pos = x->end;
 	}
 	return r ? r : buf_add(out, M->text + pos, M->len - pos);
@@ -1079,7 +1165,7 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 			      : strcmp(flag_value(last->value), a->value) == 0);
 	}
 	for (j = 0; ok && j < nn; j++)
-		ok = n[j]->kind == YN_SCALAR && n[j]->len > 0;
+		ok = n[j]->kind == YN_SCALAR;
 	free(o);
 	free(n);
 	return ok;
@@ -1201,8 +1287,17 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		  const struct k3s_model *m, const char *fresh, size_t fresh_len,
 		  struct buf *out, struct diags *d)
 {
+	return kconfig_merge_spans(label, old, len, exists, m, fresh, fresh_len, out, NULL, NULL, d);
+}
+
+int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exists,
+			const struct k3s_model *m, const char *fresh, size_t fresh_len,
+			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
+			struct diags *d)
+{
+	struct kconfig_span *sp = NULL;
 	struct merger M;
-	size_t i;
+	size_t i, out0 = out->len;
 	int r;
 
 	memset(&M, 0, sizeof(M));
@@ -1223,6 +1318,14 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 			r = buf_adds(out, M.eol);
 		for (i = 0; i < fresh_len && r == 0; i++)
 			r = fresh[i] == '\n' ? buf_adds(out, M.eol) : buf_addc(out, fresh[i]);
+		if (r == 0 && spans) {
+			if (!(sp = calloc(1, sizeof(*sp))))
+				return -ENOMEM;
+			sp->start = sp->end = len;
+			sp->new_len = out->len - out0 - len;
+			*spans = sp;
+			*n_spans = 1;
+		}
 		return r;
 	}
 	if (M.root->kind != YN_MAP) {
@@ -1231,6 +1334,20 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 			  M.root->kind == YN_SEQ ? "a list" : "a single value");
 		r = -EINVAL;
 		goto out;
+	}
+	for (i = 0; i < M.root->n; i++) {
+		const struct ynode *k = M.root->keys[i];
+		size_t at = k->start.index;
+
+		while (at > 0 && (old[at - 1] == ' ' || old[at - 1] == '\t'))
+			at--;
+		if (k->len == 0 || (at > 0 && old[at - 1] == '?')) {
+			diags_add(d, label, k->start.line, k->start.col,
+				  "%s: K3s options are written `name: value`; an empty or explicit (`? `) "
+				  "key is not an option", k->len ? k->value : "(empty key)");
+			r = -EINVAL;
+			goto out;
+		}
 	}
 	M.flow = M.root->flow;
 	M.indent = M.root->n ? M.root->keys[0]->start.col - 1 : 0;
@@ -1243,11 +1360,19 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		r = place_tail(&M);
 	if (r == 0)
 		r = move_anchors(&M);
+	if (r == 0 && spans && !(sp = calloc(M.e.n + 1, sizeof(*sp))))
+		r = -ENOMEM;
 	if (r == 0)
-		r = apply_edits(&M, out);
+		r = apply_edits(&M, out, sp);
 	if (r == 0)
 		r = verify_merge(&M, out, m);
+	if (r == 0 && spans) {
+		*spans = sp;
+		*n_spans = M.e.n;
+		sp = NULL;
+	}
 out:
+	free(sp);
 	edits_free(&M.e);
 	buf_free(&M.tail);
 	free(M.released);

@@ -28,6 +28,23 @@ int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		  const struct k3s_model *m, const char *fresh, size_t fresh_len,
 		  struct buf *out, struct diags *d);
 
+/* One edit of a merge: old[start..end) became new_len bytes of out. */
+struct kconfig_span {
+	size_t start, end;
+	size_t new_len;
+};
+
+/*
+ * kconfig_merge that also reports its edits in order (for the merge's fuzz
+ * target, which checks that every byte outside them is the user's). *spans
+ * is set on success only; the caller frees it. A file with no mapping
+ * (comments only) reports one insertion at its end.
+ */
+int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exists,
+			const struct k3s_model *m, const char *fresh, size_t fresh_len,
+			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
+			struct diags *d);
+
 /* One configuration file, in the order K3s reads them. */
 struct kconfig_file {
 	const char *label;      /* path shown in messages */

@@ -211,7 +211,7 @@ static void test_kconfig_flow_and_scalar_lists(void **state)
 		"kube-controller-manager-arg:\n", true);
 
 	/* rewritten lists become block lists under the key, its comment kept */
-	assert_non_null(strstr(out, "kube-apiserver-arg:    # flow\n  - profiling=false\n"
+	assert_non_null(strstr(out, "kube-apiserver-arg: # flow\n  - profiling=false\n"
 				    "  - audit-log-maxage=30  # CIS 1.2.17\n"
 				    "  - enable-admission-plugins=NodeRestriction,EventRateLimit  # CIS"));
 	assert_non_null(strstr(out, "kubelet-arg:\n  - max-pods=100\n"
