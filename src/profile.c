@@ -75,6 +75,17 @@ int pctx_note_dropped(struct profile_ctx *c, const char *path)
 	return 0;
 }
 
+int pctx_note_file(struct profile_ctx *c, const char *file)
+{
+	const char **v = realloc(c->files, (c->n_files + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	c->files = v;
+	v[c->n_files++] = file;
+	return 0;
+}
+
 bool pctx_is_dropped(const struct profile_ctx *c, const char *path)
 {
 	size_t i;
@@ -97,9 +108,11 @@ void pctx_free(struct profile_ctx *c)
 		free(c->dropped[i]);
 	free(c->dropped);
 	free(c->plus);
+	free(c->files);
 	c->dropped = NULL;
 	c->plus = NULL;
-	c->n_dropped = c->n_plus = 0;
+	c->files = NULL;
+	c->n_dropped = c->n_plus = c->n_files = 0;
 }
 
 struct ordered {
@@ -122,10 +135,10 @@ static int cmp_ordered(const void *a, const void *b)
 
 /*
  * Diagnostics from index first on: by line, then column, within each file;
- * files in the order their first problem was found (a parent before the
- * child that extends it).
+ * files in the order they were merged (a parent before the child that
+ * extends it), then any other in the order its first problem was found.
  */
-static void order_diags(struct diags *d, size_t first)
+static void order_diags(const struct profile_ctx *c, struct diags *d, size_t first)
 {
 	size_t n = d->n - first, i, j;
 	struct ordered *o;
@@ -135,7 +148,14 @@ static void order_diags(struct diags *d, size_t first)
 	for (i = 0; i < n; i++) {
 		o[i].d = d->v[first + i];
 		o[i].seq = i;
-		o[i].file_rank = i;
+		o[i].file_rank = c->n_files + i;
+		for (j = 0; j < c->n_files; j++)
+			if (strcmp(c->files[j], o[i].d.file) == 0)
+				break;
+		if (j < c->n_files) {
+			o[i].file_rank = j;
+			continue;
+		}
 		for (j = 0; j < i; j++)
 			if (strcmp(o[j].d.file, o[i].d.file) == 0) {
 				o[i].file_rank = o[j].file_rank;
@@ -180,7 +200,7 @@ int profile_load(const char *name_or_path, struct profile_doc **out, struct diag
 	tree = NULL;
 	*out = doc;
 out:
-	order_diags(d, first);
+	order_diags(&c, d, first);
 	profile_cyaml_free(p);
 	ynode_free(tree);
 	pctx_free(&c);

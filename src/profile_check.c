@@ -153,20 +153,22 @@ static void unknown_key(struct chk *c, const struct ynode *n, const struct ynode
 	bool plus = pctx_had_plus(c->c, k);
 	const cyaml_schema_field_t *f = closest_field(s, k->value);
 	const struct ynode *map = c->cur_map, *key = c->cur_key;
+	size_t len = c->cur_path_len, old;
 
 	/* an unknown key goes on its own, whatever optional entry is around it */
+	old = path_push(c, "%s%s%s", c->path[0] ? "." : "", k->value, plus ? "+" : "");
 	c->cur_map = n;
 	c->cur_key = k;
 	c->cur_path_len = strlen(c->path);
 	if (f)
-		problem(c, k, "%s%s%s%s: unknown key; did you mean '%s%s'?", c->path,
-			c->path[0] ? "." : "", k->value, plus ? "+" : "", f->key,
+		problem(c, k, "%s: unknown key; did you mean '%s%s'?", c->path, f->key,
 			plus && f->value.type == CYAML_SEQUENCE ? "+" : "");
 	else
-		problem(c, k, "%s%s%s%s: unknown key", c->path, c->path[0] ? "." : "",
-			k->value, plus ? "+" : "");
+		problem(c, k, "%s: unknown key", c->path);
+	c->path[old] = '\0';
 	c->cur_map = map;
 	c->cur_key = key;
+	c->cur_path_len = len;
 }
 
 static void check_value(struct chk *c, const struct ynode *n, const cyaml_schema_value_t *s);

@@ -34,6 +34,10 @@ struct profile_ctx {
 	 * rest; problems the meaning checks find under them are not reported. */
 	char **dropped;
 	size_t n_dropped;
+	/* files in the order they were merged, a parent before its child: the
+	 * order their problems are reported in */
+	const char **files;
+	size_t n_files;
 };
 
 /* Report a problem at node n (or, without a node, at file without a position). */
@@ -42,6 +46,7 @@ void pctx_err(struct profile_ctx *c, const struct ynode *n, const char *file,
 int pctx_note_plus(struct profile_ctx *c, const struct ynode *key);
 bool pctx_had_plus(const struct profile_ctx *c, const struct ynode *key);
 int pctx_note_dropped(struct profile_ctx *c, const char *path);
+int pctx_note_file(struct profile_ctx *c, const char *file);
 /* path is a dropped subtree or lies under one. */
 bool pctx_is_dropped(const struct profile_ctx *c, const char *path);
 void pctx_free(struct profile_ctx *c);

@@ -395,6 +395,8 @@ static int load_tree(struct reader *R, const char *ref, const char *rel_dir,
 			goto pop;
 		}
 	}
+	if ((r = pctx_note_file(R->c, tree->file)) < 0)
+		goto pop;
 	r = merge_into(R, merged, tree, "");
 	if (r == 0 && !ynode_get(tree, "name"))
 		r = name_after_file(merged, tree, label);
