@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "validate.h"
 
 struct vctx {
@@ -229,8 +230,10 @@ static const struct { const char *key, *value; } kubelet_kernel[] = {
 static void v_kernel(struct vctx *v, const struct profile *p)
 {
 	const struct kernel *k = p->kernel;
+	unsigned missing[sizeof(kubelet_kernel) / sizeof(kubelet_kernel[0])];
+	unsigned i, j, n_missing = 0;
+	struct buf list = BUF_INIT;
 	char path[128];
-	unsigned i, j;
 
 	if (!k)
 		return;
@@ -260,14 +263,21 @@ static void v_kernel(struct vctx *v, const struct profile *p)
 			if (strcmp(k->parameters[j].key, kubelet_kernel[i].key) == 0)
 				break;
 		if (j == k->parameters_count) {
-			verr(v, "kernel.parameters", "protect_kernel_defaults needs %s=%s, or the "
-			     "kubelet will not start", kubelet_kernel[i].key, kubelet_kernel[i].value);
+			missing[n_missing++] = i;
 		} else if (strcmp(k->parameters[j].value, kubelet_kernel[i].value) != 0) {
 			snprintf(path, sizeof(path), "kernel.parameters.%u.value", j);
 			verr(v, path, "protect_kernel_defaults needs %s=%s, not %s",
 			     kubelet_kernel[i].key, kubelet_kernel[i].value, k->parameters[j].value);
 		}
 	}
+	/* one line for all that are missing: a replaced list lacks them together */
+	for (i = 0; i < n_missing; i++)
+		buf_printf(&list, "%s%s=%s", i == 0 ? "" : i + 1 == n_missing ? " and " : ", ",
+			   kubelet_kernel[missing[i]].key, kubelet_kernel[missing[i]].value);
+	if (n_missing)
+		verr(v, "kernel.parameters", "protect_kernel_defaults needs %s, or the kubelet "
+		     "will not start", list.data ? list.data : "");
+	buf_free(&list);
 }
 
 static bool ok_prefix(const char *s)

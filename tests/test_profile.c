@@ -609,11 +609,12 @@ static void test_profile_kernel_defaults(void **state)
 	    "  protect_kernel_defaults: true\n"
 	    "  parameters:\n"
 	    "    - { key: vm.overcommit_memory, value: \"0\" }\n", path, sizeof(path));
-	/* one mismatch, five missing */
-	load_bad(f, path, 6);
+	/* one mismatch; the five missing in one line, not five alike */
+	load_bad(f, path, 2);
 	diag_is(f, path, 4, 43, "kernel.parameters[0].value: protect_kernel_defaults needs vm.overcommit_memory=1");
-	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs vm.panic_on_oom=0");
-	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs kernel.keys.root_maxbytes=25000000");
+	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs vm.panic_on_oom=0, "
+		"kernel.panic=10, kernel.panic_on_oops=1, kernel.keys.root_maxkeys=1000000 and "
+		"kernel.keys.root_maxbytes=25000000, or the kubelet will not start");
 }
 
 /* ---- every problem at once, in order ---- */
