@@ -228,9 +228,9 @@ static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 }
 
 /*
- * A tab in the indentation of the problem's line, at or after the problem:
- * libyaml then says "found character that cannot start any token" or
- * speaks of a plain scalar, which points nowhere near the mistake.
+ * The problem lies in its line's indentation and that holds a tab: libyaml
+ * then says "found character that cannot start any token" or speaks of a
+ * plain scalar, which names the scanner's state, not the mistake.
  */
 static bool tab_in_indent(const yaml_parser_t *yp)
 {
