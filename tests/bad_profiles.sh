@@ -13,8 +13,9 @@
 # write nothing under --out. A few cases (empty file, directory, symbolic
 # link, FIFO, oversized file) are made at run time in a temporary directory.
 #
-# Every tests/good-profiles/*.yaml must validate and render (exit 0, no stderr, files
-# written); optional lines:
+# Every tests/good-profiles/*.yaml (and every built-in) must validate and render (exit 0,
+# no stderr, files written), and `profile show` of it must load back to the same output;
+# optional lines:
 #   # expect-render: PATH-substring     some written file's path contains it
 #   # expect-text: PATH-substring: TEXT that file contains TEXT
 set -u
@@ -218,6 +219,25 @@ done
 
 # ---- good cases ----
 
+# reloads PROFILE: `profile show` output, saved to a file, shows the same again
+reloads() {
+	run "$tmp/show1.yaml" "$tmp/show.err" profile show "$1" ||
+		{ fail "profile show exit code $?"; return; }
+	run "$tmp/show2.yaml" "$tmp/show.err" profile show "$tmp/show1.yaml" ||
+		{ fail "profile show of its own output: exit code $?: $(head -c 300 "$tmp/show.err")"; return; }
+	cmp -s "$tmp/show1.yaml" "$tmp/show2.yaml" ||
+		fail "profile show of its own output differs: $(diff "$tmp/show1.yaml" "$tmp/show2.yaml" | head -5)"
+}
+
+builtins=$("$K3H_BIN" profile list | awk '{ print $1 }')
+[ -n "$builtins" ] || { echo "bad_profiles.sh: profile list printed nothing" >&2; exit 2; }
+for b in $builtins; do
+	tmp=$(mktemp -d) || exit 2
+	reloads "$b"
+	report "show-reloads-$b"
+	cleanup
+done
+
 for f in tests/good-profiles/*.yaml; do
 	[ -e "$f" ] || continue
 	tmp=$(mktemp -d) || exit 2
@@ -230,6 +250,7 @@ for f in tests/good-profiles/*.yaml; do
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "render exit code $rc, expected 0"
 	[ ! -s "$tmp/stderr" ] || fail "render printed on stderr"
+	reloads "$f"
 	files=$( (cd "$tmp/out" 2>/dev/null && find . -type f | sed 's|^\./|/|' | sort))
 	[ -n "$files" ] || fail "render --out wrote no file"
 	while IFS= read -r line; do
