@@ -1,9 +1,10 @@
 /*
  * Hardening profiles: YAML read with libyaml into a position-keeping tree,
  * `extends:` resolved by merging trees (maps deeply, lists replaced unless
- * the child writes `key+:`), checked against the libcyaml schema (all
- * problems, each with FILE:LINE:COL), loaded into the typed structs below
- * with libcyaml, and validated for meaning.
+ * the child writes `key+:`), checked against the libcyaml schema, loaded
+ * into the typed structs below with libcyaml, and validated for meaning.
+ * Every problem of every stage is reported, each with FILE:LINE:COL, in
+ * file order. The stages are in profile_*.c (see profile_int.h).
  */
 #ifndef K3H_PROFILE_H
 #define K3H_PROFILE_H
@@ -13,6 +14,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "validate.h"
 #include "ynode.h"
 
 enum profile_role { ROLE_SERVER, ROLE_AGENT, ROLE_AUTO };
@@ -193,14 +195,13 @@ const char *psa_level_name(enum psa_level l);
 const char *audit_level_name(enum audit_level l);
 const char *erl_type_name(enum erl_type t);
 
-/* Validators shared with other modules; each returns true when valid. */
-bool is_dns1123_label(const char *s);
-bool is_sysctl_key(const char *s);
-bool is_abs_path(const char *s);
-bool is_duration(const char *s);
-bool is_control_id(const char *s);
-/* A Go duration in milliseconds (rounded down); -EINVAL when not one. */
-long long duration_ms(const char *s);
+/* The old names of validators now in validate.h, for code that uses them. */
+static inline bool is_dns1123_label(const char *s) { return valid_dns1123_label(s); }
+static inline bool is_sysctl_key(const char *s) { return valid_sysctl_key(s); }
+static inline bool is_abs_path(const char *s) { return valid_abs_path(s); }
+static inline bool is_duration(const char *s) { return valid_duration(s); }
+static inline bool is_control_id(const char *s) { return valid_control_id(s); }
+static inline long long duration_ms(const char *s) { return valid_duration_ms(s); }
 /* The unit to restart: the profile's, else k3s.service or k3s-agent.service. */
 const char *profile_unit(const struct profile *p, enum profile_role role);
 

@@ -260,13 +260,37 @@ static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/*
+ * The problem lies in its line's indentation and that holds a tab: libyaml
+ * then says "found character that cannot start any token" or speaks of a
+ * plain scalar, which names the scanner's state, not the mistake.
+ */
+static bool tab_in_indent(const yaml_parser_t *yp)
+{
+	const unsigned char *s = yp->input.string.start, *e = yp->input.string.end;
+	size_t line = 0, run = 0;
+	bool tab = false;
+
+	if (!s)
+		return false;
+	for (; s < e && line < yp->problem_mark.line; s++)
+		if (*s == '\n' || (*s == '\r' && (s + 1 == e || s[1] != '\n')))
+			line++;
+	for (; s < e && (*s == ' ' || *s == '\t'); s++, run++)
+		tab |= *s == '\t';
+	return tab && yp->problem_mark.column <= run;
+}
+
 static int next_event(struct parser *p, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&p->yp, ev)) {
 		struct ymark m = mark_of(p, p->yp.problem_mark);
 		const char *problem = p->yp.problem ? p->yp.problem : "syntax error";
 
-		if (p->yp.context)
+		if (tab_in_indent(&p->yp))
+			diags_add(p->d, p->file, m.line, m.col, "invalid YAML: tabs are not "
+				  "allowed in YAML indentation; indent with spaces");
+		else if (p->yp.context)
 			diags_add(p->d, p->file, m.line, m.col, "invalid YAML: %s %s",
 				  problem, p->yp.context);
 		else

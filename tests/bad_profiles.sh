@@ -8,12 +8,14 @@
 #   # expect-file: RELPATH              later expect lines are about RELPATH (relative to
 #                                       the case's directory; "." is the case itself)
 # A bad case must exit 2 from `render --out` and from `profile validate`, print exactly
-# one diagnostic per expect line (FILE:LINE:COL: ...substring...), print nothing on
-# stdout and write nothing under --out. A few cases (empty file, directory, symbolic
+# one diagnostic per expect line (FILE:LINE:COL: ...substring...), in the order of the
+# expect lines (every problem at once, in file order), print nothing on stdout and
+# write nothing under --out. A few cases (empty file, directory, symbolic
 # link, FIFO, oversized file) are made at run time in a temporary directory.
 #
-# Every tests/good-profiles/*.yaml must validate and render (exit 0, no stderr, files
-# written); optional lines:
+# Every tests/good-profiles/*.yaml (and every built-in) must validate and render (exit 0,
+# no stderr, files written), and `profile show` of it must load back to the same output;
+# optional lines:
 #   # expect-render: PATH-substring     some written file's path contains it
 #   # expect-text: PATH-substring: TEXT that file contains TEXT
 set -u
@@ -33,11 +35,12 @@ tmp=
 cleanup() { [ -n "$tmp" ] && rm -rf -- "$tmp"; tmp=; }
 trap cleanup EXIT
 
-# run OUTFILE ERRFILE ARGS...: the binary under a timeout, so a hang is a failure
+# run OUTFILE ERRFILE ARGS...: the binary under a timeout, so a hang is a failure;
+# in RUN_DIR when that is set
 run() {
 	local o=$1 e=$2
 	shift 2
-	timeout -k 5 "$TIMEOUT" "$K3H_BIN" "$@" >"$o" 2>"$e" </dev/null
+	(cd "${RUN_DIR:-.}" && timeout -k 5 "$TIMEOUT" "$K3H_BIN" "$@" >"$o" 2>"$e" </dev/null)
 }
 
 # Per-case state: reasons collect why the case failed.
@@ -64,16 +67,20 @@ report() {
 }
 
 # expect_diag ERRFILE FILE LINE:COL SUBSTRING: one stderr line is FILE:LINE:COL: ...SUBSTRING...
-# (LINE:COL "-" means a diagnostic without a position: "FILE: ...SUBSTRING...")
+# (LINE:COL "-" means a diagnostic without a position: "FILE: ...SUBSTRING..."); its line
+# number goes to $found
+found=0
 expect_diag() {
-	local errf=$1 file=$2 pos=$3 sub=$4 prefix line
+	local errf=$1 file=$2 pos=$3 sub=$4 prefix line i=0
 	if [ "$pos" = - ]; then
 		prefix="$file: "
 	else
 		prefix="$file:$pos: "
 	fi
 	while IFS= read -r line; do
+		i=$((i + 1))
 		if [[ $line == "$prefix"* && ${line#"$prefix"} == *"$sub"* ]]; then
+			found=$i
 			return 0
 		fi
 	done <"$errf"
@@ -83,15 +90,19 @@ expect_diag() {
 
 # check_bad NAME PROFILE EXPECTS...: each expect is "FILE<TAB>LINE:COL<TAB>SUBSTRING"
 check_bad() {
-	local name=$1 profile=$2 rc nd e file pos sub
+	local name=$1 profile=$2 rc nd e file pos sub last
 	shift 2
 	run "$tmp/stdout" "$tmp/stderr" -p "$profile" render --out "$tmp/out"
 	rc=$?
 	[ "$rc" -eq 2 ] || fail "render exit code $rc, expected 2"
 	[ $# -gt 0 ] || fail "the case declares no '# expect:' line"
+	last=0
 	for e in "$@"; do
 		IFS=$'\t' read -r file pos sub <<<"$e"
-		expect_diag "$tmp/stderr" "$file" "$pos" "$sub"
+		if expect_diag "$tmp/stderr" "$file" "$pos" "$sub"; then
+			[ "$found" -gt "$last" ] || fail "'$file:$pos: ...$sub...' is out of order"
+			last=$found
+		fi
 	done
 	nd=$(grep -c . "$tmp/stderr")
 	[ "$nd" -eq $# ] || fail "$nd diagnostic lines for $# expected"
@@ -192,11 +203,40 @@ setup_unknown_builtin() {
 	check_bad x no-such-profile "no-such-profile"$'\t'"-"$'\t'"unknown profile 'no-such-profile'"
 }
 
-for c in empty_file directory symlink extends_symlink fifo too_large missing unknown_builtin; do
+# a bare name is a built-in, never a file of the current directory; the message says
+# how to name the file
+setup_name_beside_file() {
+	mkdir "$tmp/cwd"
+	printf 'extends: cis\n' >"$tmp/cwd/site.yaml"
+	RUN_DIR=$tmp/cwd check_bad x site \
+		"site"$'\t'"-"$'\t'"unknown profile 'site' (built-in: base, cis-agent, cis); to use the file, write './site.yaml'"
+}
+
+for c in empty_file directory symlink extends_symlink fifo too_large missing unknown_builtin \
+	name_beside_file; do
 	bad_runtime "$c"
 done
 
 # ---- good cases ----
+
+# reloads PROFILE: `profile show` output, saved to a file, shows the same again
+reloads() {
+	run "$tmp/show1.yaml" "$tmp/show.err" profile show "$1" ||
+		{ fail "profile show exit code $?"; return; }
+	run "$tmp/show2.yaml" "$tmp/show.err" profile show "$tmp/show1.yaml" ||
+		{ fail "profile show of its own output: exit code $?: $(head -c 300 "$tmp/show.err")"; return; }
+	cmp -s "$tmp/show1.yaml" "$tmp/show2.yaml" ||
+		fail "profile show of its own output differs: $(diff "$tmp/show1.yaml" "$tmp/show2.yaml" | head -5)"
+}
+
+builtins=$("$K3H_BIN" profile list | awk '{ print $1 }')
+[ -n "$builtins" ] || { echo "bad_profiles.sh: profile list printed nothing" >&2; exit 2; }
+for b in $builtins; do
+	tmp=$(mktemp -d) || exit 2
+	reloads "$b"
+	report "show-reloads-$b"
+	cleanup
+done
 
 for f in tests/good-profiles/*.yaml; do
 	[ -e "$f" ] || continue
@@ -210,6 +250,7 @@ for f in tests/good-profiles/*.yaml; do
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "render exit code $rc, expected 0"
 	[ ! -s "$tmp/stderr" ] || fail "render printed on stderr"
+	reloads "$f"
 	files=$( (cd "$tmp/out" 2>/dev/null && find . -type f | sed 's|^\./|/|' | sort))
 	[ -n "$files" ] || fail "render --out wrote no file"
 	while IFS= read -r line; do

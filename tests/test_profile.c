@@ -2,8 +2,10 @@
  * Profile module tests: the built-in profiles load with the values they
  * declare, `extends:` merges as documented (maps deeply, lists replaced,
  * `key+:` appended, nested too), cycles are refused, diagnostics carry the
- * right file, line and column, and the shared validators accept and refuse
- * what they should. Every test gets its own temporary directory.
+ * right file, line and column, every problem is reported at once in file
+ * order, messages say what to do, and a dump reloads to the same dump.
+ * The validators themselves are in test_validate.c. Every test gets its
+ * own temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -607,113 +609,228 @@ static void test_profile_kernel_defaults(void **state)
 	    "  protect_kernel_defaults: true\n"
 	    "  parameters:\n"
 	    "    - { key: vm.overcommit_memory, value: \"0\" }\n", path, sizeof(path));
-	/* one mismatch, five missing */
-	load_bad(f, path, 6);
+	/* one mismatch; the five missing in one line, not five alike */
+	load_bad(f, path, 2);
 	diag_is(f, path, 4, 43, "kernel.parameters[0].value: protect_kernel_defaults needs vm.overcommit_memory=1");
-	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs vm.panic_on_oom=0");
-	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs kernel.keys.root_maxbytes=25000000");
+	diag_is(f, path, 4, 5, "kernel.parameters: protect_kernel_defaults needs vm.panic_on_oom=0, "
+		"kernel.panic=10, kernel.panic_on_oops=1, kernel.keys.root_maxkeys=1000000 and "
+		"kernel.keys.root_maxbytes=25000000, or the kubelet will not start");
 }
 
-/* ---- validators ---- */
+/* ---- every problem at once, in order ---- */
 
-static void test_profile_is_dns1123_label(void **state)
+/* The diagnostics are exactly these lines and columns, in this order. */
+static void diags_in_order(const struct fixture *f, const unsigned (*pos)[2], size_t n)
 {
-	char long64[65];
+	size_t i;
 
+	assert_int_equal(f->d.n, n);
+	for (i = 0; i < n; i++) {
+		if (f->d.v[i].line == pos[i][0] && f->d.v[i].col == pos[i][1])
+			continue;
+		for (i = 0; i < f->d.n; i++) {
+			char *t = diag_format(&f->d.v[i]);
+
+			fprintf(stderr, "diagnostic: %s\n", t ? t : "?");
+			free(t);
+		}
+		fail_msg("diagnostic %zu is not at %u:%u", i, pos[i][0], pos[i][1]);
+	}
+}
+
+static void test_profile_all_at_once(void **state)
+{
+	static const unsigned want[][2] = { { 3, 10 }, { 4, 12 }, { 5, 12 }, { 7, 11 } };
+	struct fixture *f = *state;
+	char path[512];
+
+	/* issue 9 item 8: the enum error used to hide the other three */
+	put(f, "p.yaml",
+	    "extends: cis\n"
+	    "audit:\n"
+	    "  level: request\n"
+	    "  max_age: 0\n"
+	    "retention: 0\n"
+	    "restart:\n"
+	    "  settle: 5 minutes\n", path, sizeof(path));
+	load_bad(f, path, 4);
+	diags_in_order(f, want, 4);
+	diag_is(f, path, 3, 10, "audit.level: expected one of None|Metadata|Request|RequestResponse");
+	diag_is(f, path, 4, 12, "audit.max_age: 0 days is outside 1 to 3650");
+	diag_is(f, path, 5, 12, "retention: 0 generations is outside 1 to 1000");
+	diag_is(f, path, 7, 11, "restart.settle: '5 minutes' is not a duration");
+}
+
+static void test_profile_unknown_key_hides_nothing(void **state)
+{
+	static const unsigned want[][2] = { { 2, 1 }, { 3, 12 }, { 5, 3 }, { 6, 12 }, { 8, 16 } };
+	struct fixture *f = *state;
+	char path[512];
+
+	put(f, "u.yaml",
+	    "extends: cis\n"
+	    "retension: 3\n"
+	    "retention: 0\n"
+	    "audit:\n"
+	    "  maxage: 3\n"
+	    "  max_age: 0\n"
+	    "network_policies:\n"
+	    "  namespaces: [X]\n", path, sizeof(path));
+	load_bad(f, path, 5);
+	diags_in_order(f, want, 5);
+	diag_is(f, path, 2, 1, "retension: unknown key; did you mean 'retention'?");
+	diag_is(f, path, 5, 3, "audit.maxage: unknown key; did you mean 'max_age'?");
+}
+
+/* A problem in a list entry drops the list for the meaning checks, so it
+ * brings no follow-on noise, and the rest is still checked. */
+static void test_profile_schema_error_no_noise(void **state)
+{
+	struct fixture *f = *state;
+	char path[512];
+
+	put(f, "n.yaml",
+	    "extends: cis\n"
+	    "kernel:\n"
+	    "  parameters:\n"
+	    "    - { value: \"1\" }\n"
+	    "retention: ten\n"
+	    "restart:\n"
+	    "  settle: [1]\n"
+	    "  job_timeout: forever\n", path, sizeof(path));
+	/* not: "protect_kernel_defaults needs ...", "retention: 0 generations",
+	 * "restart.settle: missing" */
+	load_bad(f, path, 4);
+	diag_is(f, path, 4, 7, "kernel.parameters[0].key: missing required key");
+	diag_is(f, path, 5, 12, "retention: expected a whole number");
+	diag_is(f, path, 7, 11, "restart.settle: expected a scalar, found a list");
+	diag_is(f, path, 8, 16, "restart.job_timeout: 'forever' is not a duration");
+}
+
+/* Files in the order they are merged: the parent's problems first. */
+static void test_profile_order_parent_first(void **state)
+{
+	struct fixture *f = *state;
+	char child[512], parent[512];
+
+	put(f, "par.yaml", "extends: cis\n\n\nretention: 0\n", parent, sizeof(parent));
+	put(f, "kid.yaml", "retention: 0\nextends: par.yaml\n", child, sizeof(child));
+	load_bad(f, child, 1);
+	diags_free(&f->d);
+	put(f, "kid.yaml", "audit: { level: x }\nextends: par.yaml\n", child, sizeof(child));
+	load_bad(f, child, 2);
+	assert_string_equal(f->d.v[0].file, parent);
+	assert_string_equal(f->d.v[1].file, child);
+}
+
+/* ---- messages an operator can act on ---- */
+
+static void test_profile_did_you_mean(void **state)
+{
+	struct fixture *f = *state;
+	char path[512];
+
+	put(f, "t.yaml",
+	    "extends: cis\n"
+	    "pod_security:\n"
+	    "  exemptions:\n"
+	    "    namespace+: [longhorn-system]\n"
+	    "  enalbed: true\n"
+	    "zzz: 1\n", path, sizeof(path));
+	load_bad(f, path, 3);
+	diag_is(f, path, 4, 5, "pod_security.exemptions.namespace+: unknown key; did you mean 'namespaces+'?");
+	/* a swap of two letters is one edit */
+	diag_is(f, path, 5, 3, "pod_security.enalbed: unknown key; did you mean 'enabled'?");
+	/* nothing close: no guess */
+	diag_is(f, path, 6, 1, "zzz: unknown key");
+	assert_null(strstr(f->d.v[2].msg, "did you mean"));
+}
+
+static void test_profile_tab_indent(void **state)
+{
+	struct fixture *f = *state;
+	char path[512];
+
+	put(f, "tab.yaml", "audit:\n\tenabled: true\n", path, sizeof(path));
+	load_bad(f, path, 1);
+	diag_is(f, path, 2, 1, "invalid YAML: tabs are not allowed in YAML indentation");
+	diags_free(&f->d);
+	put(f, "tab2.yaml", "audit:\n  enabled: true\n \tmax_age: 3\n", path, sizeof(path));
+	load_bad(f, path, 1);
+	diag_has(f, "tabs are not allowed in YAML indentation");
+}
+
+static void test_profile_extends_missing_clean(void **state)
+{
+	struct fixture *f = *state;
+	char path[512], want[600];
+
+	put(f, "dot.yaml", "extends: ././/gone.yaml\n", path, sizeof(path));
+	load_bad(f, path, 1);
+	snprintf(want, sizeof(want), "extends: cannot open profile '%s/gone.yaml': ", f->dir);
+	diag_is(f, path, 1, 10, want);
+}
+
+/* `-p site` with site.yaml beside it: refused, with the way to name the file. */
+static void test_profile_name_beside_file(void **state)
+{
+	struct fixture *f = *state;
+	struct profile_doc *doc = NULL;
+	char cwd[4096];
+	int r;
+
+	put(f, "site.yaml", "extends: cis\n", NULL, 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	r = profile_load("site", &doc, &f->d);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(r, -EINVAL);
+	assert_null(doc);
+	assert_int_equal(f->d.n, 1);
+	diag_has(f, "unknown profile 'site' (built-in: ");
+	diag_has(f, "; to use the file, write './site.yaml'");
+}
+
+/* ---- profile show reloads to the same dump ---- */
+
+static void test_profile_dump_reloads(void **state)
+{
+	static const char *const names[] = { "base", "cis", "cis-agent" };
+	struct fixture *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct buf one = BUF_INIT, two = BUF_INIT;
+		struct profile_doc *doc = NULL;
+		char rel[64], path[512];
+
+		assert_int_equal(profile_load(names[i], &doc, &f->d), 0);
+		assert_int_equal(profile_dump(doc, &one), 0);
+		profile_doc_free(doc);
+		doc = NULL;
+		/* under another file name, so the name comes from the dump */
+		snprintf(rel, sizeof(rel), "shown-%zu.yaml", i);
+		put(f, rel, one.data, path, sizeof(path));
+		assert_int_equal(profile_load(path, &doc, &f->d), 0);
+		assert_int_equal(f->d.n, 0);
+		assert_int_equal(profile_dump(doc, &two), 0);
+		assert_string_equal(one.data, two.data);
+		profile_doc_free(doc);
+		buf_free(&one);
+		buf_free(&two);
+	}
+}
+
+/* The old validator names still work for code that uses them. */
+static void test_profile_validator_old_names(void **state)
+{
 	(void)state;
-	memset(long64, 'a', 64);
-	long64[64] = '\0';
 	assert_true(is_dns1123_label("kube-system"));
-	assert_true(is_dns1123_label("a"));
-	assert_true(is_dns1123_label("0abc9"));
-	assert_true(is_dns1123_label(long64 + 1));
-	assert_false(is_dns1123_label(long64));
-	assert_false(is_dns1123_label(""));
-	assert_false(is_dns1123_label("-a"));
-	assert_false(is_dns1123_label("a-"));
-	assert_false(is_dns1123_label("Kube-system"));
-	assert_false(is_dns1123_label("a_b"));
-	assert_false(is_dns1123_label("a.b"));
-	assert_false(is_dns1123_label("a b"));
-}
-
-static void test_profile_is_sysctl_key(void **state)
-{
-	(void)state;
-	assert_true(is_sysctl_key("vm.overcommit_memory"));
-	assert_true(is_sysctl_key("kernel.keys.root_maxbytes"));
-	assert_true(is_sysctl_key("net.ipv4.conf.all.rp_filter"));
-	assert_true(is_sysctl_key("fs.inotify.max_user_watches"));
-	assert_false(is_sysctl_key(""));
-	assert_false(is_sysctl_key("net/ipv4/ip_forward"));
-	assert_false(is_sysctl_key("net..ipv4"));
-	assert_false(is_sysctl_key(".vm.swappiness"));
-	assert_false(is_sysctl_key("vm.swappiness."));
-	assert_false(is_sysctl_key("VM.swappiness"));
-	assert_false(is_sysctl_key("vm.swap-piness"));
-	assert_false(is_sysctl_key("vm swappiness"));
-}
-
-static void test_profile_is_abs_path(void **state)
-{
-	(void)state;
-	assert_true(is_abs_path("/etc/sysctl.d/90-kubelet.conf"));
-	assert_true(is_abs_path("/a"));
-	assert_true(is_abs_path("/var/lib/.hidden/x"));
-	assert_true(is_abs_path("/a/..b/c."));
-	assert_false(is_abs_path(""));
-	assert_false(is_abs_path("/"));
-	assert_false(is_abs_path("etc/x"));
-	assert_false(is_abs_path("./x"));
-	assert_false(is_abs_path("/etc/"));
-	assert_false(is_abs_path("/etc//x"));
-	assert_false(is_abs_path("/etc/./x"));
-	assert_false(is_abs_path("/etc/../x"));
-	assert_false(is_abs_path("/etc/.."));
-	assert_false(is_abs_path("/etc/x\n"));
-}
-
-static void test_profile_is_duration(void **state)
-{
-	(void)state;
+	assert_false(is_sysctl_key("net/ipv4"));
+	assert_true(is_abs_path("/etc/x"));
 	assert_true(is_duration("5m"));
-	assert_true(is_duration("300s"));
-	assert_true(is_duration("1h30m"));
-	assert_true(is_duration("1.5h"));
-	assert_true(is_duration("0"));
-	assert_true(is_duration("100ms"));
-	assert_true(is_duration("10us"));
-	assert_true(is_duration("10\xc2\xb5s"));
-	assert_true(is_duration("1h2m3s4ms5us6ns"));
-	assert_false(is_duration("5"));
-	assert_false(is_duration("m"));
-	assert_false(is_duration("5x"));
-	assert_false(is_duration("-5m"));
-	assert_false(is_duration(""));
-	assert_false(is_duration("5m "));
-	assert_false(is_duration(" 5m"));
-	assert_false(is_duration("5mm"));
-	assert_false(is_duration("1h30"));
-	assert_false(is_duration("."));
-	assert_false(is_duration("5d"));
-}
-
-static void test_profile_is_control_id(void **state)
-{
-	(void)state;
 	assert_true(is_control_id("1.2.16"));
-	assert_true(is_control_id("5"));
-	assert_true(is_control_id("5.2.10"));
-	assert_true(is_control_id("k3s-cis-1.24:4.2.6"));
-	assert_false(is_control_id(""));
-	assert_false(is_control_id("1..2"));
-	assert_false(is_control_id("1.2."));
-	assert_false(is_control_id(".1.2"));
-	assert_false(is_control_id("CIS-1.2"));
-	assert_false(is_control_id(":1.2"));
-	assert_false(is_control_id("K3S:1.2"));
-	assert_false(is_control_id("k3s:"));
-	assert_false(is_control_id("1.2a"));
+	assert_int_equal(duration_ms("1m"), 60000);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(test_profile_##name, setup, teardown)
@@ -741,11 +858,16 @@ int main(void)
 		T(diag_in_parent),
 		T(diag_yaml),
 		T(kernel_defaults),
-		T(is_dns1123_label),
-		T(is_sysctl_key),
-		T(is_abs_path),
-		T(is_duration),
-		T(is_control_id),
+		T(all_at_once),
+		T(unknown_key_hides_nothing),
+		T(schema_error_no_noise),
+		T(order_parent_first),
+		T(did_you_mean),
+		T(tab_indent),
+		T(extends_missing_clean),
+		T(name_beside_file),
+		T(dump_reloads),
+		T(validator_old_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
