@@ -229,6 +229,34 @@ static char *union_plugins(const char *user_value, const char *ours)
 	return out;
 }
 
+/* The plugins of list that are not in drop, comma-separated (caller frees). */
+static char *plugins_without(const char *list, const char *drop)
+{
+	struct buf b = BUF_INIT;
+	const char *p = list;
+	int r = buf_adds(&b, "");
+
+	while (*p && r == 0) {
+		size_t l = strcspn(p, ","), dl;
+		const char *q = drop;
+		bool hit = false;
+
+		while (*q && !hit) {
+			dl = strcspn(q, ",");
+			hit = dl == l && strncmp(p, q, l) == 0;
+			q += dl + (q[dl] == ',');
+		}
+		if (!hit && l)
+			r = buf_printf(&b, "%s%.*s", b.len ? "," : "", (int)l, p);
+		p += l + (p[l] == ',');
+	}
+	if (r < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
 static char *arg_text(const struct cfg_arg *a, const char *user_item)
 {
 	char *s = NULL, *v;
@@ -532,7 +560,9 @@ struct entry {
 	const struct ynode *node;
 	size_t occ;
 	long arg;               /* the managed flag it sets, or -1 */
-	bool dup;               /* a later entry for a flag we manage: removed */
+	bool dup;               /* removed: a later entry for a flag we manage, or a
+				 * disable list that held nothing but our plugins */
+	char *text;             /* a user entry rewritten: a disable list without our plugins */
 };
 
 /* One `name:` or `name+:` key that K3s still reads (after the last plain one). */
@@ -559,6 +589,8 @@ static void list_merge_free(struct list_merge *L)
 
 	for (i = 0; L->want && i < L->l->n; i++)
 		free(L->want[i]);
+	for (i = 0; i < L->n_ent; i++)
+		free(L->ent[i].text);
 	free(L->want);
 	free(L->seen);
 	free(L->occ);
@@ -584,6 +616,7 @@ static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, s
 	e->occ = occ;
 	e->arg = -1;
 	e->dup = false;
+	e->text = NULL;
 	for (j = 0; j < L->l->n; j++)
 		if (same_flag(n->value, L->l->args[j].flag)) {
 			e->arg = (long)j;
@@ -651,6 +684,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
  * carries our value, later ones would override it and go. */
 static int plan_list(struct list_merge *L)
 {
+	const char *enable = NULL;
 	size_t i;
 
 	L->want = calloc(L->l->n, sizeof(*L->want));
@@ -675,6 +709,34 @@ static int plan_list(struct list_merge *L)
 	for (i = 0; i < L->l->n; i++)
 		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL)))
 			return -ENOMEM;
+	/* kube-apiserver refuses a plugin both enabled and disabled: the user's
+	 * disable list keeps everything but the plugins we enable */
+	for (i = 0; i < L->l->n; i++)
+		if (strcmp(L->l->args[i].flag, "enable-admission-plugins") == 0)
+			enable = flag_value(L->want[i]);
+	for (i = 0; enable && i < L->n_ent; i++) {
+		struct entry *e = &L->ent[i];
+		char *rest;
+
+		if (e->arg >= 0 || !same_flag(e->node->value, "disable-admission-plugins"))
+			continue;
+		rest = plugins_without(flag_value(e->node->value), enable);
+		if (!rest)
+			return -ENOMEM;
+		if (strcmp(rest, flag_value(e->node->value)) == 0) {
+			free(rest);
+			continue;
+		}
+		if (!*rest) {
+			e->dup = true;
+			L->occ[e->occ].kept--;
+		} else if (asprintf(&e->text, "disable-admission-plugins=%s", rest) < 0) {
+			e->text = NULL;
+			free(rest);
+			return -ENOMEM;
+		}
+		free(rest);
+	}
 	/* a block list whose every entry goes would be left empty: rewrite it */
 	for (i = 0; i < L->n_occ; i++)
 		if (L->occ[i].kept == 0 && i + 1 < L->n_occ)
@@ -731,7 +793,7 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 
 	for (i = o->first; i < o->first + o->n && r == 0; i++) {
 		const struct entry *e = &L->ent[i];
-		const char *val = e->arg >= 0 ? L->want[e->arg] : e->node->value;
+		const char *val = e->arg >= 0 ? L->want[e->arg] : e->text ? e->text : e->node->value;
 
 		if (e->dup)
 			continue;
@@ -816,7 +878,7 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	for (i = 0; oi + 1 == L->n_occ && i < L->l->n; i++)
 		changes = changes || !L->seen[i];
 	for (i = o->first; i < o->first + o->n; i++)
-		changes = changes || L->ent[i].dup ||
+		changes = changes || L->ent[i].dup || L->ent[i].text ||
 			  (L->ent[i].arg >= 0 && strcmp(L->ent[i].node->value, L->want[L->ent[i].arg]) != 0);
 	if (changes)
 		r = release_anchor(M, v);   /* an alias of this list would change with it */
@@ -828,21 +890,22 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			if (r == 0)
 				r = edit_add(M, line_start(M->text, e->node->start.index),
 					     node_line_end(M, e->node), "", 0);
-		} else if (e->arg >= 0 && strcmp(e->node->value, L->want[e->arg]) != 0) {
+		} else if (e->text || (e->arg >= 0 && strcmp(e->node->value, L->want[e->arg]) != 0)) {
 			buf_reset(&b);
 			r = release_anchor(M, e->node);
 			if (r == 0)
-				r = write_value(M, &b, L->want[e->arg], false);
+				r = write_value(M, &b, e->text ? e->text : L->want[e->arg], false);
 			if (r == 0)
 				r = replace_node(M, NULL, e->node, &b);
 		}
 	}
 	if (r < 0 || oi + 1 != L->n_occ)
 		goto out;
+	/* the first item's dash (the sequence's own mark may sit at an anchor) */
 	dash = v->items[0]->start.index;
-	while (dash > 0 && (M->text[dash - 1] == ' ' || M->text[dash - 1] == '\t'))
+	while (dash > 0 && strchr(" \t\r\n", M->text[dash - 1]))
 		dash--;
-	dash = dash > 0 && M->text[dash - 1] == '-' ? dash - 1 : dash;
+	dash = dash > 0 && M->text[dash - 1] == '-' ? dash - 1 : v->start.index;
 	buf_reset(&b);
 	r = new_items(M, L, &b, dash - line_start(M->text, dash), &first);
 	at = node_line_end(M, v->items[v->n - 1]);
@@ -889,6 +952,45 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 	return r;
 }
 
+/*
+ * The admission configuration and the audit policy are whole files: an
+ * entry naming the user's own (a line without our "# CIS" comment) would be
+ * swapped for ours, and whatever the user's file configures (another
+ * admission plugin's settings, their audit rules) silently dropped.
+ */
+static int keep_own_configs(struct merger *M, const struct list_merge *L)
+{
+	static const char *const files[] = { "admission-control-config-file", "audit-policy-file" };
+	size_t i, f;
+	int r = 0;
+
+	for (i = 0; i < L->n_ent; i++) {
+		const struct entry *e = &L->ent[i];
+		const struct cfg_arg *a = e->arg >= 0 ? &L->l->args[e->arg] : NULL;
+		size_t eol;
+
+		if (!a || e->dup || strcmp(flag_value(e->node->value), a->value) == 0)
+			continue;
+		for (f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+			if (strcmp(a->flag, files[f]) == 0)
+				break;
+		if (f == sizeof(files) / sizeof(files[0]))
+			continue;
+		eol = line_end(M->text, M->len, e->node->end.index);
+		if (memmem(M->text + e->node->end.index, eol - e->node->end.index, "# CIS ", 6))
+			continue;
+		diags_add(M->d, M->label, e->node->start.line, e->node->start.col,
+			  "%s: '%s' names your own %s; k3s-harden writes its own to '%s' and would drop "
+			  "what yours configures: merge yours into the profile's settings and remove "
+			  "this entry, or use that path in the profile (%s) only if k3s-harden may "
+			  "overwrite it", L->l->name, e->node->value,
+			  f == 0 ? "admission configuration" : "audit policy", a->value,
+			  f == 0 ? "pod_security.path" : "audit.policy_path");
+		r = -EINVAL;
+	}
+	return r;
+}
+
 static int merge_list(struct merger *M, const struct cfg_list *l)
 {
 	struct list_merge L;
@@ -904,6 +1006,8 @@ static int merge_list(struct merger *M, const struct cfg_list *l)
 	}
 	if (r == 0)
 		r = plan_list(&L);
+	if (r == 0)
+		r = keep_own_configs(M, &L);
 	for (i = 0; i < L.n_occ && r == 0; i++)
 		r = L.occ[i].rewrite ? rewrite_occ(M, &L, i) : edit_occ(M, &L, i);
 	list_merge_free(&L);
@@ -1132,6 +1236,24 @@ static long managed_arg(const struct cfg_list *l, const struct ynode *it)
 static bool plugins_cover(const char *have, const char *want);
 
 /* A managed list: the user's other entries, in order, and ours, last. */
+/* A user entry as it must read after the merge: a disable list loses the
+ * plugins we enable (NULL when nothing is left), everything else is as is. */
+static char *user_entry(const struct ynode *it, const char *enable)
+{
+	char *rest, *s = NULL;
+
+	if (!enable || !same_flag(it->value, "disable-admission-plugins"))
+		return strdup(it->value);
+	rest = plugins_without(flag_value(it->value), enable);
+	if (rest && *rest && strcmp(rest, flag_value(it->value)) == 0)
+		s = strdup(it->value);
+	else if (rest && *rest && asprintf(&s, "disable-admission-plugins=%s", rest) < 0)
+		s = NULL;
+	free(rest);
+	return s;
+}
+
+/* A managed list: the user's other entries, in order, and ours, last. */
 static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t of, size_t ot,
 		       const struct vopt *nv, size_t nf, size_t nt, const char **why)
 {
@@ -1139,18 +1261,28 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 	size_t on = ov ? list_entries(ov, of, ot, &o) : 0;
 	size_t nn = list_entries(nv, nf, nt, &n), i, j, k;
 	bool ok = on != (size_t)-1 && nn != (size_t)-1;
+	const char *enable = NULL;
 
+	for (j = 0; ok && j < nn; j++)
+		if (n[j]->kind != YN_SCALAR)
+			ok = false;
+		else if (same_flag(n[j]->value, "enable-admission-plugins") && managed_arg(l, n[j]) >= 0)
+			enable = flag_value(n[j]->value);
 	*why = "the option's other entries";
 	for (i = 0, j = 0; ok; i++, j++) {
-		while (i < on && managed_arg(l, o[i]) >= 0)
+		char *want = NULL;
+
+		while (i < on && (managed_arg(l, o[i]) >= 0 || !(want = user_entry(o[i], enable))))
 			i++;
 		while (j < nn && managed_arg(l, n[j]) >= 0)
 			j++;
 		if (i == on || j == nn) {
 			ok = i == on && j == nn;
+			free(want);
 			break;
 		}
-		ok = strcmp(o[i]->value, n[j]->value) == 0;
+		ok = strcmp(want, n[j]->value) == 0;
+		free(want);
 	}
 	for (k = 0; ok && k < l->n; k++) {
 		const struct cfg_arg *a = &l->args[k];
@@ -1164,8 +1296,6 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 			      ? plugins_cover(flag_value(last->value), a->value)
 			      : strcmp(flag_value(last->value), a->value) == 0);
 	}
-	for (j = 0; ok && j < nn; j++)
-		ok = n[j]->kind == YN_SCALAR;
 	free(o);
 	free(n);
 	return ok;
@@ -1545,6 +1675,49 @@ static void report_override(struct diags *d, const struct ynode *at, const char 
 		  controls ? ")" : "");
 }
 
+/*
+ * Admission plugins as kube-apiserver will see them: a placeholder `...`
+ * copied from the guide is no plugin, and a plugin that is both enabled
+ * and disabled stops kube-apiserver.
+ */
+static void check_plugins(const struct eff *E, const struct k3s_model *m, struct diags *d)
+{
+	const struct eff_key *k = eff_get((struct eff *)E, "kube-apiserver-arg", 18, false);
+	const struct eff_item *disable = NULL;
+	const char *enable = NULL;
+	size_t i, j;
+
+	for (i = 0; i < m->n_lists; i++)
+		for (j = 0; strcmp(m->lists[i].name, "kube-apiserver-arg") == 0 && j < m->lists[i].n; j++)
+			if (strcmp(m->lists[i].args[j].flag, "enable-admission-plugins") == 0)
+				enable = m->lists[i].args[j].value;
+	for (i = 0; k && i < k->n; i++) {
+		const char *v = k->items[i].value;
+
+		if (!same_flag(v, "enable-admission-plugins") && !same_flag(v, "disable-admission-plugins"))
+			continue;
+		if (same_flag(v, "disable-admission-plugins"))
+			disable = &k->items[i];
+		for (const char *p = flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+			if (strncmp(p, "...", 3) == 0 || strncmp(p, "\xe2\x80\xa6", 3) == 0)
+				diags_add(d, k->items[i].node->file, k->items[i].node->start.line,
+					  k->items[i].node->start.col,
+					  "kube-apiserver-arg: '...' in '%.*s' is the guide's placeholder, not an "
+					  "admission plugin: name the plugins", (int)strcspn(v, "="), v);
+	}
+	if (disable && enable) {
+		char *left = plugins_without(flag_value(disable->value), enable);
+
+		if (left && strcmp(left, flag_value(disable->value)) != 0)
+			diags_add(d, disable->node->file, disable->node->start.line,
+				  disable->node->start.col,
+				  "kube-apiserver-arg: '%s' disables a plugin k3s-harden enables (%s); "
+				  "kube-apiserver does not start with a plugin both enabled and disabled: "
+				  "remove it from this list", disable->value, enable);
+		free(left);
+	}
+}
+
 int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			    const struct k3s_model *m, struct diags *d,
 			    struct diags *w)
@@ -1558,6 +1731,7 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 		r = eff_file(&E, &files[i], d, w);
 	if (r < 0)
 		goto out;
+	check_plugins(&E, m, d);
 	for (i = 0; i < m->n_settings; i++) {
 		const struct cfg_setting *s = &m->settings[i];
 		const struct eff_key *k = eff_get(&E, s->key, strlen(s->key), false);

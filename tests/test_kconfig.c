@@ -445,6 +445,62 @@ static void check_fails(struct fx *f, const struct kconfig_file *files, size_t n
 	fail();
 }
 
+static void test_kconfig_disable_admission_plugins(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+	const char *in;
+
+	/* our plugins leave the user's disable list, the rest of it stays */
+	out = merge(f, "kube-apiserver-arg:\n  - disable-admission-plugins=NodeRestriction,ServiceAccount\n", true);
+	assert_non_null(strstr(out, "  - disable-admission-plugins=ServiceAccount\n"));
+	assert_effective_and_stable(f, out);
+	/* a list of nothing but ours goes */
+	out = merge(f, "kube-apiserver-arg:\n  - a=1\n  - --disable-admission-plugins=EventRateLimit\n", true);
+	assert_null(strstr(out, "disable-admission-plugins"));
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - a=1\n  - enable-admission-plugins="));
+	assert_effective_and_stable(f, out);
+	/* a later drop-in that disables ours is refused, naming its place */
+	in = "kube-apiserver-arg+:\n  - disable-admission-plugins=NodeRestriction\n";
+	{
+		struct kconfig_file files[2] = {
+			{ "config.yaml", NULL, 0, true },
+			{ "config.yaml.d/50-site.yaml", in, strlen(in), false },
+		};
+
+		out = merge(f, "token: x\n", true);
+		files[0].data = out;
+		files[0].len = strlen(out);
+		check_fails(f, files, 2, "config.yaml.d/50-site.yaml", 2, "both enabled and disabled");
+	}
+}
+
+static void test_kconfig_guide_placeholder(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,...\n";
+	struct kconfig_file file = { "config.yaml", in, strlen(in), true };
+
+	check_fails(f, &file, 1, "config.yaml", 2, "the guide's placeholder");
+}
+
+static void test_kconfig_own_admission_config_refused(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "kube-apiserver-arg:\n"
+			 "  - admission-control-config-file=/etc/rancher/k3s/admission.yaml   # PSA + ImagePolicyWebhook\n";
+
+	buf_reset(&f->out);
+	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
+				       f->fresh_len, &f->out, &f->d), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 2);
+	assert_non_null(strstr(f->d.v[0].msg, "names your own admission configuration"));
+	/* our own line (it carries our comment) may move to another path */
+	in = "kube-apiserver-arg:\n  - audit-policy-file=/old/audit.yaml  # CIS 3.2.1\n";
+	assert_non_null(strstr(merge(f, in, true), "audit-policy-file=/var/lib/rancher/k3s/server/audit.yaml"));
+}
+
 static void test_kconfig_later_dropin_overrides(void **state)
 {
 	struct fx *f = *state;
@@ -523,6 +579,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_meaning_not_spelling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_disable_admission_plugins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_guide_placeholder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_own_admission_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
