@@ -15,6 +15,7 @@
 
 #include "embedded.h"
 #include "fsutil.h"
+#include "k3s_keys.h"
 #include "profile_schema.h"
 #include "yemit.h"
 
@@ -1076,15 +1077,15 @@ static void v_service_accounts(struct vctx *v, const struct profile *p)
 		     sa->manifest ? sa->manifest : "");
 }
 
-/* K3s list options that take `flag=value` entries, and where they run. */
-static const struct { const char *name; bool agent; } arg_lists[] = {
-	{ "kube-apiserver-arg", false },
-	{ "kube-controller-manager-arg", false },
-	{ "kube-scheduler-arg", false },
-	{ "kube-cloud-controller-manager-arg", false },
-	{ "etcd-arg", false },
-	{ "kubelet-arg", true },
-	{ "kube-proxy-arg", true },
+/* K3s list options that take `flag=value` entries; where they run is k3s_keys.c's. */
+static const struct { const char *name; } arg_lists[] = {
+	{ "kube-apiserver-arg" },
+	{ "kube-controller-manager-arg" },
+	{ "kube-scheduler-arg" },
+	{ "kube-cloud-controller-manager-arg" },
+	{ "etcd-arg" },
+	{ "kubelet-arg" },
+	{ "kube-proxy-arg" },
 };
 
 enum flag_type { FT_ANY, FT_BOOL, FT_UINT, FT_DURATION, FT_OWNED };
@@ -1127,7 +1128,7 @@ static void v_arg(struct vctx *v, const struct profile *p, unsigned i)
 			break;
 	if (j == sizeof(arg_lists) / sizeof(arg_lists[0]))
 		verr(v, path, "'%s' is not a K3s argument list (kube-apiserver-arg, kubelet-arg, ...)", a->list);
-	else if (p->role == ROLE_AGENT && !arg_lists[j].agent)
+	else if (p->role == ROLE_AGENT && !k3s_key_agent(a->list))
 		verr(v, path, "'%s' is for servers; an agent runs only the kubelet and kube-proxy", a->list);
 	snprintf(path, sizeof(path), "k3s.args.%u.flag", i);
 	if (a->flag[0] == '-') {

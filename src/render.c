@@ -462,7 +462,10 @@ static int render_config(struct renderer *R)
 	size_t i, j;
 	int r;
 
-	if ((r = k3s_model_build(R->p, R->o->role, &m)) < 0)
+	/* the caller's model (a plan builds one for render and merge), or our own */
+	if (R->o->model)
+		m = *R->o->model;
+	else if ((r = k3s_model_build(R->p, R->o->role, &m)) < 0)
 		return r;
 	ctx = kv_map();
 	settings = kv_list();
@@ -516,7 +519,8 @@ static int render_config(struct renderer *R)
 		r |= kv_map_bool(ctx, "dropin", dropin);
 		r |= kv_map_bool(ctx, "controls", false);
 	}
-	k3s_model_free(&m);
+	if (!R->o->model)
+		k3s_model_free(&m);
 	kv_free(settings);
 	kv_free(lists);
 	if (r) {

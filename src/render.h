@@ -11,10 +11,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "change.h"
 #include "diag.h"
 #include "profile.h"
 
-enum art_kind { ART_FILE, ART_DIR };
+struct k3s_model;
+
 enum art_format { FMT_YAML, FMT_CONF, FMT_NONE };
 
 struct artifact {
@@ -37,6 +39,7 @@ struct artifacts {
 struct render_opts {
 	const char *templates_dir;   /* overrides, or NULL */
 	enum profile_role role;      /* resolved: server or agent */
+	const struct k3s_model *model;  /* built for role, or NULL: render builds it */
 };
 
 /*
