@@ -377,8 +377,7 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	memset(&ro, 0, sizeof(ro));
 	ro.templates_dir = o->templates_dir;
 	ro.role = o->role;
-	ro.model = &m;
-	r = render_profile(p, &ro, &arts, errs);
+	r = render_profile_model(p, &ro, &m, &arts, errs);
 	for (i = 0; r == 0 && i < arts.n; i++)
 		r = arts.v[i].kind == ART_DIR ? plan_dir(&P, &arts.v[i]) : plan_file(&P, &arts.v[i]);
 	artifacts_free(&arts);

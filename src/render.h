@@ -39,7 +39,6 @@ struct artifacts {
 struct render_opts {
 	const char *templates_dir;   /* overrides, or NULL */
 	enum profile_role role;      /* resolved: server or agent */
-	const struct k3s_model *model;  /* built for role, or NULL: render builds it */
 };
 
 /*
@@ -48,6 +47,9 @@ struct render_opts {
  */
 int render_profile(const struct profile *p, const struct render_opts *o,
 		   struct artifacts *out, struct diags *d);
+/* The same with the K3s model the caller built for o->role (a plan builds one for render and merge). */
+int render_profile_model(const struct profile *p, const struct render_opts *o,
+			 const struct k3s_model *model, struct artifacts *out, struct diags *d);
 void artifacts_free(struct artifacts *a);
 
 #endif

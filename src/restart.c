@@ -33,7 +33,8 @@ static void mono_sleep(long long ms)
 }
 
 const struct restart_ops restart_systemd_ops = {
-	sysd_daemon_reload, sysd_restart, sysd_unit_state, mono_ms, mono_sleep,
+	sysd_open, sysd_close, sysd_unit_exists, sysd_daemon_reload, sysd_restart, sysd_unit_state,
+	mono_ms, mono_sleep,
 };
 
 /* Reap pid, retrying on EINTR; the status or -1. */

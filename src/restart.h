@@ -18,6 +18,9 @@
 #include "systemd.h"
 
 struct restart_ops {
+	int (*open)(sd_bus **bus);
+	void (*close)(sd_bus *bus);
+	int (*unit_exists)(sd_bus *bus, const char *unit, bool *exists);
 	int (*daemon_reload)(sd_bus *bus);
 	int (*restart)(sd_bus *bus, const char *unit, unsigned timeout_ms, struct sysd_unit_state *st);
 	int (*unit_state)(sd_bus *bus, const char *unit, struct sysd_unit_state *st);

@@ -211,38 +211,40 @@ static int count_temps(const struct fixture *f, const char *rel)
 	return n;
 }
 
-static struct target file_target(const char *path, const char *text, mode_t mode)
+static struct change file_target(const char *path, const char *text, mode_t mode)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_FILE;
-	t.data = (char *)(uintptr_t)text;
-	t.len = strlen(text);
+	t.kind = ART_FILE;
+	t.action = ACT_UPDATE;
+	t.new_data = (char *)(uintptr_t)text;
+	t.new_len = strlen(text);
 	t.mode = mode;
 	return t;
 }
 
-static struct target dir_target(const char *path, mode_t mode)
+static struct change dir_target(const char *path, mode_t mode)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_DIR;
+	t.kind = ART_DIR;
+	t.action = ACT_UPDATE;
 	t.mode = mode;
 	return t;
 }
 
-static struct target remove_target(const char *path)
+static struct change remove_target(const char *path)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_FILE;
-	t.remove = true;
+	t.kind = ART_FILE;
+	t.action = ACT_REMOVE;
 	return t;
 }
 
@@ -263,7 +265,7 @@ static struct txn *open_txn(struct fixture *f, const char *profile, unsigned ret
 	return t;
 }
 
-static void prepare_write(struct fixture *f, struct txn *t, const struct target *v, size_t n)
+static void prepare_write(struct fixture *f, struct txn *t, const struct change *v, size_t n)
 {
 	int r = txn_prepare(t, v, n, &f->e);
 
@@ -278,7 +280,7 @@ static void prepare_write(struct fixture *f, struct txn *t, const struct target 
 
 /* One whole transaction; the generation id into id. */
 static void run_txn(struct fixture *f, const char *profile, unsigned retention,
-		    const struct target *v, size_t n, char *id, size_t size)
+		    const struct change *v, size_t n, char *id, size_t size)
 {
 	struct txn *t = open_txn(f, profile, retention, NULL);
 
@@ -320,14 +322,14 @@ static void populate(struct fixture *f)
 }
 
 /* The targets that harden the populated host. */
-static size_t hardening(struct target *v)
+static size_t hardening(struct change *v)
 {
 	size_t n = 0;
 
 	v[n++] = file_target("/etc/app/config.yaml", "token: s3cr3t\nsecrets-encryption: true\n", 0600);
 	v[n++] = file_target("/etc/app/new.d/90-kubelet.conf", "vm.panic_on_oom=0\n", 0644);
 	v[n] = file_target("/var/lib/app/server/psa.yaml", "kind: AdmissionConfiguration\n", 0600);
-	v[n++].needs_restart = true;
+	v[n++].flags |= CHANGE_RESTART;
 	v[n++] = dir_target("/var/lib/app/server/logs", 0700);
 	v[n++] = dir_target("/srv/state", 0700);
 	v[n++] = remove_target("/etc/app/old.conf");
@@ -366,7 +368,7 @@ static void assert_pristine(const struct fixture *f)
 static void test_txn_prepare_write_commit(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	struct generation g;
@@ -432,7 +434,7 @@ static void test_txn_prepare_write_commit(void **state)
 static void test_txn_restore_after_write(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	char id[16], *s;
@@ -459,7 +461,7 @@ static void test_txn_restore_after_write(void **state)
 static void test_txn_restore_before_write(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 
@@ -489,7 +491,7 @@ static void test_txn_restore_before_write(void **state)
 static void test_txn_recover_journal(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	char id[16], *s;
@@ -538,7 +540,7 @@ static void test_txn_recover_journal(void **state)
 static void test_txn_recover_prepared_only(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	bool recovered = false;
@@ -570,7 +572,7 @@ static void test_txn_history_order(void **state)
 	free(h);
 	h = NULL;
 	for (i = 0; i < 4; i++) {
-		struct target v = file_target("/etc/h.conf", texts[i], 0600);
+		struct change v = file_target("/etc/h.conf", texts[i], 0600);
 
 		run_txn(f, profiles[i], 10, &v, 1, ids[i], sizeof(ids[i]));
 	}
@@ -594,7 +596,7 @@ static void test_txn_history_order(void **state)
 static void test_txn_manifest_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[10];
+	struct change v[10];
 	size_t n, ne = 0, i;
 	struct generation g;
 	struct gen_entry *e = NULL;
@@ -607,10 +609,10 @@ static void test_txn_manifest_round_trip(void **state)
 	n = hardening(v);
 	v[n++] = file_target("/etc/app/my app.conf", "spaced, hardened\n", 0600);
 	v[n] = file_target("/etc/sysctl.d/90-kubelet.conf", "kernel.panic=10\n", 0644);
-	v[n].sysctl = true;
-	v[n++].needs_restart = true;
+	v[n].flags |= CHANGE_SYSCTL;
+	v[n++].flags |= CHANGE_RESTART;
 	v[n] = file_target("/var/lib/app/server/manifests/np.yaml", "kind: NetworkPolicy\n", 0600);
-	v[n++].manifest = true;
+	v[n++].flags |= CHANGE_MANIFEST;
 	run_txn(f, "cis", 10, v, n, id, sizeof(id));
 
 	assert_int_equal(txn_read_generation(f->root, id, &g, &e, &ne), 0);
@@ -624,7 +626,7 @@ static void test_txn_manifest_round_trip(void **state)
 
 		if (strcmp(x->path, "/etc/app/config.yaml") == 0) {
 			seen_cfg = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_true(x->existed);
 			assert_int_equal(x->mode, 0640);
 			assert_int_equal(x->uid, OWNER);
@@ -632,21 +634,21 @@ static void test_txn_manifest_round_trip(void **state)
 			assert_non_null(x->blob);
 		} else if (strcmp(x->path, "/etc/app/new.d/90-kubelet.conf") == 0) {
 			seen_new = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_false(x->existed);
 			assert_null(x->blob);
 		} else if (strcmp(x->path, "/var/lib/app/server/logs") == 0) {
 			seen_made = true;
-			assert_int_equal(x->type, 'M');
+			assert_int_equal(x->kind, GEN_DIR_MADE);
 			assert_int_equal(x->mode, 0700);
 		} else if (strcmp(x->path, "/srv/state") == 0) {
 			seen_mode = true;
-			assert_int_equal(x->type, 'D');
+			assert_int_equal(x->kind, GEN_DIR_META);
 			assert_int_equal(x->mode, 0750);
 			assert_int_equal(x->uid, OWNER);
 		} else if (strcmp(x->path, "/etc/app/old.conf") == 0) {
 			seen_removed = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_true(x->existed);
 			assert_int_equal(x->mode, 0644);
 			assert_non_null(x->blob);
@@ -661,12 +663,9 @@ static void test_txn_manifest_round_trip(void **state)
 			free(data);
 		} else if (strcmp(x->path, "/etc/sysctl.d/90-kubelet.conf") == 0) {
 			seen_flags = true;
-			assert_non_null(strchr(x->flags, 's'));
-			assert_non_null(strchr(x->flags, 'r'));
-			assert_null(strchr(x->flags, 'm'));
+			assert_int_equal(x->flags, CHANGE_SYSCTL | CHANGE_RESTART);
 		} else if (strcmp(x->path, "/var/lib/app/server/manifests/np.yaml") == 0) {
-			assert_non_null(strchr(x->flags, 'm'));
-			assert_null(strchr(x->flags, 'r'));
+			assert_int_equal(x->flags, CHANGE_MANIFEST);
 		}
 	}
 	assert_true(seen_cfg && seen_new && seen_made && seen_mode && seen_removed && seen_space &&
@@ -739,7 +738,7 @@ static void test_txn_retention(void **state)
 	char id[16], rel[128], text[32];
 
 	for (i = 0; i < 5; i++) {
-		struct target v;
+		struct change v;
 
 		snprintf(text, sizeof(text), "v%zu\n", i);
 		v = file_target("/etc/r.conf", text, 0600);
@@ -774,7 +773,7 @@ static void test_txn_retention(void **state)
 	}
 	/* retention 1 keeps only the newest */
 	{
-		struct target v = file_target("/etc/r.conf", "last\n", 0600);
+		struct change v = file_target("/etc/r.conf", "last\n", 0600);
 
 		run_txn(f, "cis", 1, &v, 1, id, sizeof(id));
 	}
@@ -788,7 +787,7 @@ static void test_txn_refuses_symlink(void **state)
 {
 	struct fixture *f = *state;
 	char outside[128], link[512], parent[512];
-	struct target v[2];
+	struct change v[2];
 	struct txn *t;
 	struct stat st;
 	int r;
@@ -838,7 +837,7 @@ static void test_txn_refuses_symlink(void **state)
 static void test_txn_syncs_per_phase(void **state)
 {
 	struct fixture *f = *state;
-	struct target few[2], many[40];
+	struct change few[2], many[40];
 	char names[40][64], texts[40][32];
 	unsigned s_few, s_many;
 	size_t i;
