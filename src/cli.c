@@ -221,8 +221,8 @@ void cli_usage(FILE *f)
 	print_options(f, global_options);
 	fputs("\nCommands (k3s-harden help COMMAND, or COMMAND --help, for one):\n", f);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %s\n", cmds[i]->synopsis);
-	fputs("  help [COMMAND]\n\n", f);
+		fprintf(f, "  %s\n      %s\n", cmds[i]->synopsis, cmds[i]->brief);
+	fputs("  help [COMMAND]\n      usage; with a command, that command's usage, options and exit codes\n\n", f);
 	fputs(exit_text, f);
 }
 

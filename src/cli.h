@@ -48,6 +48,7 @@ struct cli_command {
 	const char *name;
 	int (*fn)(struct cli *c, int argc, char **argv);  /* argv[0] is the command name */
 	const char *synopsis;   /* after "k3s-harden [GLOBAL OPTIONS] " */
+	const char *brief;      /* one line for the list of commands */
 	const char *summary;
 	const struct cli_option *options;   /* ends with a NULL name; NULL: none */
 	const char *exit_codes;

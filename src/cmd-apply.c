@@ -64,6 +64,7 @@ static int cmd_apply(struct cli *c, int argc, char **argv)
 
 const struct cli_command apply_command = {
 	"apply", cmd_apply, "apply [--dry-run] [--no-restart] [--live]",
+	"the change as one transaction, with a K3s health gate; restored on failure",
 	"Carry out the change as one transaction: backups, atomic writes, live kernel\n"
 	"parameters, daemon-reload and a K3s restart judged by the health gate, and\n"
 	"automatic restore of files, kernel values and K3s when anything fails.",

@@ -43,6 +43,7 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 
 const struct cli_command diff_command = {
 	"diff", cmd_diff, "diff [--live]",
+	"what apply would change, as a patch -p1 accepts it",
 	"Show what apply would change, as a unified diff that patch -p1 accepts:\n"
 	"created, updated and removed files, mode and owner changes, and (live)\n"
 	"kernel values that differ from the profile.",

@@ -76,6 +76,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 
 const struct cli_command history_command = {
 	"history", cmd_history, "history",
+	"backup generations: id, time, profile, files, result",
 	"List the backup generations, newest first: id, time, profile, kind, files\n"
 	"and result (committed, rolled-back, interrupted; K3s restart pending).",
 	NULL,

@@ -90,6 +90,7 @@ static int cmd_profile(struct cli *c, int argc, char **argv)
 
 const struct cli_command profile_command = {
 	"profile", cmd_profile, "profile list | show [NAME|FILE] | validate FILE",
+	"built-in profiles; the resolved profile as YAML; check a profile file",
 	"list: the built-in profiles with a one-line description; show: the fully\n"
 	"resolved profile (extends applied) as YAML; validate: check a profile file,\n"
 	"errors as FILE:LINE:COL: message.",

@@ -164,6 +164,7 @@ out:
 
 const struct cli_command render_command = {
 	"render", cmd_render, "render [--out DIR]",
+	"render every artifact; with --out, write them under DIR",
 	"Render every artifact of the profile. With --out, write them under DIR at\n"
 	"their host paths (DIR/etc/sysctl.d/90-kubelet.conf, ...); without, print\n"
 	"each after a '==> PATH <==' line.",

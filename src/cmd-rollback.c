@@ -55,6 +55,7 @@ static int cmd_rollback(struct cli *c, int argc, char **argv)
 
 const struct cli_command rollback_command = {
 	"rollback", cmd_rollback, "rollback [GENERATION] [--force] [--no-restart] [--live]",
+	"put back a generation's files (default: the last apply) as a transaction",
 	"Put back the files of a generation (default: the last committed apply) as a\n"
 	"transaction of its own, then reload and restart K3s as apply does.",
 	options,
