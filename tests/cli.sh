@@ -182,6 +182,16 @@ check "an option of another command is refused (diff --force: exit 2)" [ "$rc" =
 run "$bin" render -q --out "$tmp/r5" --output json
 check "global options mixed with the command's after the command" [ "$rc" = 0 ] && [ -f "$tmp/r5/etc/sysctl.d/90-kubelet.conf" ]
 
+# --- apply plans once: with role: auto, the role is noted once
+if [ "$(id -u)" = 0 ]; then
+	printf 'extends: cis\nrole: auto\n' >"$tmp/auto.yaml"
+	R=$tmp/auto-root
+	mkdir -p "$R"
+	run "$bin" -p "$tmp/auto.yaml" apply --root "$R"
+	check "apply with role: auto exits 0" [ "$rc" = 0 ]
+	check "... and notes the role once" [ "$(grep -c 'role auto:' "$tmp/err")" = 1 ]
+fi
+
 # --- a committed change whose report cannot be written: exit 5, not 2
 if [ -w /dev/full ] && [ "$(id -u)" = 0 ]; then
 	R=$tmp/full-root

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "sysctl.h"
 #include "txn.h"
 
 #define TMP_PREFIX "/tmp/k3h-txn-"
@@ -880,6 +881,114 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* Kernel values recorded before they are set come back with the files after a crash. */
+static void test_txn_recover_kernel_values(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	bool recovered = false;
+	char *keys[] = { (char *)(uintptr_t)"kernel.panic", (char *)(uintptr_t)"net.core.somaxconn",
+			 (char *)(uintptr_t)"vm.nokey" };
+	char *old[] = { (char *)(uintptr_t)"0", (char *)(uintptr_t)"4096\t87380 100%", NULL };
+	char *now = NULL;
+	char *data, *j;
+	struct stat st;
+
+	populate(f);
+	mkdirs(f, "/proc/sys/kernel", 0755);
+	mkdirs(f, "/proc/sys/net/core", 0755);
+	put(f, "/proc/sys/kernel/panic", "0\n", 0644, 0, 0);
+	put(f, "/proc/sys/net/core/somaxconn", "4096\t87380 100%\n", 0644, 0, 0);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	assert_int_equal(txn_record_kernel(t, keys, old, 3, &f->e), 0);
+	/* the journal holds them, blanks and all, before any is set */
+	data = slurp(f, TXN_STATE_DIR "/journal", &st);
+	assert_non_null(data);
+	assert_non_null(strstr(data, "kernel kernel.panic 0\n"));
+	assert_non_null(j = strstr(data, "kernel net.core.somaxconn "));
+	assert_null(strchr(j + strlen("kernel net.core.somaxconn "), ' '));
+	assert_null(strstr(data, "vm.nokey"));
+	free(data);
+	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
+	assert_int_equal(sysctl_set(f->root, "net.core.somaxconn", "1"), 0);
+	txn_close(t);   /* killed after setting them */
+
+	t = open_txn(f, "cis", 10, &recovered);
+	assert_true(recovered);
+	assert_pristine(f);
+	assert_int_equal(sysctl_get(f->root, "kernel.panic", &now), 0);
+	assert_string_equal(now, "0");
+	free(now);
+	assert_int_equal(sysctl_get(f->root, "net.core.somaxconn", &now), 0);
+	assert_true(sysctl_equal(now, "4096\t87380 100%"));
+	free(now);
+	txn_close(t);
+}
+
+/* txn_restore puts recorded kernel values back too. */
+static void test_txn_restore_kernel_values(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	char *keys[] = { (char *)(uintptr_t)"kernel.panic" };
+	char *old[] = { (char *)(uintptr_t)"0" };
+	char *now = NULL;
+
+	populate(f);
+	mkdirs(f, "/proc/sys/kernel", 0755);
+	put(f, "/proc/sys/kernel/panic", "0\n", 0644, 0, 0);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	assert_int_equal(txn_record_kernel(t, keys, old, 1, &f->e), 0);
+	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
+	assert_int_equal(txn_restore(t, &f->e), 0);
+	txn_close(t);
+	assert_pristine(f);
+	assert_int_equal(sysctl_get(f->root, "kernel.panic", &now), 0);
+	assert_string_equal(now, "0");
+	free(now);
+}
+
+/* A generation written by an earlier version (letters and flags on disk) reads the same. */
+static void test_txn_reads_old_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct generation g;
+	struct gen_entry *e = NULL;
+	size_t ne = 0;
+
+	mkdirs(f, TXN_STATE_DIR "/backups/000007", 0700);
+	put(f, TXN_STATE_DIR "/backups/000007/manifest",
+	    "k3s-harden-generation 1\nid 000007\ntime 1700000000\nprofile cis\nkind apply\nunit -\n"
+	    "M 0 0755 0 0 - - /var/lib/rancher\n"
+	    "D 1 0750 5 6 - - /srv/state\n"
+	    "R 1 0700 0 0 - m /var/lib/rancher/k3s/server/manifests\n"
+	    "F 1 0640 5 6 f0 rs /etc/sysctl.d/90-kubelet.conf\n"
+	    "F 0 0000 0 0 - m /var/lib/rancher/k3s/server/manifests/np.yaml\n", 0600, 0, 0);
+	put(f, TXN_STATE_DIR "/backups/000007/state", "committed", 0600, 0, 0);
+	assert_int_equal(txn_read_generation(f->root, "000007", &g, &e, &ne), 0);
+	assert_int_equal(ne, 5);
+	assert_int_equal(g.files, 2);
+	assert_int_equal(e[0].kind, GEN_DIR_MADE);
+	assert_int_equal(e[1].kind, GEN_DIR_META);
+	assert_int_equal(e[1].mode, 0750);
+	assert_int_equal(e[2].kind, GEN_DIR_REMOVED);
+	assert_int_equal(e[2].flags, CHANGE_MANIFEST);
+	assert_int_equal(e[3].kind, GEN_FILE);
+	assert_int_equal(e[3].flags, CHANGE_RESTART | CHANGE_SYSCTL);
+	assert_string_equal(e[3].blob, "f0");
+	assert_false(e[4].existed);
+	assert_string_equal(gen_kind_name(e[2].kind), "dir-removed");
+	gen_entries_free(e, ne);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -894,6 +1003,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_refuses_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_syncs_per_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_recover_kernel_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_restore_kernel_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_reads_old_generation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
