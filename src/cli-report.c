@@ -300,5 +300,5 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 		cli_note(c, "%u files backed up, %u fsync/syncfs calls", res->stats.files, res->stats.syncs);
 	if (res->pending)
 		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
-			 no_restart ? " (--no-restart)" : cli_live(c, live) ? "" : " (offline --root: no systemd calls)");
+			 no_restart ? " (--no-restart)" : engine_live(c->root, live) ? "" : " (offline --root: no systemd calls)");
 }

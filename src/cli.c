@@ -114,11 +114,6 @@ static unsigned lock_timeout_ms(void)
 	return (unsigned)(v * 1000);
 }
 
-bool cli_live(const struct cli *c, bool live_flag)
-{
-	return strcmp(c->root, "/") == 0 || live_flag;
-}
-
 struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_restart, bool force)
 {
 	struct engine_opts o;
@@ -126,7 +121,7 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 	memset(&o, 0, sizeof(o));
 	o.root = c->root;
 	o.templates = c->templates;
-	o.live = cli_live(c, live);
+	o.live = engine_live(c->root, live);
 	o.no_restart = no_restart;
 	o.force = force;
 	o.lock_timeout_ms = lock_timeout_ms();

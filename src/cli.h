@@ -82,8 +82,6 @@ void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(p
 
 /* Engine options for this command line; the engine's events go to stderr. */
 struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_restart, bool force);
-/* True when kernel values and systemd are live: --root / or --live. */
-bool cli_live(const struct cli *c, bool live_flag);
 /* The exit code of an engine outcome. */
 int cli_exit_code(enum engine_outcome outcome);
 /* The exit code of an engine_recover / engine_plan error. */

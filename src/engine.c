@@ -68,6 +68,12 @@ static const char *shown_root(const struct engine_opts *o)
 
 /* ---- role, plan, transaction ---- */
 
+bool engine_live(const char *root, bool live_flag)
+{
+	/* any other root is offline, as with systemctl --root */
+	return strcmp(root, "/") == 0 || live_flag;
+}
+
 enum profile_role engine_role(const struct profile *p, const struct engine_opts *o)
 {
 	const char *why;

@@ -68,6 +68,9 @@ struct engine_result {
 	struct txn_stats stats;
 };
 
+/* Kernel values and systemd are live: on the real root, or under one with --live. */
+bool engine_live(const char *root, bool live_flag);
+
 /* The role the profile means (role auto: detected, with a note). */
 enum profile_role engine_role(const struct profile *p, const struct engine_opts *o);
 
