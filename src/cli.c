@@ -1,14 +1,16 @@
-/* Helpers shared by the commands: messages, profile loading, role. */
+/* Helpers shared by the commands: options, help, messages, profile loading. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
-#include "host.h"
-#include "json.h"
-#include "plan.h"
-#include "sha256.h"
+
+#define DEFAULT_LOCK_TIMEOUT_MS 30000
 
 void cli_error(const char *fmt, ...)
 {
@@ -34,7 +36,7 @@ void cli_note(const struct cli *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void print_diags(const struct diags *d, const char *prefix)
+void cli_print_diags(const struct diags *d)
 {
 	size_t i;
 
@@ -42,20 +44,9 @@ static void print_diags(const struct diags *d, const char *prefix)
 		char *s = diag_format(&d->v[i]);
 
 		if (s)
-			fprintf(stderr, "%s%s\n", prefix, s);
+			fprintf(stderr, "%s\n", s);
 		free(s);
 	}
-}
-
-void cli_print_diags(const struct diags *d)
-{
-	print_diags(d, "");
-}
-
-void cli_print_warnings(const struct cli *c, const struct diags *d)
-{
-	if (c->verbose >= 0)
-		print_diags(d, "warning: ");
 }
 
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
@@ -71,77 +62,333 @@ int cli_load_profile(const struct cli *c, const char *name, struct profile_doc *
 	return r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
+/* ---- the engine's events ---- */
+
+static void event(void *ctx, const struct engine_event *ev)
+{
+	const struct cli *c = ctx;
+	bool tty = isatty(STDERR_FILENO);
+
+	switch (ev->kind) {
+	case ENGINE_ERROR:
+		cli_error("%s", ev->text);
+		break;
+	case ENGINE_NOTE:
+		cli_note(c, "%s", ev->text);
+		break;
+	case ENGINE_DIAG:
+		fprintf(stderr, "%s\n", ev->text);
+		break;
+	case ENGINE_WARNING:
+		if (c->verbose >= 0)
+			fprintf(stderr, "warning: %s\n", ev->text);
+		break;
+	case ENGINE_LINE:
+		if (c->verbose >= 0)
+			fprintf(stderr, "%s\n", ev->text);
+		break;
+	case ENGINE_PROGRESS:
+		/* one line that updates itself, on a terminal only */
+		if (c->verbose < 0 || !tty)
+			break;
+		if (ev->text)
+			fprintf(stderr, "\rk3s-harden: %s\033[K", ev->text);
+		else
+			fputs("\r\033[K", stderr);
+		fflush(stderr);
+		break;
+	}
+}
+
+static unsigned lock_timeout_ms(void)
+{
+	const char *s = getenv("K3S_HARDEN_LOCK_TIMEOUT");
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return DEFAULT_LOCK_TIMEOUT_MS;
+	v = strtod(s, &end);
+	if (*end || v < 0 || v > 3600)
+		return DEFAULT_LOCK_TIMEOUT_MS;
+	return (unsigned)(v * 1000);
+}
+
+struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_restart, bool force)
+{
+	struct engine_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.root = c->root;
+	o.templates = c->templates;
+	o.live = engine_live(c->root, live);
+	o.no_restart = no_restart;
+	o.force = force;
+	o.lock_timeout_ms = lock_timeout_ms();
+	o.sink.fn = event;
+	o.sink.ctx = (void *)c;
+	return o;
+}
+
 enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
 {
-	const char *why;
-	enum profile_role r;
+	struct engine_opts o = cli_engine_opts(c, false, false, false);
 
-	if (p->role != ROLE_AUTO)
-		return p->role;
-	r = host_detect_role(c->root, &why);
-	cli_note(c, "role auto: %s (%s)", r == ROLE_AGENT ? "agent" : "server", why);
+	return engine_role(p, &o);
+}
+
+int cli_exit_code(enum engine_outcome outcome)
+{
+	switch (outcome) {
+	case ENGINE_DONE:
+	case ENGINE_NOTHING:
+		return EXIT_OK;
+	case ENGINE_RESTORED:
+		return EXIT_RESTORED;
+	case ENGINE_BROKEN:
+		return EXIT_BROKEN;
+	case ENGINE_REFUSED:
+		break;
+	}
+	return EXIT_USAGE;
+}
+
+int cli_exit_error(int r)
+{
+	return r == -EIO ? EXIT_BROKEN : EXIT_USAGE;
+}
+
+/* ---- options and help ---- */
+
+enum { OPT_OUTPUT = 1000, OPT_COLOR };
+
+static const struct cli_option global_options[] = {
+	{ "profile", 'p', "NAME|FILE", "built-in profile or a profile file (default: cis)" },
+	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
+	{ "templates", 't', "DIR", "templates that override the built-in ones" },
+	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text)" },
+	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
+	{ "quiet", 'q', NULL, "only errors on stderr" },
+	{ "verbose", 'v', NULL, "more detail" },
+	{ "help", 'h', NULL, "this help; COMMAND --help: that command's" },
+	{ "version", 'V', NULL, "the version" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const char exit_text[] =
+	"Exit codes: 0 success; 1 diff: something would change; 2 usage or input\n"
+	"error, nothing was changed; 3 apply/rollback failed and the host was\n"
+	"restored; 4 failed and could not restore (the message says what is left);\n"
+	"5 apply/rollback done and committed, but the report could not be written.\n";
+
+static void print_options(FILE *f, const struct cli_option *v)
+{
+	for (; v && v->name; v++) {
+		char head[64];
+
+		if (v->key < 256)
+			snprintf(head, sizeof(head), "-%c, --%s%s%s", v->key, v->name, v->arg ? " " : "",
+				 v->arg ? v->arg : "");
+		else
+			snprintf(head, sizeof(head), "    --%s%s%s", v->name, v->arg ? " " : "",
+				 v->arg ? v->arg : "");
+		if (strlen(head) > 24)
+			fprintf(f, "  %s\n  %-24s  %s\n", head, "", v->help);
+		else
+			fprintf(f, "  %-24s  %s\n", head, v->help);
+	}
+}
+
+void cli_usage(FILE *f)
+{
+	static const struct cli_command *const cmds[] = {
+		&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
+		&profile_command,
+	};
+	size_t i;
+
+	fputs("usage: k3s-harden [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+	      "\n"
+	      "Make a K3s host comply with the CIS Kubernetes Benchmark, as the K3s CIS\n"
+	      "Hardening Guide configures it.\n"
+	      "\n"
+	      "Global options (before or after the command):\n", f);
+	print_options(f, global_options);
+	fputs("\nCommands (k3s-harden help COMMAND, or COMMAND --help, for one):\n", f);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n      %s\n", cmds[i]->synopsis, cmds[i]->brief);
+	fputs("  help [COMMAND]\n      usage; with a command, that command's usage, options and exit codes\n\n", f);
+	fputs(exit_text, f);
+}
+
+void cli_command_help(const struct cli_command *cmd, FILE *f)
+{
+	fprintf(f, "usage: k3s-harden [GLOBAL OPTIONS] %s\n\n%s\n", cmd->synopsis, cmd->summary);
+	if (cmd->options && cmd->options->name) {
+		fputs("\nOptions:\n", f);
+		print_options(f, cmd->options);
+	}
+	fputs("\nGlobal options (before or after the command):\n", f);
+	print_options(f, global_options);
+	fprintf(f, "\n%s", cmd->exit_codes);
+}
+
+/* One option of either table; ':' or '?' from getopt become a message. */
+static int global_option(struct cli *c, int o, const char *arg, char **argv)
+{
+	switch (o) {
+	case 'p': c->profile = arg; return 0;
+	case 'r': c->root = arg; return 0;
+	case 't': c->templates = arg; return 0;
+	case 'q': c->verbose = -1; return 0;
+	case 'v': c->verbose = 1; return 0;
+	case 'V':
+		printf("k3s-harden %s\n", K3H_VERSION);
+		return -1;
+	case OPT_OUTPUT:
+		if (strcmp(arg, "text") == 0) {
+			c->output = OUTPUT_TEXT;
+		} else if (strcmp(arg, "json") == 0) {
+			c->output = OUTPUT_JSON;
+		} else {
+			cli_error("--output takes text or json, not '%s'", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") == 0) {
+			c->color = COLOR_AUTO;
+		} else if (strcmp(arg, "always") == 0) {
+			c->color = COLOR_ALWAYS;
+		} else if (strcmp(arg, "never") == 0) {
+			c->color = COLOR_NEVER;
+		} else {
+			cli_error("--color takes auto, always or never, not '%s'", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case ':':
+		cli_error("option '%s' needs a value", argv[optind - 1]);
+		return EXIT_USAGE;
+	default:
+		cli_error("unknown option '%s' (see --help)", argv[optind - 1]);
+		return EXIT_USAGE;
+	}
+}
+
+/* getopt_long's tables from ours: the globals, then the command's. */
+static int build_opts(const struct cli_option *own, struct option **lo, char *so, size_t so_size)
+{
+	size_t n = 0, i, k = 0, s = 0;
+	const struct cli_option *v;
+
+	for (v = global_options; v->name; v++)
+		n++;
+	for (v = own; v && v->name; v++)
+		n++;
+	*lo = calloc(n + 1, sizeof(**lo));
+	if (!*lo)
+		return -ENOMEM;
+	so[s++] = ':';
+	for (i = 0; i < 2; i++)
+		for (v = i ? own : global_options; v && v->name; v++) {
+			(*lo)[k].name = v->name;
+			(*lo)[k].has_arg = v->arg ? required_argument : no_argument;
+			(*lo)[k].val = v->key;
+			k++;
+			if (v->key < 256 && s + 3 < so_size) {
+				so[s++] = (char)v->key;
+				if (v->arg)
+					so[s++] = ':';
+			}
+		}
+	so[s] = '\0';
+	return 0;
+}
+
+static bool is_own(const struct cli_option *own, int key)
+{
+	for (; own && own->name; own++)
+		if (own->key == key)
+			return true;
+	return false;
+}
+
+/* --root must name a directory; "//" or "/." is the real root too. */
+static int check_root(struct cli *c)
+{
+	struct stat st;
+
+	if (c->root[0] == '\0') {
+		cli_error("--root must not be empty");
+		return EXIT_USAGE;
+	}
+	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("--root '%s' is not a directory", c->root);
+		return EXIT_USAGE;
+	}
+	free(c->root_buf);
+	c->root_buf = realpath(c->root, NULL);
+	if (!c->root_buf) {
+		cli_error("--root '%s': %s", c->root, strerror(errno));
+		return EXIT_USAGE;
+	}
+	c->root = c->root_buf;
+	return EXIT_OK;
+}
+
+int cli_parse_globals(struct cli *c, int argc, char **argv)
+{
+	struct option *lo = NULL;
+	char so[64];
+	int o, r = EXIT_OK;
+
+	if (build_opts(NULL, &lo, so + 1, sizeof(so) - 1) < 0)
+		return EXIT_USAGE;
+	so[0] = '+';            /* stop at the command */
+	opterr = 0;
+	while (r == EXIT_OK && (o = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		if (o == 'h') {
+			cli_usage(stdout);
+			r = -1;
+		} else {
+			r = global_option(c, o, optarg, argv);
+		}
+	}
+	free(lo);
 	return r;
 }
 
-static const char *const action_names[] = { "unchanged", "create", "update", "remove" };
-
-static void hex_or_null(struct buf *b, const char *key, const char *data, size_t len)
+int cli_parse(struct cli *c, const struct cli_command *cmd, int argc, char **argv,
+	      int (*set)(void *ctx, int key, const char *arg), void *ctx,
+	      int min_args, int max_args, char ***args, int *n)
 {
-	char hex[65];
+	struct option *lo = NULL;
+	char so[64];
+	int o, r = EXIT_OK;
 
-	if (!data) {
-		buf_printf(b, ",\"%s\":null", key);
-		return;
-	}
-	sha256_hex(data, len, hex);
-	buf_printf(b, ",\"%s\":\"%s\"", key, hex);
-}
-
-void cli_json_files(struct buf *b, const struct plan *pl)
-{
-	size_t i;
-
-	buf_adds(b, "\"files\":[");
-	for (i = 0; i < pl->n; i++) {
-		const struct change *ch = &pl->v[i];
-
-		buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
-		json_str(b, ch->path);
-		buf_printf(b, ",\"kind\":\"%s\",\"action\":\"%s\"",
-			   ch->kind == ART_DIR ? "directory" : "file", action_names[ch->action]);
-		if (ch->kind == ART_FILE) {
-			hex_or_null(b, "old_sha256", ch->old_data, ch->old_len);
-			hex_or_null(b, "new_sha256", ch->new_data, ch->new_len);
+	if (build_opts(cmd->options, &lo, so, sizeof(so)) < 0)
+		return EXIT_USAGE;
+	optind = 0;             /* glibc: start over, with this argv */
+	opterr = 0;
+	while (r == EXIT_OK && (o = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		if (o == 'h') {
+			cli_command_help(cmd, stdout);
+			r = -1;
+		} else if (is_own(cmd->options, o)) {
+			r = set(ctx, o, optarg);
+		} else {
+			r = global_option(c, o, optarg, argv);
 		}
-		if (ch->action == ACT_REMOVE)
-			buf_adds(b, ",\"mode\":null");
-		else
-			buf_printf(b, ",\"mode\":\"%04o\"", (unsigned)ch->mode);
-		if (ch->action == ACT_CREATE)
-			buf_adds(b, ",\"old_mode\":null");
-		else
-			buf_printf(b, ",\"old_mode\":\"%04o\"", (unsigned)ch->old_mode);
-		buf_printf(b, ",\"needs_restart\":%s}", ch->needs_restart ? "true" : "false");
 	}
-	buf_adds(b, "]");
-}
-
-void cli_json_drift(struct buf *b, const struct plan *pl)
-{
-	size_t i;
-
-	buf_adds(b, ",\"kernel\":[");
-	for (i = 0; i < pl->n_drift; i++) {
-		buf_adds(b, i ? ",{\"key\":" : "{\"key\":");
-		json_str(b, pl->drift[i].key);
-		buf_adds(b, ",\"live\":");
-		if (pl->drift[i].live)
-			json_str(b, pl->drift[i].live);
-		else
-			buf_adds(b, "null");
-		buf_adds(b, ",\"want\":");
-		json_str(b, pl->drift[i].want);
-		buf_addc(b, '}');
+	free(lo);
+	if (r != EXIT_OK)
+		return r;
+	*args = argv + optind;
+	*n = argc - optind;
+	if (*n < min_args || *n > max_args) {
+		cli_error("%s: wrong number of arguments (see k3s-harden %s --help)", cmd->name, cmd->name);
+		return EXIT_USAGE;
 	}
-	buf_addc(b, ']');
+	return check_root(c);
 }

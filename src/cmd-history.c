@@ -8,16 +8,28 @@
 #include "json.h"
 #include "txn.h"
 
-int cmd_history(struct cli *c)
+static int no_options(void *ctx, int key, const char *arg)
+{
+	(void)ctx, (void)key, (void)arg;
+	return 0;
+}
+
+static int cmd_history(struct cli *c, int argc, char **argv)
 {
 	struct generation *v = NULL;
+	struct engine_opts o;
 	struct buf b = BUF_INIT;
 	size_t n = 0, i;
-	int rc, r;
+	char **args;
+	int na, rc, r;
 
-	rc = cli_recover_if_needed(c);
+	rc = cli_parse(c, &history_command, argc, argv, no_options, NULL, 0, 0, &args, &na);
 	if (rc != EXIT_OK)
 		return rc;
+	o = cli_engine_opts(c, false, false, false);
+	r = engine_recover(&o);
+	if (r < 0)
+		return cli_exit_error(r);
 	r = txn_history(c->root, &v, &n);
 	if (r < 0) {
 		cli_error("cannot read the backups under %s%s: %s", strcmp(c->root, "/") ? c->root : "",
@@ -61,3 +73,13 @@ int cmd_history(struct cli *c)
 	free(v);
 	return EXIT_OK;
 }
+
+const struct cli_command history_command = {
+	"history", cmd_history, "history",
+	"backup generations: id, time, profile, files, result",
+	"List the backup generations, newest first: id, time, profile, kind, files\n"
+	"and result (committed, rolled-back, interrupted; K3s restart pending).",
+	NULL,
+	"Exit codes: 0 success; 2 usage error or the state directory cannot be\n"
+	"read; 4 an interrupted transaction could not be undone.\n",
+};

@@ -37,15 +37,26 @@ static int profile_list(struct cli *c)
 	return rc;
 }
 
-int cmd_profile(struct cli *c)
+static int no_options(void *ctx, int key, const char *arg)
 {
-	const char *verb = c->argv[0];
+	(void)ctx, (void)key, (void)arg;
+	return 0;
+}
+
+static int cmd_profile(struct cli *c, int argc, char **argv)
+{
+	const char *verb;
 	struct profile_doc *doc = NULL;
 	struct buf b = BUF_INIT;
-	int rc;
+	char **args;
+	int n, rc;
 
+	rc = cli_parse(c, &profile_command, argc, argv, no_options, NULL, 1, 2, &args, &n);
+	if (rc != EXIT_OK)
+		return rc;
+	verb = args[0];
 	if (strcmp(verb, "list") == 0) {
-		if (c->argc != 1) {
+		if (n != 1) {
 			cli_error("profile list: takes no argument");
 			return EXIT_USAGE;
 		}
@@ -55,16 +66,16 @@ int cmd_profile(struct cli *c)
 		cli_error("profile: unknown verb '%s' (list, show, validate)", verb);
 		return EXIT_USAGE;
 	}
-	if (strcmp(verb, "validate") == 0 && c->argc != 2) {
+	if (strcmp(verb, "validate") == 0 && n != 2) {
 		cli_error("profile validate: name the profile file");
 		return EXIT_USAGE;
 	}
-	rc = cli_load_profile(c, c->argc == 2 ? c->argv[1] : NULL, &doc);
+	rc = cli_load_profile(c, n == 2 ? args[1] : NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
 	if (strcmp(verb, "validate") == 0) {
 		if (c->verbose >= 0)
-			printf("%s: ok (profile %s, role %s)\n", c->argv[1], doc->p->name,
+			printf("%s: ok (profile %s, role %s)\n", args[1], doc->p->name,
 			       profile_role_name(doc->p->role));
 	} else if (profile_dump(doc, &b) < 0) {
 		cli_error("out of memory");
@@ -76,3 +87,13 @@ int cmd_profile(struct cli *c)
 	profile_doc_free(doc);
 	return rc;
 }
+
+const struct cli_command profile_command = {
+	"profile", cmd_profile, "profile list | show [NAME|FILE] | validate FILE",
+	"built-in profiles; the resolved profile as YAML; check a profile file",
+	"list: the built-in profiles with a one-line description; show: the fully\n"
+	"resolved profile (extends applied) as YAML; validate: check a profile file,\n"
+	"errors as FILE:LINE:COL: message.",
+	NULL,
+	"Exit codes: 0 success; 2 usage or input error (the profile is not valid).\n",
+};

@@ -49,7 +49,7 @@ static int write_out(const char *out_dir, const struct artifacts *arts)
 	return EXIT_OK;
 }
 
-static void print_json(const struct cli *c, const char *profile, enum profile_role role,
+static void print_json(const char *out_dir, const char *profile, enum profile_role role,
 		       const struct artifacts *arts)
 {
 	struct buf b = BUF_INIT;
@@ -58,9 +58,9 @@ static void print_json(const struct cli *c, const char *profile, enum profile_ro
 	buf_adds(&b, "{\"profile\":");
 	json_str(&b, profile);
 	buf_printf(&b, ",\"role\":\"%s\"", profile_role_name(role));
-	if (c->out_dir) {
+	if (out_dir) {
 		buf_adds(&b, ",\"out\":");
-		json_str(&b, c->out_dir);
+		json_str(&b, out_dir);
 	}
 	buf_adds(&b, ",\"artifacts\":[");
 	for (i = 0; i < arts->n; i++) {
@@ -84,8 +84,25 @@ static void print_json(const struct cli *c, const char *profile, enum profile_ro
 	buf_free(&b);
 }
 
-int cmd_render(struct cli *c)
+enum { OPT_OUT = 256 };
+
+static const struct cli_option options[] = {
+	{ "out", OPT_OUT, "DIR", "write every artifact under DIR at its host path" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int set(void *ctx, int key, const char *arg)
 {
+	if (key == OPT_OUT)
+		*(const char **)ctx = arg;
+	return 0;
+}
+
+static int cmd_render(struct cli *c, int argc, char **argv)
+{
+	const char *out_dir = NULL;
+	char **args;
+	int n;
 	struct profile_doc *doc = NULL;
 	struct artifacts arts = { NULL, 0, 0 };
 	struct diags d = { NULL, 0, 0 };
@@ -93,6 +110,9 @@ int cmd_render(struct cli *c)
 	size_t i;
 	int rc, r;
 
+	rc = cli_parse(c, &render_command, argc, argv, set, &out_dir, 0, 0, &args, &n);
+	if (rc != EXIT_OK)
+		return rc;
 	rc = cli_load_profile(c, NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
@@ -108,20 +128,20 @@ int cmd_render(struct cli *c)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (c->out_dir) {
-		rc = write_out(c->out_dir, &arts);
+	if (out_dir) {
+		rc = write_out(out_dir, &arts);
 		if (rc != EXIT_OK)
 			goto out;
 	}
 	if (c->output == OUTPUT_JSON) {
-		print_json(c, doc->p->name, ro.role, &arts);
+		print_json(out_dir, doc->p->name, ro.role, &arts);
 	} else {
 		for (i = 0; i < arts.n; i++) {
 			const struct artifact *a = &arts.v[i];
 
-			if (c->out_dir) {
+			if (out_dir) {
 				if (c->verbose >= 0)
-					printf("wrote %s%s%s (%04o)\n", c->out_dir, a->path,
+					printf("wrote %s%s%s (%04o)\n", out_dir, a->path,
 					       a->kind == ART_DIR ? "/" : "", (unsigned)a->mode);
 				continue;
 			}
@@ -141,3 +161,14 @@ out:
 	profile_doc_free(doc);
 	return rc;
 }
+
+const struct cli_command render_command = {
+	"render", cmd_render, "render [--out DIR]",
+	"render every artifact; with --out, write them under DIR",
+	"Render every artifact of the profile. With --out, write them under DIR at\n"
+	"their host paths (DIR/etc/sysctl.d/90-kubelet.conf, ...); without, print\n"
+	"each after a '==> PATH <==' line.",
+	options,
+	"Exit codes: 0 success; 2 usage or input error (bad profile or template),\n"
+	"nothing was written.\n",
+};

@@ -178,3 +178,10 @@ const struct k3s_key *k3s_key_find(const char *name)
 	return bsearch(name, k3s_keys, sizeof(k3s_keys) / sizeof(k3s_keys[0]),
 		       sizeof(k3s_keys[0]), k3s_key_cmp);
 }
+
+bool k3s_key_agent(const char *name)
+{
+	const struct k3s_key *k = k3s_key_find(name);
+
+	return k && (k->roles & K3S_KEY_AGENT);
+}

@@ -5,4 +5,6 @@ enum { K3S_KEY_SERVER = 1, K3S_KEY_AGENT = 2 };
 struct k3s_key { const char *name; unsigned roles; bool list; };
 /* NULL when K3s does not know the key (it only warns on such keys). */
 const struct k3s_key *k3s_key_find(const char *name);
+/* Whether an agent (`k3s agent`) takes the option: the one answer to "server only?". */
+bool k3s_key_agent(const char *name);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "k3s_keys.h"
 
 static char *join_controls(char **ids, unsigned n)
 {
@@ -235,8 +236,7 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 	for (i = 0; r == 0 && k && i < k->args_count; i++) {
 		const struct k3s_arg *a = &k->args[i];
 
-		if (role == ROLE_AGENT && strcmp(a->list, "kubelet-arg") != 0 &&
-		    strcmp(a->list, "kube-proxy-arg") != 0)
+		if (role == ROLE_AGENT && !k3s_key_agent(a->list))
 			continue;
 		r = add_arg(m, a->list, a->flag, a->value, a->controls, a->controls_count);
 	}

@@ -28,6 +28,7 @@ struct tmpl {
 struct renderer {
 	const struct profile *p;
 	const struct render_opts *o;
+	const struct k3s_model *model;  /* the caller's, or NULL */
 	struct diags *d;
 	struct artifacts *out;
 	struct tmpl *cache;
@@ -462,7 +463,10 @@ static int render_config(struct renderer *R)
 	size_t i, j;
 	int r;
 
-	if ((r = k3s_model_build(R->p, R->o->role, &m)) < 0)
+	/* the caller's model (a plan builds one for render and merge), or our own */
+	if (R->model)
+		m = *R->model;
+	else if ((r = k3s_model_build(R->p, R->o->role, &m)) < 0)
 		return r;
 	ctx = kv_map();
 	settings = kv_list();
@@ -516,7 +520,8 @@ static int render_config(struct renderer *R)
 		r |= kv_map_bool(ctx, "dropin", dropin);
 		r |= kv_map_bool(ctx, "controls", false);
 	}
-	k3s_model_free(&m);
+	if (!R->model)
+		k3s_model_free(&m);
 	kv_free(settings);
 	kv_free(lists);
 	if (r) {
@@ -534,6 +539,12 @@ static int render_config(struct renderer *R)
 int render_profile(const struct profile *p, const struct render_opts *o,
 		   struct artifacts *out, struct diags *d)
 {
+	return render_profile_model(p, o, NULL, out, d);
+}
+
+int render_profile_model(const struct profile *p, const struct render_opts *o,
+			 const struct k3s_model *model, struct artifacts *out, struct diags *d)
+{
 	struct renderer R;
 	size_t i;
 	int r;
@@ -541,6 +552,7 @@ int render_profile(const struct profile *p, const struct render_opts *o,
 	memset(&R, 0, sizeof(R));
 	R.p = p;
 	R.o = o;
+	R.model = model;
 	R.d = d;
 	R.out = out;
 	R.dirfd = -1;

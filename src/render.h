@@ -11,10 +11,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "change.h"
 #include "diag.h"
 #include "profile.h"
 
-enum art_kind { ART_FILE, ART_DIR };
+struct k3s_model;
+
 enum art_format { FMT_YAML, FMT_CONF, FMT_NONE };
 
 struct artifact {
@@ -45,6 +47,9 @@ struct render_opts {
  */
 int render_profile(const struct profile *p, const struct render_opts *o,
 		   struct artifacts *out, struct diags *d);
+/* The same with the K3s model the caller built for o->role (a plan builds one for render and merge). */
+int render_profile_model(const struct profile *p, const struct render_opts *o,
+			 const struct k3s_model *model, struct artifacts *out, struct diags *d);
 void artifacts_free(struct artifacts *a);
 
 #endif

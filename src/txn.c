@@ -14,9 +14,64 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "sha256.h"
+#include "sysctl.h"
 
 #define BACKUP_MAX (64 * 1024 * 1024)
 #define TMP_SUFFIX ".k3s-harden.tmp"
+#define JOURNAL_MAX (1024 * 1024)
+
+/* The one name table of entry kinds: the on-disk letter and a name. */
+static const struct { char letter; const char *name; } gen_kinds[] = {
+	[GEN_FILE] = { 'F', "file" },
+	[GEN_DIR_MADE] = { 'M', "dir-made" },
+	[GEN_DIR_META] = { 'D', "dir-meta" },
+	[GEN_DIR_REMOVED] = { 'R', "dir-removed" },
+};
+
+/* The flag set on disk: r restart, s sysctl, m manifest, "-" for none. */
+static const struct { unsigned flag; char letter; } gen_flags[] = {
+	{ CHANGE_RESTART, 'r' }, { CHANGE_SYSCTL, 's' }, { CHANGE_MANIFEST, 'm' },
+};
+
+const char *gen_kind_name(enum gen_kind k)
+{
+	return (unsigned)k < sizeof(gen_kinds) / sizeof(gen_kinds[0]) ? gen_kinds[k].name : "?";
+}
+
+static int gen_kind_of(char letter, enum gen_kind *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gen_kinds) / sizeof(gen_kinds[0]); i++)
+		if (gen_kinds[i].letter == letter) {
+			*k = (enum gen_kind)i;
+			return 0;
+		}
+	return -EBADMSG;
+}
+
+static void flags_text(unsigned flags, char *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < sizeof(gen_flags) / sizeof(gen_flags[0]); i++)
+		if (flags & gen_flags[i].flag)
+			out[k++] = gen_flags[i].letter;
+	if (!k)
+		out[k++] = '-';
+	out[k] = '\0';
+}
+
+static unsigned flags_of(const char *text)
+{
+	unsigned flags = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(gen_flags) / sizeof(gen_flags[0]); i++)
+		if (strchr(text, gen_flags[i].letter))
+			flags |= gen_flags[i].flag;
+	return flags;
+}
 
 struct txn {
 	struct txn_opts o;
@@ -24,9 +79,11 @@ struct txn {
 	char unit[128];
 	int state_fd, backups_fd, lock_fd;
 	char id[16];
-	const struct target *v;
+	const struct change *v;
 	size_t n;
 	struct gen_entry *entries;
+	char **k_keys, **k_old;         /* kernel values recorded in the journal */
+	size_t n_kernel;
 	size_t n_entries;
 	bool journal;
 	struct txn_stats stats;
@@ -143,7 +200,7 @@ static bool have_dir_entry(const struct txn *t, const char *path)
 	size_t i;
 
 	for (i = 0; i < t->n_entries; i++)
-		if (t->entries[i].type == 'M' && strcmp(t->entries[i].path, path) == 0)
+		if (t->entries[i].kind == GEN_DIR_MADE && strcmp(t->entries[i].path, path) == 0)
 			return true;
 	return false;
 }
@@ -178,7 +235,7 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 			r = 0;
 			if (!have_dir_entry(t, buf)) {
 				memset(&e, 0, sizeof(e));
-				e.type = 'M';
+				e.kind = GEN_DIR_MADE;
 				e.path = buf;
 				e.mode = last ? self_mode : 0755;
 				entries_add(t, &e, &r);
@@ -199,10 +256,12 @@ static int manifest_text(struct txn *t, struct buf *b)
 		       t->id, (long long)time(NULL), t->profile, t->o.kind, t->unit[0] ? t->unit : "-");
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
+		char flags[8];
 
-		r = buf_printf(b, "%c %d %04o %u %u %s %s %s\n", e->type, e->existed ? 1 : 0,
-			       (unsigned)e->mode, (unsigned)e->uid, (unsigned)e->gid,
-			       e->blob ? e->blob : "-", e->flags[0] ? e->flags : "-", e->path);
+		flags_text(e->flags, flags);
+		r = buf_printf(b, "%c %d %04o %u %u %s %s %s\n", gen_kinds[e->kind].letter,
+			       e->existed ? 1 : 0, (unsigned)e->mode, (unsigned)e->uid, (unsigned)e->gid,
+			       e->blob ? e->blob : "-", flags, e->path);
 	}
 	return r;
 }
@@ -241,16 +300,17 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 			if (sscanf(line + 2, "%u %o %u %u %63s %15s %n", &existed, &mode, &uid, &gid,
 				   blob, flags, &pos) != 6 || pos == 0 || line[2 + pos] != '/')
 				return -EBADMSG;
-			e.type = line[0];
+			if (gen_kind_of(line[0], &e.kind) < 0)
+				return -EBADMSG;
 			e.existed = existed != 0;
 			e.mode = (mode_t)mode;
 			e.uid = (uid_t)uid;
 			e.gid = (gid_t)gid;
 			e.blob = strcmp(blob, "-") == 0 ? NULL : blob;
-			snprintf(e.flags, sizeof(e.flags), "%s", strcmp(flags, "-") == 0 ? "" : flags);
+			e.flags = flags_of(flags);
 			e.path = line + 2 + pos;
 			entries_add(&tmp, &e, &r);
-			if (e.type == 'F')
+			if (e.kind == GEN_FILE)
 				g->files++;
 		}
 	}
@@ -371,24 +431,196 @@ static int remove_gen_dir(int backups_fd, const char *name)
 	return unlinkat(backups_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
+/* ---- the journal: the generation to undo, and old kernel values ---- */
+
+/* Kernel values may hold blanks and tabs: one word, %XX for the rest. */
+static int add_escaped(struct buf *b, const char *v)
+{
+	int r = 0;
+
+	for (; *v && r == 0; v++) {
+		unsigned char ch = (unsigned char)*v;
+
+		r = ch <= ' ' || ch == '%' || ch == 0x7f ? buf_printf(b, "%%%02X", ch) : buf_addc(b, (char)ch);
+	}
+	return r;
+}
+
+static char *unescape(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned v;
+
+		if (s[i] == '%' && i + 2 < len && sscanf(s + i + 1, "%2X", &v) == 1) {
+			*o++ = (char)v;
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void kernel_free(char **keys, char **old, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(keys[i]);
+		free(old[i]);
+	}
+	free(keys);
+	free(old);
+}
+
+static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, size_t klen,
+		      const char *value, size_t vlen)
+{
+	char **k = realloc(*keys, (*n + 1) * sizeof(*k)), **o;
+
+	if (!k)
+		return -ENOMEM;
+	*keys = k;
+	o = realloc(*old, (*n + 1) * sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	*old = o;
+	k[*n] = strndup(key, klen);
+	o[*n] = unescape(value, vlen);
+	if (!k[*n] || !o[*n]) {
+		free(k[*n]);
+		free(o[*n]);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int write_journal(struct txn *t)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int r;
+
+	r = buf_printf(&b, "k3s-harden-journal 1\nid %s\n", t->id);
+	for (i = 0; i < t->n_kernel && r == 0; i++) {
+		r = buf_printf(&b, "kernel %s ", t->k_keys[i]);
+		if (r == 0)
+			r = add_escaped(&b, t->k_old[i]);
+		if (r == 0)
+			r = buf_addc(&b, '\n');
+	}
+	t->stats.syncs += 2;
+	if (r == 0)
+		r = write_atomic_at(t->state_fd, "journal", b.data, b.len, 0600, 0, 0, true);
+	buf_free(&b);
+	return r;
+}
+
+/* The "kernel KEY VALUE" lines of a journal. */
+static int parse_journal_kernel(const char *text, char ***keys, char ***old, size_t *n)
+{
+	const char *p = text;
+	int r = 0;
+
+	while (*p && r == 0) {
+		const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p), *sp;
+
+		if (strncmp(p, "kernel ", 7) == 0 && (sp = memchr(p + 7, ' ', (size_t)(end - p - 7))))
+			r = kernel_add(keys, old, n, p + 7, (size_t)(sp - p - 7), sp + 1,
+				       (size_t)(end - sp - 1));
+		p = nl ? nl + 1 : end;
+	}
+	return r;
+}
+
+/* Put recorded kernel values back, the last set first. */
+static void restore_kernel(struct txn *t, char *const *keys, char *const *old, size_t n,
+			   struct diags *e)
+{
+	size_t i;
+
+	for (i = n; i-- > 0;) {
+		char *now = NULL;
+		int r;
+
+		if (sysctl_get(t->o.root, keys[i], &now) == 0 && sysctl_equal(now, old[i])) {
+			free(now);
+			continue;
+		}
+		free(now);
+		r = sysctl_set(t->o.root, keys[i], old[i]);
+		if (r < 0)
+			diags_add(e, "k3s-harden", 0, 0, "could not put kernel parameter %s back to %s: %s",
+				  keys[i], old[i], strerror(-r));
+	}
+}
+
+int txn_record_kernel(struct txn *t, char *const *keys, char *const *old, size_t n,
+		      struct diags *e)
+{
+	size_t i, j;
+	int r = 0;
+
+	if (!t->journal)
+		return -EINVAL;
+	for (i = 0; i < n && r == 0; i++) {
+		bool seen = false;
+
+		if (!old[i])
+			continue;
+		/* the first old value of a key is the one to go back to */
+		for (j = 0; j < t->n_kernel; j++)
+			seen |= strcmp(t->k_keys[j], keys[i]) == 0;
+		if (!seen)
+			r = kernel_add(&t->k_keys, &t->k_old, &t->n_kernel, keys[i], strlen(keys[i]),
+				       "", 0);
+		if (r == 0 && !seen) {
+			free(t->k_old[t->n_kernel - 1]);
+			t->k_old[t->n_kernel - 1] = strdup(old[i]);
+			if (!t->k_old[t->n_kernel - 1])
+				r = -ENOMEM;
+		}
+	}
+	if (r == 0)
+		r = write_journal(t);
+	if (r < 0)
+		diags_add(e, "k3s-harden", 0, 0, "cannot record the old kernel values in the journal: %s",
+			  strerror(-r));
+	return r;
+}
+
 /* ---- restore ---- */
 
 static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, size_t n,
 			   struct diags *e)
 {
 	size_t i;
+	bool *done;
 	int gfd, failed = 0, r;
 
 	gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (gfd < 0)
 		return -errno;
+	done = calloc(n + 1, sizeof(*done));
+	if (!done) {
+		close(gfd);
+		return -ENOMEM;
+	}
 	/* directories the transaction removed come back first, parents before children */
 	for (;;) {
 		size_t j, best = n;
 		int dfd;
 
 		for (j = 0; j < n; j++)
-			if (v[j].type == 'R' && (best == n || strlen(v[j].path) < strlen(v[best].path)))
+			if (v[j].kind == GEN_DIR_REMOVED && !done[j] &&
+			    (best == n || strlen(v[j].path) < strlen(v[best].path)))
 				best = j;
 		if (best == n)
 			break;
@@ -404,17 +636,17 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 				  strcmp(t->o.root, "/") ? t->o.root : "", v[best].path);
 			failed++;
 		}
-		v[best].type = 'r';     /* done; restore runs once per generation */
+		done[best] = true;
 	}
 	for (i = n; i-- > 0;) {
 		struct gen_entry *g = &v[i];
 		char *base = NULL, tmp[300];
 		int dfd;
 
-		if (g->type == 'M' || g->type == 'r' || g->type == 'R')
+		if (g->kind == GEN_DIR_MADE || g->kind == GEN_DIR_REMOVED)
 			continue;
 		r = open_parent(t->o.root, g->path, &dfd, &base);
-		if (r == -ENOENT && g->type == 'F' && !g->existed)
+		if (r == -ENOENT && g->kind == GEN_FILE && !g->existed)
 			continue;       /* its directory is gone: so is the file */
 		if (r < 0) {
 			diags_add(e, "k3s-harden", 0, 0, "cannot open the directory of '%s': %s", g->path, strerror(-r));
@@ -423,7 +655,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 		}
 		tmp_name(tmp, sizeof(tmp), base);
 		unlinkat(dfd, tmp, 0);
-		if (g->type == 'D') {
+		if (g->kind == GEN_DIR_META) {
 			struct stat st;
 
 			if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
@@ -486,7 +718,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 		char *base = NULL;
 		int dfd;
 
-		if (v[i].type != 'M')
+		if (v[i].kind != GEN_DIR_MADE)
 			continue;
 		if (open_parent(t->o.root, v[i].path, &dfd, &base) < 0)
 			continue;
@@ -494,6 +726,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 		close(dfd);
 		free(base);
 	}
+	free(done);
 	r = do_syncfs(t, gfd);
 	close(gfd);
 	if (failed)
@@ -528,18 +761,24 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 	char **names = NULL;
 	struct generation g;
 	struct gen_entry *v = NULL;
-	size_t nv = 0;
+	char **k_keys = NULL, **k_old = NULL;
+	size_t nv = 0, n_kernel = 0;
 	int r;
 
 	*recovered = false;
-	r = read_at(t->state_fd, "journal", 4096, &data, &len);
+	r = read_at(t->state_fd, "journal", JOURNAL_MAX, &data, &len);
 	if (r == 0) {
 		if (sscanf(data, "k3s-harden-journal 1\nid %15s", id) != 1) {
 			free(data);
 			diags_add(e, "k3s-harden", 0, 0, "journal is damaged; move it away to go on");
 			return -EBADMSG;
 		}
+		r = parse_journal_kernel(data, &k_keys, &k_old, &n_kernel);
 		free(data);
+		if (r < 0) {
+			kernel_free(k_keys, k_old, n_kernel);
+			return r;
+		}
 		{
 			char *text = NULL;
 			size_t tl;
@@ -547,6 +786,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 
 			if (gfd < 0) {
 				/* the journal is written after the generation: no generation, nothing changed */
+				kernel_free(k_keys, k_old, n_kernel);
 				unlinkat(t->state_fd, "journal", 0);
 				goto tidy;
 			}
@@ -559,11 +799,16 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot read generation %s to undo the interrupted transaction: %s",
 					  id, strerror(-r));
+				kernel_free(k_keys, k_old, n_kernel);
 				return r;
 			}
 		}
 		r = restore_entries(t, id, v, nv, e);
 		gen_entries_free(v, nv);
+		/* the files are old again: so must the kernel values be */
+		if (r == 0)
+			restore_kernel(t, k_keys, k_old, n_kernel, e);
+		kernel_free(k_keys, k_old, n_kernel);
 		if (r < 0)
 			return r;
 		set_state(t, id, "interrupted");
@@ -645,12 +890,12 @@ fail:
 	return r;
 }
 
-int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e)
+int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e)
 {
-	char tmpdir[32], blob[32], journal[64];
+	char tmpdir[32], blob[32];
 	struct buf man = BUF_INIT;
 	int gfd = -1, r;
-	size_t i;
+	size_t i, k;
 
 	t->v = v;
 	t->n = n;
@@ -667,15 +912,17 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 		r = -errno;
 		goto fail;
 	}
-	for (i = 0, r = 0; i < n && r == 0; i++) {
-		const struct target *x = &v[i];
+	for (i = 0, k = 0, r = 0; i < n && r == 0; i++) {
+		const struct change *x = &v[i];
+		bool remove = x->action == ACT_REMOVE;
 		struct gen_entry g;
 		struct stat st;
 
+		if (x->action == ACT_UNCHANGED)
+			continue;
 		memset(&g, 0, sizeof(g));
 		g.path = x->path;
-		snprintf(g.flags, sizeof(g.flags), "%s%s%s", x->needs_restart ? "r" : "",
-			 x->sysctl ? "s" : "", x->manifest ? "m" : "");
+		g.flags = x->flags;
 		r = root_stat(t->o.root, x->path, &st);
 		if (r == 0 && S_ISLNK(st.st_mode))
 			r = -ELOOP;
@@ -684,14 +931,14 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 				  r == -ELOOP ? "a symbolic link is in the way" : strerror(-r));
 			break;
 		}
-		if (x->kind == TGT_DIR) {
+		if (x->kind == ART_DIR) {
 			if (r == -ENOENT) {
-				r = x->remove ? 0 : note_missing_dirs(t, x->path, true, x->mode);
+				r = remove ? 0 : note_missing_dirs(t, x->path, true, x->mode);
 			} else if (!S_ISDIR(st.st_mode)) {
 				r = -ENOTDIR;
 			} else {
 				/* R: a directory we remove (restore makes it again), D: a mode change */
-				g.type = x->remove ? 'R' : 'D';
+				g.kind = remove ? GEN_DIR_REMOVED : GEN_DIR_META;
 				g.existed = true;
 				g.mode = st.st_mode & 07777;
 				g.uid = st.st_uid;
@@ -700,9 +947,9 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 			}
 			continue;
 		}
-		g.type = 'F';
+		g.kind = GEN_FILE;
 		if (r == -ENOENT) {
-			r = x->remove ? 0 : note_missing_dirs(t, x->path, false, 0);
+			r = remove ? 0 : note_missing_dirs(t, x->path, false, 0);
 			if (r == 0)
 				entries_add(t, &g, &r);
 			continue;
@@ -718,7 +965,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 			struct stat st2;
 
 			r = root_read_file(t->o.root, x->path, BACKUP_MAX, &data, &len, &st2);
-			snprintf(blob, sizeof(blob), "f%zu", i);
+			snprintf(blob, sizeof(blob), "f%zu", k++);
 			if (r == 0)
 				r = create_file_at(gfd, blob, data, len, 0600, 0, 0);
 			free(data);
@@ -753,9 +1000,7 @@ int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e
 		r = do_fsync(t, t->backups_fd);
 	if (r < 0)
 		goto fail;
-	snprintf(journal, sizeof(journal), "k3s-harden-journal 1\nid %s\n", t->id);
-	t->stats.syncs += 2;
-	r = write_atomic_at(t->state_fd, "journal", journal, strlen(journal), 0600, 0, 0, true);
+	r = write_journal(t);
 	if (r < 0) {
 		remove_gen_dir(t->backups_fd, t->id);
 		goto out;
@@ -785,6 +1030,8 @@ static int sync_targets(struct txn *t)
 		struct stat st;
 		int dfd;
 
+		if (t->v[i].action == ACT_UNCHANGED)
+			continue;
 		if (open_parent(t->o.root, t->v[i].path, &dfd, &base) < 0)
 			continue;
 		if (fstat(dfd, &st) == 0) {
@@ -813,7 +1060,7 @@ int txn_write(struct txn *t, struct diags *e)
 		char *base = NULL;
 		int dfd, fd;
 
-		if (g->type != 'M')
+		if (g->kind != GEN_DIR_MADE)
 			continue;
 		r = open_parent(t->o.root, g->path, &dfd, &base);
 		if (r < 0)
@@ -833,13 +1080,13 @@ int txn_write(struct txn *t, struct diags *e)
 		free(base);
 	}
 	for (i = 0; i < t->n && r == 0; i++) {
-		const struct target *x = &t->v[i];
+		const struct change *x = &t->v[i];
 		char *base = NULL, tmp[300];
 		int dfd;
 
-		if (x->remove)
+		if (x->action == ACT_UNCHANGED || x->action == ACT_REMOVE)
 			continue;
-		if (x->kind == TGT_DIR) {
+		if (x->kind == ART_DIR) {
 			r = root_open_dir(t->o.root, x->path, false, 0, &dfd);
 			if (r == 0 && (fchmod(dfd, x->mode) < 0 || fchown(dfd, x->uid, x->gid) < 0))
 				r = -errno;
@@ -850,7 +1097,7 @@ int txn_write(struct txn *t, struct diags *e)
 			if (r == 0) {
 				tmp_name(tmp, sizeof(tmp), base);
 				unlinkat(dfd, tmp, 0);
-				r = create_file_at(dfd, tmp, x->data, x->len, x->mode, x->uid, x->gid);
+				r = create_file_at(dfd, tmp, x->new_data, x->new_len, x->mode, x->uid, x->gid);
 				close(dfd);
 			}
 		}
@@ -861,23 +1108,24 @@ int txn_write(struct txn *t, struct diags *e)
 	if (r == 0)
 		r = sync_targets(t);
 	for (i = 0; i < t->n && r == 0; i++) {
-		const struct target *x = &t->v[i];
+		const struct change *x = &t->v[i];
+		bool remove = x->action == ACT_REMOVE;
 		char *base = NULL, tmp[300];
 		int dfd;
 
-		if (x->kind == TGT_DIR && !x->remove)
+		if (x->action == ACT_UNCHANGED || (x->kind == ART_DIR && !remove))
 			continue;
 		r = open_parent(t->o.root, x->path, &dfd, &base);
-		if (r == -ENOENT && x->remove) {
+		if (r == -ENOENT && remove) {
 			r = 0;
 			continue;
 		}
 		if (r < 0)
 			break;
 		tmp_name(tmp, sizeof(tmp), base);
-		if (x->kind == TGT_DIR) {
+		if (x->kind == ART_DIR) {
 			;       /* below, once the files in it are gone */
-		} else if (x->remove) {
+		} else if (remove) {
 			if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
 				r = -errno;
 		} else if (renameat(dfd, tmp, dfd, base) < 0) {
@@ -897,8 +1145,8 @@ int txn_write(struct txn *t, struct diags *e)
 
 static int cmp_len_desc(const void *a, const void *b)
 {
-	size_t x = strlen((*(const struct target *const *)a)->path);
-	size_t y = strlen((*(const struct target *const *)b)->path);
+	size_t x = strlen((*(const struct change *const *)a)->path);
+	size_t y = strlen((*(const struct change *const *)b)->path);
 
 	return (x < y) - (x > y);
 }
@@ -906,14 +1154,14 @@ static int cmp_len_desc(const void *a, const void *b)
 /* Directories to remove, deepest first; one that is not empty stays. */
 static int remove_dirs(struct txn *t, struct diags *e)
 {
-	const struct target **v = calloc(t->n + 1, sizeof(*v));
+	const struct change **v = calloc(t->n + 1, sizeof(*v));
 	size_t i, k = 0;
 	int r = 0;
 
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < t->n; i++)
-		if (t->v[i].kind == TGT_DIR && t->v[i].remove)
+		if (t->v[i].kind == ART_DIR && t->v[i].action == ACT_REMOVE)
 			v[k++] = &t->v[i];
 	qsort(v, k, sizeof(*v), cmp_len_desc);
 	for (i = 0; i < k && r == 0; i++) {
@@ -984,6 +1232,7 @@ int txn_restore(struct txn *t, struct diags *e)
 	if (!t->journal)
 		return 0;
 	r = restore_entries(t, t->id, t->entries, t->n_entries, e);
+	restore_kernel(t, t->k_keys, t->k_old, t->n_kernel, e);
 	if (r < 0)
 		return r;
 	set_state(t, t->id, "rolled-back");
@@ -1029,6 +1278,7 @@ void txn_close(struct txn *t)
 	if (!t)
 		return;
 	gen_entries_free(t->entries, t->n_entries);
+	kernel_free(t->k_keys, t->k_old, t->n_kernel);
 	if (t->lock_fd >= 0)
 		close(t->lock_fd);
 	if (t->backups_fd >= 0)

@@ -20,26 +20,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "change.h"
 #include "diag.h"
 
 #define TXN_STATE_DIR "/var/lib/k3s-harden"
-
-enum target_kind { TGT_FILE, TGT_DIR };
-
-/* What a path should be after the transaction. */
-struct target {
-	char *path;
-	enum target_kind kind;
-	bool remove;            /* the file (or an empty directory) should go */
-	char *data;             /* files: new content */
-	size_t len;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	bool needs_restart;
-	bool sysctl;            /* the kernel parameter file */
-	bool manifest;          /* in K3s's auto-deploy directory */
-};
 
 /* A generation as history shows it. */
 struct generation {
@@ -53,16 +37,33 @@ struct generation {
 	size_t files;
 };
 
-/* One file entry of a generation's manifest. */
+/*
+ * The kinds of a generation's manifest entries. On disk each is one letter,
+ * mapped by the one name table in txn.c (generations written by earlier
+ * versions use the same letters and read the same):
+ *   GEN_FILE         F  a file: its backup blob, or "did not exist"
+ *                       (restore removes it again)
+ *   GEN_DIR_MADE     M  a directory the transaction created (restore
+ *                       removes it when it is empty)
+ *   GEN_DIR_META     D  an existing directory whose mode or owner changed
+ *   GEN_DIR_REMOVED  R  a directory the transaction removed (restore makes
+ *                       it again)
+ */
+enum gen_kind { GEN_FILE, GEN_DIR_MADE, GEN_DIR_META, GEN_DIR_REMOVED };
+
+/* "file", "dir-made", "dir-meta", "dir-removed". */
+const char *gen_kind_name(enum gen_kind k);
+
+/* One entry of a generation's manifest: the old state of a path. */
 struct gen_entry {
-	char type;              /* 'F' file, 'M' directory we made, 'D' directory mode change */
+	enum gen_kind kind;
 	char *path;
 	bool existed;
 	mode_t mode;            /* old mode */
 	uid_t uid;
 	gid_t gid;
 	char *blob;             /* backup file name inside the generation, or NULL */
-	char flags[16];         /* r restart, s sysctl, m manifest */
+	unsigned flags;         /* CHANGE_* of the change that made it */
 };
 
 struct txn;
@@ -85,10 +86,18 @@ struct txn_stats {
  * an interrupted transaction if a journal is left (*recovered says so).
  */
 int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct diags *e);
-/* Phases 1 and 2: backups and journal. */
-int txn_prepare(struct txn *t, const struct target *v, size_t n, struct diags *e);
+/* Phases 1 and 2: backups and journal, for every change not ACT_UNCHANGED. */
+int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e);
 /* Phases 3 and 4: make directories and replace the targets. */
 int txn_write(struct txn *t, struct diags *e);
+/*
+ * Before kernel values are set live: record their old values (old[i] NULL
+ * when the key had none) in the journal, durably. txn_restore and crash
+ * recovery put them back under the transaction's root together with the
+ * files.
+ */
+int txn_record_kernel(struct txn *t, char *const *keys, char *const *old, size_t n,
+		      struct diags *e);
 /* Phase 5. */
 int txn_commit(struct txn *t, bool restart_pending, struct diags *e);
 /*

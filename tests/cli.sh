@@ -153,6 +153,70 @@ if [ -w /dev/full ]; then
 	check "writing to a full stdout fails loudly" [ "$rc" = 2 ]
 fi
 
+# --- each command has its own help: usage, its options, exit codes
+run "$bin" apply --help
+check "apply --help exits 0" [ "$rc" = 0 ]
+check "apply --help prints apply's own usage" grep -q '^usage: k3s-harden \[GLOBAL OPTIONS\] apply \[--dry-run\] \[--no-restart\] \[--live\]$' "$tmp/out"
+check "apply --help names its exit codes, 5 included" grep -q '5 done and committed, but the report' "$tmp/out"
+check "apply --help does not list the commands" bash -c '! grep -q "^  render \[--out" "$1"' _ "$tmp/out"
+cp "$tmp/out" "$tmp/apply-help"
+run "$bin" help apply
+check "help apply prints the same as apply --help" cmp -s "$tmp/out" "$tmp/apply-help"
+run "$bin" --root / apply --no-restart --help
+check "apply --help after other options" cmp -s "$tmp/out" "$tmp/apply-help"
+for spec in "render:--out" "diff:--live" "apply:--dry-run --no-restart --live" \
+	"rollback:--force --no-restart --live" "history:" "profile:"; do
+	cmd=${spec%%:*} opts=${spec#*:}
+	run "$bin" "$cmd" --help
+	good=1
+	[ "$rc" = 0 ] && grep -q "^usage: k3s-harden \[GLOBAL OPTIONS\] $cmd" "$tmp/out" || good=0
+	for o in $opts --profile --root --templates --output --color --quiet --verbose; do
+		grep -q -- "$o" "$tmp/out" || good=0
+	done
+	check "$cmd --help lists every option it takes (${opts:-none of its own}) and the global ones" [ "$good" = 1 ]
+done
+run "$bin" help no-such-command
+check "help of an unknown command exits 2" [ "$rc" = 2 ]
+run "$bin" diff --force
+check "an option of another command is refused (diff --force: exit 2)" [ "$rc" = 2 ]
+run "$bin" render -q --out "$tmp/r5" --output json
+check "global options mixed with the command's after the command" [ "$rc" = 0 ] && [ -f "$tmp/r5/etc/sysctl.d/90-kubelet.conf" ]
+
+# --- apply plans once: with role: auto, the role is noted once
+if [ "$(id -u)" = 0 ]; then
+	printf 'extends: cis\nrole: auto\n' >"$tmp/auto.yaml"
+	R=$tmp/auto-root
+	mkdir -p "$R"
+	run "$bin" -p "$tmp/auto.yaml" apply --root "$R"
+	check "apply with role: auto exits 0" [ "$rc" = 0 ]
+	check "... and notes the role once" [ "$(grep -c 'role auto:' "$tmp/err")" = 1 ]
+fi
+
+# --- a committed change whose report cannot be written: exit 5, not 2
+if [ -w /dev/full ] && [ "$(id -u)" = 0 ]; then
+	R=$tmp/full-root
+	mkdir -p "$R"
+	"$bin" apply --root "$R" >/dev/full 2>"$tmp/err"
+	rc=$?
+	check "apply > /dev/full that committed exits 5" [ "$rc" = 5 ]
+	check "... says the report could not be written" grep -q "error writing to standard output" "$tmp/err"
+	run "$bin" history --root "$R"
+	check "... and history shows it committed" grep -q " committed" "$tmp/out"
+	run "$bin" diff --root "$R"
+	check "... and diff finds nothing to change" [ "$rc" = 0 ]
+	"$bin" apply --root "$R" --output json >/dev/full 2>"$tmp/err"
+	rc=$?
+	check "a no-op apply --output json > /dev/full exits 2 (nothing was changed)" [ "$rc" = 2 ]
+	"$bin" rollback --force --root "$R" --output json >/dev/full 2>"$tmp/err"
+	rc=$?
+	check "rollback --output json > /dev/full that committed exits 5" [ "$rc" = 5 ]
+	R=$tmp/full-root2
+	mkdir -p "$R"
+	"$bin" apply --root "$R" --output json >/dev/full 2>"$tmp/err"
+	rc=$?
+	check "apply --output json > /dev/full that committed exits 5" [ "$rc" = 5 ]
+fi
+
 # --- bad profiles: exit 2, FILE:LINE:COL and field, nothing written
 if [ -f "$here/bad_profiles.sh" ]; then
 	if K3H_BIN=$bin bash "$here/bad_profiles.sh" >"$tmp/bad.log" 2>&1; then

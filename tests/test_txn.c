@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "sysctl.h"
 #include "txn.h"
 
 #define TMP_PREFIX "/tmp/k3h-txn-"
@@ -211,38 +212,40 @@ static int count_temps(const struct fixture *f, const char *rel)
 	return n;
 }
 
-static struct target file_target(const char *path, const char *text, mode_t mode)
+static struct change file_target(const char *path, const char *text, mode_t mode)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_FILE;
-	t.data = (char *)(uintptr_t)text;
-	t.len = strlen(text);
+	t.kind = ART_FILE;
+	t.action = ACT_UPDATE;
+	t.new_data = (char *)(uintptr_t)text;
+	t.new_len = strlen(text);
 	t.mode = mode;
 	return t;
 }
 
-static struct target dir_target(const char *path, mode_t mode)
+static struct change dir_target(const char *path, mode_t mode)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_DIR;
+	t.kind = ART_DIR;
+	t.action = ACT_UPDATE;
 	t.mode = mode;
 	return t;
 }
 
-static struct target remove_target(const char *path)
+static struct change remove_target(const char *path)
 {
-	struct target t;
+	struct change t;
 
 	memset(&t, 0, sizeof(t));
 	t.path = (char *)(uintptr_t)path;
-	t.kind = TGT_FILE;
-	t.remove = true;
+	t.kind = ART_FILE;
+	t.action = ACT_REMOVE;
 	return t;
 }
 
@@ -263,7 +266,7 @@ static struct txn *open_txn(struct fixture *f, const char *profile, unsigned ret
 	return t;
 }
 
-static void prepare_write(struct fixture *f, struct txn *t, const struct target *v, size_t n)
+static void prepare_write(struct fixture *f, struct txn *t, const struct change *v, size_t n)
 {
 	int r = txn_prepare(t, v, n, &f->e);
 
@@ -278,7 +281,7 @@ static void prepare_write(struct fixture *f, struct txn *t, const struct target 
 
 /* One whole transaction; the generation id into id. */
 static void run_txn(struct fixture *f, const char *profile, unsigned retention,
-		    const struct target *v, size_t n, char *id, size_t size)
+		    const struct change *v, size_t n, char *id, size_t size)
 {
 	struct txn *t = open_txn(f, profile, retention, NULL);
 
@@ -320,14 +323,14 @@ static void populate(struct fixture *f)
 }
 
 /* The targets that harden the populated host. */
-static size_t hardening(struct target *v)
+static size_t hardening(struct change *v)
 {
 	size_t n = 0;
 
 	v[n++] = file_target("/etc/app/config.yaml", "token: s3cr3t\nsecrets-encryption: true\n", 0600);
 	v[n++] = file_target("/etc/app/new.d/90-kubelet.conf", "vm.panic_on_oom=0\n", 0644);
 	v[n] = file_target("/var/lib/app/server/psa.yaml", "kind: AdmissionConfiguration\n", 0600);
-	v[n++].needs_restart = true;
+	v[n++].flags |= CHANGE_RESTART;
 	v[n++] = dir_target("/var/lib/app/server/logs", 0700);
 	v[n++] = dir_target("/srv/state", 0700);
 	v[n++] = remove_target("/etc/app/old.conf");
@@ -366,7 +369,7 @@ static void assert_pristine(const struct fixture *f)
 static void test_txn_prepare_write_commit(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	struct generation g;
@@ -432,7 +435,7 @@ static void test_txn_prepare_write_commit(void **state)
 static void test_txn_restore_after_write(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	char id[16], *s;
@@ -459,7 +462,7 @@ static void test_txn_restore_after_write(void **state)
 static void test_txn_restore_before_write(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 
@@ -489,7 +492,7 @@ static void test_txn_restore_before_write(void **state)
 static void test_txn_recover_journal(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	char id[16], *s;
@@ -538,7 +541,7 @@ static void test_txn_recover_journal(void **state)
 static void test_txn_recover_prepared_only(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[8];
+	struct change v[8];
 	size_t n;
 	struct txn *t;
 	bool recovered = false;
@@ -570,7 +573,7 @@ static void test_txn_history_order(void **state)
 	free(h);
 	h = NULL;
 	for (i = 0; i < 4; i++) {
-		struct target v = file_target("/etc/h.conf", texts[i], 0600);
+		struct change v = file_target("/etc/h.conf", texts[i], 0600);
 
 		run_txn(f, profiles[i], 10, &v, 1, ids[i], sizeof(ids[i]));
 	}
@@ -594,7 +597,7 @@ static void test_txn_history_order(void **state)
 static void test_txn_manifest_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct target v[10];
+	struct change v[10];
 	size_t n, ne = 0, i;
 	struct generation g;
 	struct gen_entry *e = NULL;
@@ -607,10 +610,10 @@ static void test_txn_manifest_round_trip(void **state)
 	n = hardening(v);
 	v[n++] = file_target("/etc/app/my app.conf", "spaced, hardened\n", 0600);
 	v[n] = file_target("/etc/sysctl.d/90-kubelet.conf", "kernel.panic=10\n", 0644);
-	v[n].sysctl = true;
-	v[n++].needs_restart = true;
+	v[n].flags |= CHANGE_SYSCTL;
+	v[n++].flags |= CHANGE_RESTART;
 	v[n] = file_target("/var/lib/app/server/manifests/np.yaml", "kind: NetworkPolicy\n", 0600);
-	v[n++].manifest = true;
+	v[n++].flags |= CHANGE_MANIFEST;
 	run_txn(f, "cis", 10, v, n, id, sizeof(id));
 
 	assert_int_equal(txn_read_generation(f->root, id, &g, &e, &ne), 0);
@@ -624,7 +627,7 @@ static void test_txn_manifest_round_trip(void **state)
 
 		if (strcmp(x->path, "/etc/app/config.yaml") == 0) {
 			seen_cfg = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_true(x->existed);
 			assert_int_equal(x->mode, 0640);
 			assert_int_equal(x->uid, OWNER);
@@ -632,21 +635,21 @@ static void test_txn_manifest_round_trip(void **state)
 			assert_non_null(x->blob);
 		} else if (strcmp(x->path, "/etc/app/new.d/90-kubelet.conf") == 0) {
 			seen_new = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_false(x->existed);
 			assert_null(x->blob);
 		} else if (strcmp(x->path, "/var/lib/app/server/logs") == 0) {
 			seen_made = true;
-			assert_int_equal(x->type, 'M');
+			assert_int_equal(x->kind, GEN_DIR_MADE);
 			assert_int_equal(x->mode, 0700);
 		} else if (strcmp(x->path, "/srv/state") == 0) {
 			seen_mode = true;
-			assert_int_equal(x->type, 'D');
+			assert_int_equal(x->kind, GEN_DIR_META);
 			assert_int_equal(x->mode, 0750);
 			assert_int_equal(x->uid, OWNER);
 		} else if (strcmp(x->path, "/etc/app/old.conf") == 0) {
 			seen_removed = true;
-			assert_int_equal(x->type, 'F');
+			assert_int_equal(x->kind, GEN_FILE);
 			assert_true(x->existed);
 			assert_int_equal(x->mode, 0644);
 			assert_non_null(x->blob);
@@ -661,12 +664,9 @@ static void test_txn_manifest_round_trip(void **state)
 			free(data);
 		} else if (strcmp(x->path, "/etc/sysctl.d/90-kubelet.conf") == 0) {
 			seen_flags = true;
-			assert_non_null(strchr(x->flags, 's'));
-			assert_non_null(strchr(x->flags, 'r'));
-			assert_null(strchr(x->flags, 'm'));
+			assert_int_equal(x->flags, CHANGE_SYSCTL | CHANGE_RESTART);
 		} else if (strcmp(x->path, "/var/lib/app/server/manifests/np.yaml") == 0) {
-			assert_non_null(strchr(x->flags, 'm'));
-			assert_null(strchr(x->flags, 'r'));
+			assert_int_equal(x->flags, CHANGE_MANIFEST);
 		}
 	}
 	assert_true(seen_cfg && seen_new && seen_made && seen_mode && seen_removed && seen_space &&
@@ -739,7 +739,7 @@ static void test_txn_retention(void **state)
 	char id[16], rel[128], text[32];
 
 	for (i = 0; i < 5; i++) {
-		struct target v;
+		struct change v;
 
 		snprintf(text, sizeof(text), "v%zu\n", i);
 		v = file_target("/etc/r.conf", text, 0600);
@@ -774,7 +774,7 @@ static void test_txn_retention(void **state)
 	}
 	/* retention 1 keeps only the newest */
 	{
-		struct target v = file_target("/etc/r.conf", "last\n", 0600);
+		struct change v = file_target("/etc/r.conf", "last\n", 0600);
 
 		run_txn(f, "cis", 1, &v, 1, id, sizeof(id));
 	}
@@ -788,7 +788,7 @@ static void test_txn_refuses_symlink(void **state)
 {
 	struct fixture *f = *state;
 	char outside[128], link[512], parent[512];
-	struct target v[2];
+	struct change v[2];
 	struct txn *t;
 	struct stat st;
 	int r;
@@ -838,7 +838,7 @@ static void test_txn_refuses_symlink(void **state)
 static void test_txn_syncs_per_phase(void **state)
 {
 	struct fixture *f = *state;
-	struct target few[2], many[40];
+	struct change few[2], many[40];
 	char names[40][64], texts[40][32];
 	unsigned s_few, s_many;
 	size_t i;
@@ -881,6 +881,114 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* Kernel values recorded before they are set come back with the files after a crash. */
+static void test_txn_recover_kernel_values(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	bool recovered = false;
+	char *keys[] = { (char *)(uintptr_t)"kernel.panic", (char *)(uintptr_t)"net.core.somaxconn",
+			 (char *)(uintptr_t)"vm.nokey" };
+	char *old[] = { (char *)(uintptr_t)"0", (char *)(uintptr_t)"4096\t87380 100%", NULL };
+	char *now = NULL;
+	char *data, *j;
+	struct stat st;
+
+	populate(f);
+	mkdirs(f, "/proc/sys/kernel", 0755);
+	mkdirs(f, "/proc/sys/net/core", 0755);
+	put(f, "/proc/sys/kernel/panic", "0\n", 0644, 0, 0);
+	put(f, "/proc/sys/net/core/somaxconn", "4096\t87380 100%\n", 0644, 0, 0);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	assert_int_equal(txn_record_kernel(t, keys, old, 3, &f->e), 0);
+	/* the journal holds them, blanks and all, before any is set */
+	data = slurp(f, TXN_STATE_DIR "/journal", &st);
+	assert_non_null(data);
+	assert_non_null(strstr(data, "kernel kernel.panic 0\n"));
+	assert_non_null(j = strstr(data, "kernel net.core.somaxconn "));
+	assert_null(strchr(j + strlen("kernel net.core.somaxconn "), ' '));
+	assert_null(strstr(data, "vm.nokey"));
+	free(data);
+	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
+	assert_int_equal(sysctl_set(f->root, "net.core.somaxconn", "1"), 0);
+	txn_close(t);   /* killed after setting them */
+
+	t = open_txn(f, "cis", 10, &recovered);
+	assert_true(recovered);
+	assert_pristine(f);
+	assert_int_equal(sysctl_get(f->root, "kernel.panic", &now), 0);
+	assert_string_equal(now, "0");
+	free(now);
+	assert_int_equal(sysctl_get(f->root, "net.core.somaxconn", &now), 0);
+	assert_true(sysctl_equal(now, "4096\t87380 100%"));
+	free(now);
+	txn_close(t);
+}
+
+/* txn_restore puts recorded kernel values back too. */
+static void test_txn_restore_kernel_values(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	char *keys[] = { (char *)(uintptr_t)"kernel.panic" };
+	char *old[] = { (char *)(uintptr_t)"0" };
+	char *now = NULL;
+
+	populate(f);
+	mkdirs(f, "/proc/sys/kernel", 0755);
+	put(f, "/proc/sys/kernel/panic", "0\n", 0644, 0, 0);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	assert_int_equal(txn_record_kernel(t, keys, old, 1, &f->e), 0);
+	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
+	assert_int_equal(txn_restore(t, &f->e), 0);
+	txn_close(t);
+	assert_pristine(f);
+	assert_int_equal(sysctl_get(f->root, "kernel.panic", &now), 0);
+	assert_string_equal(now, "0");
+	free(now);
+}
+
+/* A generation written by an earlier version (letters and flags on disk) reads the same. */
+static void test_txn_reads_old_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct generation g;
+	struct gen_entry *e = NULL;
+	size_t ne = 0;
+
+	mkdirs(f, TXN_STATE_DIR "/backups/000007", 0700);
+	put(f, TXN_STATE_DIR "/backups/000007/manifest",
+	    "k3s-harden-generation 1\nid 000007\ntime 1700000000\nprofile cis\nkind apply\nunit -\n"
+	    "M 0 0755 0 0 - - /var/lib/rancher\n"
+	    "D 1 0750 5 6 - - /srv/state\n"
+	    "R 1 0700 0 0 - m /var/lib/rancher/k3s/server/manifests\n"
+	    "F 1 0640 5 6 f0 rs /etc/sysctl.d/90-kubelet.conf\n"
+	    "F 0 0000 0 0 - m /var/lib/rancher/k3s/server/manifests/np.yaml\n", 0600, 0, 0);
+	put(f, TXN_STATE_DIR "/backups/000007/state", "committed", 0600, 0, 0);
+	assert_int_equal(txn_read_generation(f->root, "000007", &g, &e, &ne), 0);
+	assert_int_equal(ne, 5);
+	assert_int_equal(g.files, 2);
+	assert_int_equal(e[0].kind, GEN_DIR_MADE);
+	assert_int_equal(e[1].kind, GEN_DIR_META);
+	assert_int_equal(e[1].mode, 0750);
+	assert_int_equal(e[2].kind, GEN_DIR_REMOVED);
+	assert_int_equal(e[2].flags, CHANGE_MANIFEST);
+	assert_int_equal(e[3].kind, GEN_FILE);
+	assert_int_equal(e[3].flags, CHANGE_RESTART | CHANGE_SYSCTL);
+	assert_string_equal(e[3].blob, "f0");
+	assert_false(e[4].existed);
+	assert_string_equal(gen_kind_name(e[2].kind), "dir-removed");
+	gen_entries_free(e, ne);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -895,6 +1003,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_refuses_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_syncs_per_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_recover_kernel_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_restore_kernel_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_reads_old_generation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
