@@ -30,7 +30,7 @@ struct renderer {
 	const struct render_opts *o;
 	struct diags *d;
 	struct artifacts *out;
-	struct tmpl *cache;
+	struct tmpl **cache;    /* entries stay put while partials are added */
 	size_t n_cache;
 	int dirfd;              /* templates_dir, or -1 */
 	int err;
@@ -39,14 +39,14 @@ struct renderer {
 static int load_template(struct renderer *R, const char *name, const struct tmpl **out)
 {
 	const struct embedded_file *bf;
-	struct tmpl t, *v;
+	struct tmpl t, **v, *e;
 	char file[256];
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < R->n_cache; i++)
-		if (strcmp(R->cache[i].name, name) == 0) {
-			*out = &R->cache[i];
+		if (strcmp(R->cache[i]->name, name) == 0) {
+			*out = R->cache[i];
 			return 0;
 		}
 	memset(&t, 0, sizeof(t));
@@ -83,18 +83,20 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 		r = asprintf(&t.label, "templates/%s", file);
 	}
 	t.name = strdup(name);
+	e = malloc(sizeof(*e));
 	v = realloc(R->cache, (R->n_cache + 1) * sizeof(*v));
-	if (r < 0 || !t.name || !v) {
+	if (v)
+		R->cache = v;
+	if (r < 0 || !t.name || !v || !e) {
 		free(t.name);
 		free(t.label);
 		free(t.text);
-		if (v)
-			R->cache = v;
+		free(e);
 		return -ENOMEM;
 	}
-	R->cache = v;
-	R->cache[R->n_cache] = t;
-	*out = &R->cache[R->n_cache++];
+	*e = t;
+	R->cache[R->n_cache++] = e;
+	*out = e;
 	return 0;
 }
 
@@ -184,7 +186,7 @@ static int add_artifact(struct renderer *R, const char *path, const char *tmpl_n
 static int emit(struct renderer *R, const char *name, struct kv *ctx, const char *path,
 		enum art_format fmt, mode_t mode, bool restart)
 {
-	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R };
+	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R, 0 };
 	struct mst_error me;
 	struct buf out = BUF_INIT;
 	const struct tmpl *t;
@@ -565,9 +567,10 @@ int render_profile(const struct profile *p, const struct render_opts *o,
 	if (r == 0 && p->k3s)
 		r = render_config(&R);
 	for (i = 0; i < R.n_cache; i++) {
-		free(R.cache[i].name);
-		free(R.cache[i].label);
-		free(R.cache[i].text);
+		free(R.cache[i]->name);
+		free(R.cache[i]->label);
+		free(R.cache[i]->text);
+		free(R.cache[i]);
 	}
 	free(R.cache);
 	if (R.dirfd >= 0)
