@@ -91,6 +91,7 @@ unit: $(TEST_BIN)
 cli: $(BIN) $(TEST_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/cli.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/diff.sh
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/hostile.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/txn.sh
 
 # Real-systemd tests (root and namespaces, TESTING-SYSTEMD.md). A script that

@@ -54,14 +54,14 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 		return -ENOENT;
 	snprintf(file, sizeof(file), "%s.mustache", name);
 	if (R->dirfd >= 0) {
-		int fd = openat(R->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 		struct stat st;
+		int fd = open_regular_at(R->dirfd, file, O_RDONLY, &st);
 
 		if (fd >= 0) {
 			r = read_fd_all(fd, TEMPLATE_MAX_SIZE, &t.text, &t.len, &st);
 			close(fd);
 		} else {
-			r = -errno;
+			r = fd;
 		}
 		if (r < 0 && r != -ENOENT) {
 			diags_add(R->d, R->o->templates_dir, 0, 0, "cannot read template '%s': %s",
