@@ -15,11 +15,6 @@
 #define MAX_DEPTH 512
 /* Lists iterated inside lists multiply the work: n^depth. */
 #define MAX_LIST_DEPTH 16
-/*
- * Partials including each other twice double the work at every level, so
- * depth limits alone do not bound it: cap the nodes rendered as well.
- */
-#define MAX_STEPS (1UL << 25)
 #define NONE SIZE_MAX
 
 enum ntype {
@@ -87,7 +82,9 @@ struct rstate {
 	unsigned depth;
 	unsigned pdepth;
 	unsigned ldepth;        /* list sections being iterated */
-	unsigned long steps;
+	/* partials including each other twice double the work at every level,
+	 * so depth limits alone do not bound it: cap the tags rendered too */
+	unsigned long steps, max_steps;
 	size_t out_max;         /* st->out->len may not pass this */
 	const struct tpl *main;
 	size_t main_off;        /* the outermost partial tag, for depth errors */
@@ -852,10 +849,10 @@ static int render(struct rstate *st, const struct tpl *t, size_t from,
 	while (i < to && r >= 0) {
 		const struct node *nd = &t->nodes[i];
 
-		if (++st->steps > MAX_STEPS) {
+		if (++st->steps > st->max_steps) {
 			r = fail(st, t, nd->off, -E2BIG,
 				 "template expands too far (more than %lu tags rendered)",
-				 MAX_STEPS);
+				 st->max_steps);
 			break;
 		}
 		if (st->out->len > st->out_max) {
@@ -919,6 +916,7 @@ int mst_render(const char *tmpl, size_t len, const struct kv *data,
 	if (err)
 		memset(err, 0, sizeof(*err));
 	st.main = &t;
+	st.max_steps = opts && opts->max_steps ? opts->max_steps : MST_MAX_STEPS;
 	st.out_max = out->len + max;
 	r = parse(&st, &t);
 	if (r < 0)

@@ -32,6 +32,7 @@ struct mst_opts {
 	mst_partial_fn partial;    /* NULL: no partials */
 	void *partial_ctx;
 	size_t max_output;         /* bytes one render may add; 0: MST_MAX_OUTPUT */
+	unsigned long max_steps;   /* tags one render may visit; 0: MST_MAX_STEPS */
 };
 
 /*
@@ -41,6 +42,7 @@ struct mst_opts {
  * sections, 64 nested partials or 512 nested sections.
  */
 #define MST_MAX_OUTPUT (16u * 1024 * 1024)
+#define MST_MAX_STEPS (1UL << 25)
 
 struct mst_error {
 	unsigned line;             /* 1-based position in the template */

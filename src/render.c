@@ -186,7 +186,7 @@ static int add_artifact(struct renderer *R, const char *path, const char *tmpl_n
 static int emit(struct renderer *R, const char *name, struct kv *ctx, const char *path,
 		enum art_format fmt, mode_t mode, bool restart)
 {
-	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R, 0 };
+	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R, 0, 0 };
 	struct mst_error me;
 	struct buf out = BUF_INIT;
 	const struct tmpl *t;
