@@ -18,7 +18,7 @@
 #include "mustache.h"
 
 #define MAX_PARTS 64
-#define OUT_CAP (1u << 20)
+#define OUT_CAP (1u << 16)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.partial = partial;
 		o.partial_ctx = &p;
 		o.max_output = OUT_CAP;
-		o.max_steps = 1UL << 20;
+		o.max_steps = 1UL << 16;
 		r = mst_render(p.s[0], p.len[0], ctx, &o, &out, &err);
 		if (r == 0 && out.len > OUT_CAP)
 			abort();
