@@ -73,20 +73,24 @@ static bool special(const char *s, size_t n)
 			return true;
 	if (n >= sizeof(tmp) || memchr(s, '\0', n))
 		return false;
-	/* numbers, YAML 1.1 digit separators and base prefixes included */
-	for (i = 0; i < n; i++)
-		if (s[i] != '_')
-			tmp[k++] = s[i];
-	tmp[k] = '\0';
-	if (k && (tmp[0] == '-' || tmp[0] == '+' || tmp[0] == '.' || (tmp[0] >= '0' && tmp[0] <= '9'))) {
-		const char *d = tmp + (tmp[0] == '-' || tmp[0] == '+');
+	/* numbers: YAML 1.1 digit separators ('_' after the first digit, not in
+	 * an exponent) and base prefixes included */
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	{
+		const char *d = tmp + (tmp[0] == '-' || tmp[0] == '+'), *e = strpbrk(d, "eE");
+		const char *u = strchr(d, '_');
 
-		if (strncmp(d, "0o", 2) == 0 || strncmp(d, "0b", 2) == 0)
-			return d[2] && strspn(d + 2, "01234567") == strlen(d + 2);
+		if (*d == '_' || (u && e && u > e))
+			return false;
+		if (strncmp(d, "0o", 2) == 0)
+			return d[2] && d[2] != '_' && strspn(d + 2, "01234567_") == strlen(d + 2);
+		if (strncmp(d, "0b", 2) == 0)
+			return d[2] && d[2] != '_' && strspn(d + 2, "01_") == strlen(d + 2);
 		if (strncmp(d, "0x", 2) == 0)
-			return d[2] && strspn(d + 2, "0123456789abcdefABCDEF") == strlen(d + 2);
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
+			return d[2] && d[2] != '_' && strspn(d + 2, "0123456789abcdefABCDEF_") == strlen(d + 2);
+	}
+	if (tmp[0] == '-' || tmp[0] == '+' || tmp[0] == '.' || (tmp[0] >= '0' && tmp[0] <= '9')) {
 		if (sexagesimal(tmp))
 			return true;
 		k = 0;
