@@ -5,6 +5,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC      ?= cc
+FUZZ_CC ?= clang
 PKG_CONFIG ?= pkg-config
 PKGS    := yaml-0.1 libcyaml libsystemd
 
@@ -15,6 +16,13 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifeq ($(SAN),1)
 BUILD   := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1 -g
+else ifeq ($(FUZZ),1)
+# libFuzzer targets (tests/fuzz/): the library objects built with clang
+CC      := $(FUZZ_CC)
+BUILD   := build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
 OPT     := -O1 -g
 else
 BUILD   := build
@@ -50,8 +58,17 @@ TEST_HELPERS := tests/yamldoc.c
 EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# A fuzz target is tests/fuzz/fuzz_NAME.c with its seeds in tests/fuzz/corpus/NAME/.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_NAMES:%=build-fuzz/fuzz/fuzz_%)
+# every input bounded in time and memory, replayed or fuzzed
+FUZZ_LIMITS  := -timeout=10 -rss_limit_mb=2048
+FUZZ_PROBE   := printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' | \
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c -o /dev/null - >/dev/null 2>&1
 
-.PHONY: all check unit cli check-systemd san bench deps install uninstall clean
+.PHONY: all check unit cli check-systemd san bench deps install uninstall clean \
+	fuzz fuzz-build fuzz-bins fuzz-replay
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(LIB_OBJ)
@@ -77,10 +94,42 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB_OBJ) | $(BUILD)/tests
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJ) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD) $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) | $(BUILD)/fuzz
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(LIB_OBJ) \
+		$(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
 	mkdir -p $@
 
-check: unit cli check-systemd
+check: unit cli check-systemd fuzz-replay
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	$(MAKE) SAN= FUZZ=1 fuzz-bins
+
+# Each corpus once, no mutation: a crash, a timeout or the memory limit fails.
+fuzz-replay:
+	@if ! $(FUZZ_PROBE); then echo "fuzz corpora: skipped: clang with libFuzzer not found"; exit 0; fi; \
+	$(MAKE) --no-print-directory SAN= FUZZ=1 fuzz-bins >/dev/null || exit 1; \
+	for t in $(FUZZ_NAMES); do \
+		printf '== fuzz corpus %s: ' $$t; \
+		build-fuzz/fuzz/fuzz_$$t $(FUZZ_LIMITS) -runs=0 -artifact_prefix=build-fuzz/replay-$$t- \
+			tests/fuzz/corpus/$$t \
+			>build-fuzz/replay-$$t.log 2>&1 || { echo FAILED; tail -40 build-fuzz/replay-$$t.log; exit 1; }; \
+		echo "$$(ls tests/fuzz/corpus/$$t | wc -l) inputs ok"; \
+	done
+
+# New inputs go to build-fuzz/corpus/NAME, crashes to build-fuzz/crash-NAME-*.
+fuzz:
+	@$(FUZZ_PROBE) || { echo "fuzz: clang with libFuzzer not found"; exit 1; }
+	$(MAKE) SAN= FUZZ=1 fuzz-bins
+	@set -e; for t in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz/fuzz_$$t $(FUZZ_LIMITS) -max_len=16384 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
 
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do \
@@ -91,6 +140,7 @@ unit: $(TEST_BIN)
 cli: $(BIN) $(TEST_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/cli.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/diff.sh
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/hostile.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/txn.sh
 
 # Real-systemd tests (root and namespaces, TESTING-SYSTEMD.md). A script that
@@ -121,6 +171,6 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/k3s-harden $(DESTDIR)$(MANDIR)/man8/k3s-harden.8
 
 clean:
-	rm -rf build build-san k3s-harden
+	rm -rf build build-san build-fuzz k3s-harden
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/fuzz/*.d)

@@ -135,6 +135,36 @@ int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
 	return 0;
 }
 
+int open_regular_at(int dirfd, const char *name, int flags, struct stat *st)
+{
+	struct stat pre;
+	int fd;
+
+	if (fstatat(dirfd, name, &pre, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISLNK(pre.st_mode))
+		return -ELOOP;
+	if (S_ISDIR(pre.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(pre.st_mode))
+		return -EINVAL;
+	fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	/* swapped between the look and the open */
+	if (!S_ISREG(st->st_mode) || st->st_dev != pre.st_dev || st->st_ino != pre.st_ino) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int root_read_file(const char *root, const char *rel, size_t max, char **data,
 		   size_t *len, struct stat *st)
 {
@@ -146,9 +176,9 @@ int root_read_file(const char *root, const char *rel, size_t max, char **data,
 	r = root_open_dir(root, dir, false, 0, &dfd);
 	if (r < 0)
 		goto out;
-	fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	fd = open_regular_at(dfd, base, O_RDONLY, st);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		close(dfd);
 		goto out;
 	}

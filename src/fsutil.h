@@ -29,6 +29,16 @@ int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
 		  int *dirfd);
 
 /*
+ * Open dirfd/name (flags: O_RDONLY or O_WRONLY, plus O_CLOEXEC, O_NOFOLLOW,
+ * O_NOCTTY and O_NONBLOCK always) only if it is a regular file, looking at
+ * its type before the open: opening a device or FIFO has effects of its own
+ * (a watchdog starts its timer, a FIFO blocks). -ELOOP for a symlink,
+ * -EISDIR for a directory, -EINVAL for any other non-regular file or one
+ * that changed between the look and the open. *st: the open file's fstat.
+ */
+int open_regular_at(int dirfd, const char *name, int flags, struct stat *st);
+
+/*
  * Open file REL below ROOT for reading without following symlinks anywhere.
  * -ENOENT when it (or a parent) does not exist, -ELOOP for a symlink,
  * -EISDIR / -EINVAL for a directory / other non-regular file.

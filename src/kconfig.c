@@ -1527,18 +1527,26 @@ struct eff_key {
 struct eff {
 	struct eff_key *keys;
 	size_t n, cap;
+	struct hidx idx;        /* name -> position in keys */
 	struct ynode **trees;
 	size_t n_trees;
 };
 
+static const char *eff_key_at(const void *ctx, size_t pos, size_t *len)
+{
+	const struct eff *E = ctx;
+
+	*len = strlen(E->keys[pos].name);
+	return E->keys[pos].name;
+}
+
 static struct eff_key *eff_get(struct eff *E, const char *name, size_t len, bool create)
 {
 	struct eff_key *k;
-	size_t i;
+	long at = hidx_find(&E->idx, name, len, eff_key_at, E);
 
-	for (i = 0; i < E->n; i++)
-		if (strlen(E->keys[i].name) == len && strncmp(E->keys[i].name, name, len) == 0)
-			return &E->keys[i];
+	if (at >= 0)
+		return &E->keys[at];
 	if (!create)
 		return NULL;
 	if (E->n == E->cap) {
@@ -1555,6 +1563,10 @@ static struct eff_key *eff_get(struct eff *E, const char *name, size_t len, bool
 	k->name = strndup(name, len);
 	if (!k->name)
 		return NULL;
+	if (hidx_add(&E->idx, E->n, eff_key_at, E) < 0) {
+		free((char *)k->name);
+		return NULL;
+	}
 	E->n++;
 	return k;
 }
@@ -1642,6 +1654,7 @@ static void eff_free(struct eff *E)
 		ynode_free(E->trees[i]);
 	free(E->keys);
 	free(E->trees);
+	hidx_free(&E->idx);
 }
 
 static bool plugins_cover(const char *have, const char *want)

@@ -163,8 +163,10 @@ const struct kv *kv_map_getn(const struct kv *map, const char *key, size_t len)
 
 	if (!map || map->type != KV_MAP)
 		return NULL;
+	/* key may hold a NUL before len: strncmp would stop there and the
+	 * keys[i][len] test read past a shorter key */
 	for (i = 0; i < map->len; i++)
-		if (strncmp(map->keys[i], key, len) == 0 && map->keys[i][len] == '\0')
+		if (strnlen(map->keys[i], len + 1) == len && memcmp(map->keys[i], key, len) == 0)
 			return map->items[i];
 	return NULL;
 }

@@ -13,6 +13,8 @@
 #define MAX_PARTIAL_DEPTH 64
 /* Nested sections and partials together; bounds the C stack. */
 #define MAX_DEPTH 512
+/* Lists iterated inside lists multiply the work: n^depth. */
+#define MAX_LIST_DEPTH 16
 #define NONE SIZE_MAX
 
 enum ntype {
@@ -79,6 +81,14 @@ struct rstate {
 	bool failed;
 	unsigned depth;
 	unsigned pdepth;
+	unsigned ldepth;        /* list sections being iterated */
+	/* partials including each other twice double the work at every level,
+	 * so depth limits alone do not bound it: cap the tags rendered too */
+	unsigned long steps, max_steps;
+	size_t out_max;         /* st->out->len may not pass this */
+	const struct tpl *main;
+	size_t main_off;        /* the outermost partial tag, for depth errors */
+	const char *pchain[MAX_PARTIAL_DEPTH];
 	struct pent **cache;
 	size_t ncache;
 	size_t capcache;
@@ -529,7 +539,14 @@ static int build(struct rstate *st, struct tpl *t)
 
 static int parse(struct rstate *st, struct tpl *t)
 {
-	int r = tokenize(st, t);
+	const char *nul = memchr(t->src, '\0', t->len);
+	int r;
+
+	/* C strings end there: names and values would be cut short */
+	if (nul)
+		return fail(st, t, (size_t)(nul - t->src), -EINVAL,
+			    "NUL byte in template");
+	r = tokenize(st, t);
 
 	if (r < 0)
 		return r;
@@ -685,10 +702,16 @@ static int section(struct rstate *st, const struct tpl *t, size_t i,
 		return 0;
 	if (v->type != KV_LIST)
 		return render(st, t, i + 1, nd->end, &sub, ind);
+	if (st->ldepth >= MAX_LIST_DEPTH)
+		return fail(st, t, nd->off, -ELOOP,
+			    "list sections nested too deeply (limit %d)",
+			    MAX_LIST_DEPTH);
+	st->ldepth++;
 	for (k = 0; k < v->len && r >= 0; k++) {
 		sub.v = v->items[k];
 		r = render(st, t, i + 1, nd->end, &sub, ind);
 	}
+	st->ldepth--;
 	return r;
 }
 
@@ -736,6 +759,28 @@ static int load_partial(struct rstate *st, const char *name, size_t len,
 	return parse(st, &pe->t);
 }
 
+/* Name the chain from the main template, as far as the message holds. */
+static int too_deep(struct rstate *st, const char *next)
+{
+	char chain[160];
+	size_t n = 0, k;
+
+	chain[0] = '\0';
+	for (k = 0; k <= st->pdepth; k++) {
+		const char *name = k < st->pdepth ? st->pchain[k] : next;
+		size_t l = strlen(name);
+
+		/* room for " \u2192 \u2026" after this name */
+		if (n + 5 + l + 8 >= sizeof(chain))
+			break;
+		n += (size_t)snprintf(chain + n, sizeof(chain) - n, "%s%s",
+				      k ? " \u2192 " : "", name);
+	}
+	snprintf(chain + n, sizeof(chain) - n, "%s\u2026", n ? " \u2192 " : "");
+	return fail(st, st->main, st->main_off, -ELOOP,
+		    "partials nested too deeply: %s", chain);
+}
+
 static int partial(struct rstate *st, const struct tpl *t,
 		   const struct node *nd, const struct ctx *c,
 		   const struct ind *ind)
@@ -778,9 +823,10 @@ static int partial(struct rstate *st, const struct tpl *t,
 	if (pe->missing)
 		return 0;
 	if (st->pdepth >= MAX_PARTIAL_DEPTH)
-		return fail(st, t, nd->off, -ELOOP,
-			    "partials nested too deeply (limit %d)",
-			    MAX_PARTIAL_DEPTH);
+		return too_deep(st, pe->name);
+	if (st->pdepth == 0)
+		st->main_off = nd->off;
+	st->pchain[st->pdepth] = pe->name;
 	/* Only a standalone partial is indented, by its line and ours. */
 	if (nd->standalone)
 		use = nd->ind_len ? &sub : ind;
@@ -802,6 +848,18 @@ static int render(struct rstate *st, const struct tpl *t, size_t from,
 	st->depth++;
 	while (i < to && r >= 0) {
 		const struct node *nd = &t->nodes[i];
+
+		if (++st->steps > st->max_steps) {
+			r = fail(st, t, nd->off, -E2BIG,
+				 "template expands too far (more than %lu tags rendered)",
+				 st->max_steps);
+			break;
+		}
+		if (st->out->len > st->out_max) {
+			r = fail(st, t, nd->off, -E2BIG,
+				 "rendered output larger than %zu bytes", st->out_max);
+			break;
+		}
 
 		if (ind && nd->bol && nd->type != N_TEXT) {
 			r = emit_indent(st, ind);
@@ -850,16 +908,23 @@ int mst_render(const char *tmpl, size_t len, const struct kv *data,
 	};
 	struct tpl t = { .src = tmpl ? tmpl : "", .len = tmpl ? len : 0 };
 	struct ctx root = { data, NULL };
+	size_t max = opts && opts->max_output ? opts->max_output : MST_MAX_OUTPUT;
 	char eb[80];
 	size_t k;
 	int r;
 
 	if (err)
 		memset(err, 0, sizeof(*err));
+	st.main = &t;
+	st.max_steps = opts && opts->max_steps ? opts->max_steps : MST_MAX_STEPS;
+	st.out_max = out->len + max;
 	r = parse(&st, &t);
 	if (r < 0)
 		goto out;
 	r = render(&st, &t, 0, t.n, &root, NULL);
+	if (r == 0 && out->len > st.out_max)
+		r = fail(&st, &t, t.len, -E2BIG,
+			 "rendered output larger than %zu bytes", max);
 out:
 	if (r < 0 && err && !st.failed)
 		snprintf(err->msg, sizeof(err->msg), "%s",

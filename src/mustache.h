@@ -31,7 +31,18 @@ struct mst_opts {
 	void *escape_ctx;
 	mst_partial_fn partial;    /* NULL: no partials */
 	void *partial_ctx;
+	size_t max_output;         /* bytes one render may add; 0: MST_MAX_OUTPUT */
+	unsigned long max_steps;   /* tags one render may visit; 0: MST_MAX_STEPS */
 };
+
+/*
+ * Hostile templates can expand exponentially (partials including the next
+ * one twice, lists nested in lists): a render stops with -E2BIG past this
+ * much output or 2^25 rendered tags, and with -ELOOP past 16 nested list
+ * sections, 64 nested partials or 512 nested sections.
+ */
+#define MST_MAX_OUTPUT (16u * 1024 * 1024)
+#define MST_MAX_STEPS (1UL << 25)
 
 struct mst_error {
 	unsigned line;             /* 1-based position in the template */

@@ -333,7 +333,16 @@ static int plan_drift(struct planner *P)
 	for (i = 0; r == 0 && i < n; i++) {
 		struct sysctl_drift *d, *v;
 		char *live = NULL;
-		int g = sysctl_get(P->o->root, kv[i].key, &live);
+		int g = sysctl_check(P->o->root, kv[i].key);
+
+		/* a planted FIFO or hard link: refuse before anything is written */
+		if (g < 0 && g != -ENOENT) {
+			diags_add(P->errs, "k3s-harden", 0, 0, "refusing to set kernel parameter '%s' "
+				  "live: its file under /proc/sys %s", kv[i].key, sysctl_check_reason(g));
+			r = -EINVAL;
+			break;
+		}
+		g = sysctl_get(P->o->root, kv[i].key, &live);
 
 		if (g == 0 && sysctl_equal(live, kv[i].value)) {
 			free(live);

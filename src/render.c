@@ -31,7 +31,7 @@ struct renderer {
 	const struct k3s_model *model;  /* the caller's, or NULL */
 	struct diags *d;
 	struct artifacts *out;
-	struct tmpl *cache;
+	struct tmpl **cache;    /* entries stay put while partials are added */
 	size_t n_cache;
 	int dirfd;              /* templates_dir, or -1 */
 	int err;
@@ -40,14 +40,14 @@ struct renderer {
 static int load_template(struct renderer *R, const char *name, const struct tmpl **out)
 {
 	const struct embedded_file *bf;
-	struct tmpl t, *v;
+	struct tmpl t, **v, *e;
 	char file[256];
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < R->n_cache; i++)
-		if (strcmp(R->cache[i].name, name) == 0) {
-			*out = &R->cache[i];
+		if (strcmp(R->cache[i]->name, name) == 0) {
+			*out = R->cache[i];
 			return 0;
 		}
 	memset(&t, 0, sizeof(t));
@@ -55,14 +55,14 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 		return -ENOENT;
 	snprintf(file, sizeof(file), "%s.mustache", name);
 	if (R->dirfd >= 0) {
-		int fd = openat(R->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 		struct stat st;
+		int fd = open_regular_at(R->dirfd, file, O_RDONLY, &st);
 
 		if (fd >= 0) {
 			r = read_fd_all(fd, TEMPLATE_MAX_SIZE, &t.text, &t.len, &st);
 			close(fd);
 		} else {
-			r = -errno;
+			r = fd;
 		}
 		if (r < 0 && r != -ENOENT) {
 			diags_add(R->d, R->o->templates_dir, 0, 0, "cannot read template '%s': %s",
@@ -84,18 +84,20 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 		r = asprintf(&t.label, "templates/%s", file);
 	}
 	t.name = strdup(name);
+	e = malloc(sizeof(*e));
 	v = realloc(R->cache, (R->n_cache + 1) * sizeof(*v));
-	if (r < 0 || !t.name || !v) {
+	if (v)
+		R->cache = v;
+	if (r < 0 || !t.name || !v || !e) {
 		free(t.name);
 		free(t.label);
 		free(t.text);
-		if (v)
-			R->cache = v;
+		free(e);
 		return -ENOMEM;
 	}
-	R->cache = v;
-	R->cache[R->n_cache] = t;
-	*out = &R->cache[R->n_cache++];
+	*e = t;
+	R->cache[R->n_cache++] = e;
+	*out = e;
 	return 0;
 }
 
@@ -185,7 +187,7 @@ static int add_artifact(struct renderer *R, const char *path, const char *tmpl_n
 static int emit(struct renderer *R, const char *name, struct kv *ctx, const char *path,
 		enum art_format fmt, mode_t mode, bool restart)
 {
-	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R };
+	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R, 0, 0 };
 	struct mst_error me;
 	struct buf out = BUF_INIT;
 	const struct tmpl *t;
@@ -577,9 +579,10 @@ int render_profile_model(const struct profile *p, const struct render_opts *o,
 	if (r == 0 && p->k3s)
 		r = render_config(&R);
 	for (i = 0; i < R.n_cache; i++) {
-		free(R.cache[i].name);
-		free(R.cache[i].label);
-		free(R.cache[i].text);
+		free(R.cache[i]->name);
+		free(R.cache[i]->label);
+		free(R.cache[i]->text);
+		free(R.cache[i]);
 	}
 	free(R.cache);
 	if (R.dirfd >= 0)

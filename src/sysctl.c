@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -113,34 +115,118 @@ int sysctl_get(const char *proc_root, const char *key, char **value)
 	return 0;
 }
 
-int sysctl_set(const char *proc_root, const char *key, const char *value)
+/* The directory holding key's file below proc_root, and the file's name. */
+static int key_dir(const char *proc_root, const char *key, int *dfd, char **base)
 {
-	char path[512], *dir, *base;
-	size_t len = strlen(value);
-	ssize_t k;
-	int dfd, fd, r = key_path(key, path, sizeof(path));
+	char path[512], *dir;
+	int r = key_path(key, path, sizeof(path));
 
 	if (r < 0)
 		return r;
-	if ((r = path_split(path, &dir, &base)) < 0)
+	if ((r = path_split(path, &dir, base)) < 0)
 		return r;
-	r = root_open_dir(proc_root, dir, false, 0, &dfd);
-	if (r == 0) {
-		/* /proc/sys entries exist or the key is unknown: never create */
-		fd = openat(dfd, base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_TRUNC);
-		if (fd < 0) {
-			r = -errno;
-		} else {
-			/* one write, with the newline systemd-sysctl and echo end it with */
-			char *line = malloc(len + 2);
+	r = root_open_dir(proc_root, dir, false, 0, dfd);
+	free(dir);
+	if (r < 0) {
+		free(*base);
+		*base = NULL;
+	}
+	return r;
+}
 
-			if (!line) {
-				close(fd);
-				close(dfd);
-				free(dir);
-				free(base);
-				return -ENOMEM;
-			}
+static bool on_procfs(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+/*
+ * Under a --root tree /proc/sys is plain files that anyone who could write
+ * the tree planted: a hard link would carry our write outside the root.
+ */
+static int check_stat(const struct stat *st, bool procfs)
+{
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (!procfs && st->st_nlink != 1)
+		return -EMLINK;
+	return 0;
+}
+
+int sysctl_check(const char *proc_root, const char *key)
+{
+	struct stat st;
+	char *base = NULL;
+	int dfd, r = key_dir(proc_root, key, &dfd, &base);
+
+	if (r < 0)
+		return r;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	else
+		r = check_stat(&st, on_procfs(dfd));
+	close(dfd);
+	free(base);
+	return r;
+}
+
+const char *sysctl_check_reason(int r)
+{
+	switch (r) {
+	case -ELOOP:
+		return "is a symbolic link";
+	case -EISDIR:
+		return "is a directory";
+	case -EINVAL:
+		return "is not a regular file";
+	case -EMLINK:
+		return "has more than one hard link";
+	default:
+		return strerror(-r);
+	}
+}
+
+int sysctl_set(const char *proc_root, const char *key, const char *value)
+{
+	char *base = NULL, *line;
+	size_t len = strlen(value);
+	struct stat pre, st;
+	bool procfs;
+	ssize_t k;
+	int dfd, fd = -1, r = key_dir(proc_root, key, &dfd, &base);
+
+	if (r < 0)
+		return r;
+	procfs = on_procfs(dfd);
+	/* look before opening: opening a FIFO or a device has effects */
+	if (fstatat(dfd, base, &pre, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	else
+		r = check_stat(&pre, procfs);
+	/* /proc/sys entries exist or the key is unknown: never create; truncate
+	 * only after the checks, or a hard link's target is emptied first */
+	if (r == 0 && (fd = openat(dfd, base, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+				   O_NOCTTY)) < 0)
+		r = -errno;
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == 0 && (st.st_dev != pre.st_dev || st.st_ino != pre.st_ino))
+		r = -EINVAL;
+	if (r == 0)
+		r = check_stat(&st, procfs);
+	if (r == 0 && !procfs && ftruncate(fd, 0) < 0)
+		r = -errno;
+	if (r == 0) {
+		/* one write, with the newline systemd-sysctl and echo end it with */
+		line = malloc(len + 2);
+		if (!line) {
+			r = -ENOMEM;
+		} else {
 			memcpy(line, value, len);
 			line[len] = '\n';
 			k = write(fd, line, len + 1);
@@ -149,12 +235,11 @@ int sysctl_set(const char *proc_root, const char *key, const char *value)
 				r = -errno;
 			else if ((size_t)k != len + 1)
 				r = -EIO;
-			if (close(fd) < 0 && r == 0)
-				r = -errno;
 		}
-		close(dfd);
 	}
-	free(dir);
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	close(dfd);
 	free(base);
 	return r;
 }

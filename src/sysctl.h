@@ -22,6 +22,17 @@ void sysctl_free(struct sysctl_kv *v, size_t n);
  */
 int sysctl_get(const char *proc_root, const char *key, char **value);
 int sysctl_set(const char *proc_root, const char *key, const char *value);
+
+/*
+ * Whether the live value of key may be written: PROC_ROOT/proc/sys/KEY must
+ * be a procfs file, or a regular file with one link (a --root tree). 0, or
+ * -ENOENT (no such key), -ELOOP (symlink), -EISDIR, -EINVAL (FIFO, device,
+ * socket), -EMLINK (a hard link). sysctl_set makes the same checks on the
+ * file it opens; this lets a caller refuse before it changes anything.
+ */
+int sysctl_check(const char *proc_root, const char *key);
+/* What sysctl_check's result means, for a message: "is a symbolic link", ... */
+const char *sysctl_check_reason(int r);
 bool sysctl_equal(const char *a, const char *b);
 
 #endif

@@ -9,6 +9,8 @@
 
 #define YN_MAX_DEPTH 64
 #define YN_MAX_ALIAS_NODES 100000
+/* Smaller maps are scanned: cheaper than hashing. */
+#define YN_INDEX_MIN 8
 
 static char **interned;
 static size_t n_interned;
@@ -87,7 +89,34 @@ void ynode_free(struct ynode *n)
 	free(n->keys);
 	free(n->value);
 	free(n->anchor);
+	hidx_free(&n->idx);
 	free(n);
+}
+
+static const char *key_at(const void *ctx, size_t pos, size_t *len)
+{
+	const struct ynode *map = ctx, *k = map->keys[pos];
+
+	if (!k || k->kind != YN_SCALAR || !k->value)
+		return NULL;
+	*len = strlen(k->value);
+	return k->value;
+}
+
+/* Bring the index up to date with keys[0..n); on failure drop it and scan. */
+static void index_update(struct ynode *map)
+{
+	size_t i;
+
+	if (map->kind != YN_MAP || map->n < YN_INDEX_MIN)
+		return;
+	if (map->idx.n > map->n)
+		hidx_clear(&map->idx);
+	for (i = map->idx.n; i < map->n; i++)
+		if (hidx_add(&map->idx, i, key_at, map) < 0) {
+			hidx_free(&map->idx);
+			return;
+		}
 }
 
 int ynode_append(struct ynode *p, struct ynode *key, struct ynode *val)
@@ -111,6 +140,7 @@ int ynode_append(struct ynode *p, struct ynode *key, struct ynode *val)
 	if (p->kind == YN_MAP)
 		p->keys[p->n] = key;
 	p->items[p->n++] = val;
+	index_update(p);
 	return 0;
 }
 
@@ -158,6 +188,8 @@ long ynode_find(const struct ynode *map, const char *key)
 
 	if (!map || map->kind != YN_MAP)
 		return -1;
+	if (map->n >= YN_INDEX_MIN && map->idx.n == map->n)
+		return hidx_find(&map->idx, key, strlen(key), key_at, map);
 	for (i = 0; i < map->n; i++)
 		if (map->keys[i]->kind == YN_SCALAR &&
 		    strcmp(map->keys[i]->value, key) == 0)
@@ -179,6 +211,9 @@ void ynode_remove(struct ynode *map, size_t i)
 	memmove(&map->keys[i], &map->keys[i + 1], (map->n - i - 1) * sizeof(*map->keys));
 	memmove(&map->items[i], &map->items[i + 1], (map->n - i - 1) * sizeof(*map->items));
 	map->n--;
+	/* positions moved: index again */
+	hidx_clear(&map->idx);
+	index_update(map);
 }
 
 struct parser {
@@ -193,6 +228,7 @@ struct parser {
 	struct ynode **anchors;   /* anchored nodes, for aliases */
 	size_t n_anchors;
 	size_t alias_nodes;
+	size_t nodes;
 	char path[512];         /* dotted path of the node being read, for messages */
 	int err;
 };
@@ -333,6 +369,7 @@ static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
 
 	for (;;) {
 		struct ynode *k = NULL, *v = NULL;
+		long at;
 
 		p->path[plen] = '\0';
 		if ((r = next_event(p, &ev)) < 0)
@@ -353,9 +390,9 @@ static int parse_children(struct parser *p, struct ynode *n, unsigned depth)
 				return r;
 			}
 			snprintf(p->path + plen, sizeof(p->path) - plen, "%s%s", plen ? "." : "", k->value);
-			if (ynode_find(n, k->value) >= 0) {
+			if ((at = ynode_find(n, k->value)) >= 0) {
 				r = perr(p, k->start, "%s: duplicate key (also set on line %u)", p->path,
-					 n->keys[ynode_find(n, k->value)]->start.line);
+					 n->keys[at]->start.line);
 				ynode_free(k);
 				return r;
 			}
@@ -387,6 +424,10 @@ static int parse_node(struct parser *p, yaml_event_t *ev, unsigned depth,
 
 	if (depth > YN_MAX_DEPTH)
 		return perr(p, mark_of(p, ev->start_mark), "nesting deeper than 64 levels");
+	if (++p->nodes > YN_MAX_NODES)
+		return perr(p, mark_of(p, ev->start_mark),
+			    "more than %d YAML nodes (keys, values and list items) in one document",
+			    YN_MAX_NODES);
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		n = ynode_new(YN_SCALAR, p->file);

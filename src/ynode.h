@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "hidx.h"
 
 enum ynode_kind { YN_SCALAR, YN_SEQ, YN_MAP };
 
@@ -34,12 +35,20 @@ struct ynode {
 	size_t n, cap;          /* children */
 	struct ynode **items;   /* seq items, map values */
 	struct ynode **keys;    /* map keys (scalars) */
+	struct hidx idx;        /* big maps: key -> position, kept by ynode_append/_remove */
 };
 
 enum {
 	YN_ALLOW_ALIAS = 1 << 0,   /* resolve *alias by copying the anchored node */
 	YN_ALLOW_EMPTY = 1 << 1,   /* an empty stream gives NULL, not an error */
 };
+
+/*
+ * At most this many nodes (keys, values, list items) in one document, about
+ * 250,000 keys: a bound on memory (~150 MB) and time (~1 s) that a 16 MiB
+ * config.yaml of short keys (1.7M of them) would pass sevenfold.
+ */
+#define YN_MAX_NODES 500000
 
 /*
  * Parse one YAML document. Errors (syntax, more than one document, aliases
@@ -55,7 +64,11 @@ struct ynode *ynode_copy(const struct ynode *n);
 int ynode_append(struct ynode *parent, struct ynode *key, struct ynode *val);
 void ynode_free(struct ynode *n);
 
-/* Map lookup by key; NULL when absent or n is not a map. */
+/*
+ * Map lookup by key; NULL when absent or n is not a map. O(1) on maps grown
+ * with ynode_append; replacing keys[i] or items[i] in place keeps the index
+ * valid as long as the key's text stays the same.
+ */
 struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* Index of key in map, or -1. */
 long ynode_find(const struct ynode *map, const char *key);

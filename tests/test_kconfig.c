@@ -525,6 +525,29 @@ static void test_kconfig_later_dropin_overrides(void **state)
 	assert_int_equal(f->w.v[0].line, 3);
 }
 
+/* Thousands of keys across files: each is found again in a later file (eff_get's index). */
+static void test_kconfig_many_keys(void **state)
+{
+	struct fx *f = *state;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct kconfig_file files[2];
+	int i;
+
+	assert_int_equal(buf_add(&a, f->fresh, f->fresh_len), 0);
+	for (i = 0; i < 5000; i++) {
+		assert_int_equal(buf_printf(&a, "user-opt-%d: %d\n", i, i), 0);
+		assert_int_equal(buf_printf(&b, "user-opt-%d: again\n", 4999 - i), 0);
+	}
+	assert_int_equal(buf_adds(&b, "protect-kernel-defaults: false\n"), 0);
+	files[0] = (struct kconfig_file){ "config.yaml", a.data, a.len, true };
+	files[1] = (struct kconfig_file){ "config.yaml.d/99-x.yaml", b.data, b.len, false };
+	check_fails(f, files, 2, "config.yaml.d/99-x.yaml", 5001, "protect-kernel-defaults: 'false' here overrides");
+	/* one warning per unknown key and file */
+	assert_int_equal(f->w.n, 10000);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 static void test_kconfig_dropin_mode_appends(void **state)
 {
 	struct fx *f = *state;
@@ -584,6 +607,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_own_admission_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
 	};
 

@@ -387,7 +387,9 @@ static void test_partial_errors(void **state)
 	expect_err("{{>bad}}", NULL, &o, -EINVAL, 2, 1,
 		   "in partial 'bad': unclosed section 'x'");
 	expect_err("{{>self}}", NULL, &o, -ELOOP, 1, 1,
-		   "in partial 'self': partials nested too deeply (limit 64)");
+		   "partials nested too deeply: self \u2192 self \u2192 self \u2192 self \u2192 "
+		   "self \u2192 self \u2192 self \u2192 self \u2192 self \u2192 self \u2192 "
+		   "self \u2192 self \u2192 self \u2192 self \u2192 self \u2192 self \u2192 self \u2192 \u2026");
 	expect_out("[{{>missing}}]", NULL, &o, "[]");
 	expect_out("[{{>bad}}]", NULL, NULL, "[]");
 	ch.fail_with = -EIO;
@@ -429,6 +431,89 @@ static void test_partial_depth(void **state)
 	(void)state;
 	chain_depth(64, 0);
 	chain_depth(65, -ELOOP);
+}
+
+/* A tag name holding a NUL byte: refused before any lookup reads past a key. */
+static void test_nul_byte(void **state)
+{
+	static const char t[] = "a\n{{#l}}{{key\0}}={{v}}{{/l}}";
+	struct kv *d = kv_map(), *l = kv_list(), *e = kv_map();
+	struct buf out = BUF_INIT;
+	struct mst_error err;
+
+	(void)state;
+	assert_int_equal(kv_map_str(e, "key", "k"), 0);
+	assert_int_equal(kv_list_add(l, e), 0);
+	assert_int_equal(kv_map_set(d, "l", l), 0);
+	assert_null(kv_map_getn(e, "key\0", 4));
+	assert_non_null(kv_map_getn(e, "keyx", 3));
+	assert_int_equal(mst_render(t, sizeof(t) - 1, d, NULL, &out, &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.msg, "NUL byte in template");
+	buf_free(&out);
+	kv_free(d);
+}
+
+static void test_self_partial(void **state)
+{
+	static const char *const names[] = { "header" };
+	static const char *const texts[] = { "{{>header}}" };
+	struct chain ch = { names, texts, 1, 0 };
+	struct mst_opts o = { .partial = chain_partial, .partial_ctx = &ch };
+	struct buf out = BUF_INIT;
+	struct mst_error err;
+
+	(void)state;
+	assert_int_equal(render("x\n {{>header}}", NULL, &o, &out, &err), -ELOOP);
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.col, 2);
+	assert_non_null(strstr(err.msg, "partials nested too deeply: header \u2192 header \u2192 "));
+	assert_non_null(strstr(err.msg, "\u2026"));
+	buf_free(&out);
+}
+
+/* Exponential expansion stops at the output cap or the work cap. */
+static void test_expansion_caps(void **state)
+{
+	static const char *const names[] = { "a", "b", "c", "d", "e" };
+	static const char *const texts[] = { "{{>b}}{{>b}}", "{{>c}}{{>c}}", "{{>d}}{{>d}}",
+					     "{{>e}}{{>e}}", "0123456789" };
+	struct chain ch = { names, texts, 5, 0 };
+	struct mst_opts o = { .partial = chain_partial, .partial_ctx = &ch, .max_output = 100 };
+	struct kv *d = kv_map(), *l = kv_list();
+	struct buf t = BUF_INIT, out = BUF_INIT;
+	struct mst_error err;
+	int i;
+
+	(void)state;
+	assert_int_equal(render("{{>a}}", NULL, &o, &out, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "larger than 100 bytes"));
+	o.max_output = 160;
+	expect_out("{{>a}}", NULL, &o, "0123456789012345678901234567890123456789"
+		   "0123456789012345678901234567890123456789"
+		   "0123456789012345678901234567890123456789"
+		   "0123456789012345678901234567890123456789");
+	/* 8^12 empty iterations: no output, still bounded */
+	for (i = 0; i < 8; i++)
+		assert_int_equal(kv_list_add(l, kv_bool(true)), 0);
+	assert_int_equal(kv_map_set(d, "l", l), 0);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(buf_adds(&t, "{{#l}}"), 0);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(buf_adds(&t, "{{/l}}"), 0);
+	assert_int_equal(render(t.data, d, NULL, &out, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "template expands too far"));
+	/* lists in lists beyond 16 levels are refused outright */
+	buf_reset(&t);
+	for (i = 0; i < 17; i++)
+		assert_int_equal(buf_adds(&t, "{{#l}}"), 0);
+	for (i = 0; i < 17; i++)
+		assert_int_equal(buf_adds(&t, "{{/l}}"), 0);
+	assert_int_equal(render(t.data, d, NULL, &out, &err), -ELOOP);
+	assert_string_equal(err.msg, "list sections nested too deeply (limit 16)");
+	buf_free(&t);
+	buf_free(&out);
+	kv_free(d);
 }
 
 static void test_section_depth(void **state)
@@ -613,6 +698,9 @@ int main(void)
 		cmocka_unit_test(test_partial_errors),
 		cmocka_unit_test(test_partial_depth),
 		cmocka_unit_test(test_section_depth),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_self_partial),
+		cmocka_unit_test(test_expansion_caps),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_partial_indent),
 		cmocka_unit_test(test_perf),

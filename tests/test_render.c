@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "render.h"
 #include "yamldoc.h"
 
@@ -579,6 +580,125 @@ static void test_render_conf_refuses_newline(void **state)
 	assert_non_null(strstr(f->d.v[0].msg, "value"));
 }
 
+static void write_bytes(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void tmpl_dir(struct fixture *f, char *tdir, size_t size)
+{
+	snprintf(tdir, size, "%s/templates", f->dir);
+	assert_int_equal(mkdir(tdir, 0755), 0);
+}
+
+static void tmpl_file(const char *tdir, const char *name, const char *text)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/%s.mustache", tdir, name);
+	write_file(path, text);
+}
+
+/* The template cache grows while a partial loads: the error still names the template. */
+static void test_render_self_including_partial(void **state)
+{
+	struct fixture *f = *state;
+	char tdir[128];
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	tmpl_file(tdir, "header", "{{>header}}\n");
+	load(f, "cis");
+	assert_int_equal(render(f, tdir), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_non_null(strstr(f->d.v[0].file, "templates/"));
+	assert_non_null(strstr(f->d.v[0].msg,
+		"partials nested too deeply: header \u2192 header \u2192 header"));
+	assert_non_null(strstr(f->d.v[0].msg, "\u2026"));
+	assert_int_equal(f->arts.n, 0);
+}
+
+static void test_render_partial_then_invalid_yaml(void **state)
+{
+	struct fixture *f = *state;
+	char tdir[128], want[200];
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	tmpl_file(tdir, "psa.yaml", "{{>extra}}\nkey: [unclosed\n");
+	tmpl_file(tdir, "extra", "# extra\n");
+	load(f, "cis");
+	assert_int_equal(render(f, tdir), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	snprintf(want, sizeof(want), "%s/psa.yaml.mustache", tdir);
+	assert_string_equal(f->d.v[0].file, want);
+	assert_non_null(strstr(f->d.v[0].msg, "invalid YAML"));
+}
+
+static void test_render_nul_in_template(void **state)
+{
+	static const char text[] = "# x\n{{#parameters}}{{key\0}}={{value}}\n{{/parameters}}";
+	struct fixture *f = *state;
+	char tdir[128], path[200];
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	snprintf(path, sizeof(path), "%s/sysctl.conf.mustache", tdir);
+	write_bytes(path, text, sizeof(text) - 1);
+	load(f, "cis");
+	assert_int_equal(render(f, tdir), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_string_equal(f->d.v[0].file, path);
+	assert_int_equal(f->d.v[0].line, 2);
+	assert_non_null(strstr(f->d.v[0].msg, "NUL byte"));
+}
+
+/* 30 partials each including the next twice: 2^30 expansions, refused early. */
+static void test_render_partials_doubling(void **state)
+{
+	struct fixture *f = *state;
+	char tdir[128], name[16], text[64];
+	int i;
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	for (i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		snprintf(text, sizeof(text), "{{>p%d}}{{>p%d}}", i + 1, i + 1);
+		tmpl_file(tdir, name, text);
+	}
+	tmpl_file(tdir, "p30", "kernel.panic = 10\n");
+	tmpl_file(tdir, "sysctl.conf", "{{>p0}}\n");
+	load(f, "cis");
+	assert_int_equal(render(f, tdir), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_non_null(strstr(f->d.v[0].file, "sysctl.conf.mustache"));
+	assert_non_null(strstr(f->d.v[0].msg, "larger than"));
+	assert_int_equal(f->arts.n, 0);
+}
+
+/* The same without output: the work is capped, not only the bytes. */
+static void test_render_nested_sections(void **state)
+{
+	struct fixture *f = *state;
+	struct buf t = BUF_INIT;
+	char tdir[128];
+	int i;
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	for (i = 0; i < 40; i++)
+		assert_int_equal(buf_adds(&t, "{{#parameters}}"), 0);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(buf_adds(&t, "{{/parameters}}"), 0);
+	tmpl_file(tdir, "sysctl.conf", t.data);
+	buf_free(&t);
+	load(f, "cis");
+	assert_int_equal(render(f, tdir), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_non_null(strstr(f->d.v[0].file, "sysctl.conf.mustache"));
+	assert_non_null(strstr(f->d.v[0].msg, "nested too deeply"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +716,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_render_template_syntax_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_invalid_yaml_names_template_and_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_conf_refuses_newline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_self_including_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_partial_then_invalid_yaml, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_nul_in_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_partials_doubling, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_nested_sections, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
