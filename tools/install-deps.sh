@@ -5,7 +5,7 @@
 # fuzz targets (make check replays their corpora). Installs only what is missing.
 set -e
 pkgs="build-essential pkg-config libyaml-dev libcyaml-dev libsystemd-dev libcmocka-dev
-systemd dbus patch strace util-linux clang libclang-rt-14-dev"
+systemd dbus patch strace util-linux python3 python3-yaml clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
