@@ -340,8 +340,6 @@ def key_for(cid, title):
 
 
 def scalar(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
     return str(v)
 
 
@@ -389,9 +387,9 @@ def convert_items(items, stat_kind):
             if "value" in comp and comp["value"] is not None:
                 o["value"] = scalar(comp["value"])
             if "set" in it:
-                o["set"] = bool(it["set"])
+                o["set"] = truth(it["set"])
         else:
-            s = it.get("set", True)
+            s = truth(it.get("set", "true"))
             o["op"] = "set" if s else "unset"
         out.append(o)
     return out
@@ -445,7 +443,7 @@ def convert_test(c, varmap, section):
         path = fm.group(1).rstrip("/") + "/*" if fm else resolve_path(audit, varmap)
         if path:
             t["file"] = path
-        if c.get("use_multiple_values") or fm:
+        if truth(c.get("use_multiple_values")) or fm:
             t["multiple"] = True
     t["bin_op"] = tests.get("bin_op", "and")
     t["items"] = convert_items(tests.get("test_items"), stat_kind)
@@ -457,8 +455,14 @@ def role_for(section):
 
 
 def load(path):
+    # BaseLoader keeps every scalar a string: kube-bench's values such as
+    # `no` and `0600` must not turn into booleans or octal numbers
     with open(path) as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=yaml.BaseLoader)
+
+
+def truth(v):
+    return str(v).lower() == "true"
 
 
 def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
@@ -483,9 +487,9 @@ def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
                     "key": key,
                     "title": t,
                     "section": section,
-                    "scored": bool(c.get("scored", False)),
+                    "scored": truth(c.get("scored", "false")),
                     "type": "manual" if kb_type == "manual" else "automated",
-                    "assessment": (status.group(1).lower() if status and status.group(1) in ("Automated", "Manual") else ("automated" if c.get("scored") else "manual")),
+                    "assessment": (status.group(1).lower() if status and status.group(1) in ("Automated", "Manual") else ("automated" if truth(c.get("scored")) else "manual")),
                     "skip": kb_type == "skip" or na_title,
                     "role": role_for(section),
                 }
