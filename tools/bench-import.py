@@ -48,6 +48,66 @@ BENCHMARKS = [
      "1.32", "1.36", "k3s-io/docs docs/security/self-assessment-1.12.md"),
 ]
 
+# Benchmarks with a K3s self-assessment but no kube-bench/security-scan
+# definition: the base benchmark's controls (and their kube-bench tests), with
+# the IDs, titles and Automated/Manual status the self-assessment lists, and
+# its added controls. name, title, k3s_min, k3s_max, range source, base,
+# changes {id: {title, assessment, value (first test item), new: (section,
+# skip)}}, note for every control
+DERIVED = [
+    ("k3s-cis-2.0", "CIS Kubernetes Benchmark v2.0 for K3s (self-assessment guide)",
+     "1.34", "1.37", "k3s-io/docs docs/security/self-assessment-2.0.md", "k3s-cis-1.12",
+     {}, "2.0 lists the same IDs, titles and statuses as k3s-cis-1.12 (section 3 is not in its document)"),
+    ("k3s-cis-2.1", "CIS Kubernetes Benchmark v2.1 for K3s (self-assessment guide)",
+     "1.36", "1.37", "k3s-io/docs docs/security/self-assessment-2.1.md", "k3s-cis-1.12",
+     {
+         "1.1.9": {"assessment": "manual"},
+         "1.1.10": {"assessment": "manual"},
+         "1.1.11": {"assessment": "automated"},
+         "1.1.13": {"title": "Ensure that the default administrative credential file permissions are set to 600"},
+         "1.1.14": {"title": "Ensure that the default administrative credential file ownership is set to root:root"},
+         "1.1.20": {"assessment": "manual"},
+         "1.1.21": {"assessment": "manual"},
+         "1.2.1": {"title": "Ensure that anonymous requests to the API server are restricted", "assessment": "manual"},
+         "1.2.3": {"title": "Ensure that the DenyServiceExternalIPs is set"},
+         "1.2.16": {"assessment": "automated"},
+         "1.2.17": {"assessment": "automated"},
+         "1.2.18": {"assessment": "automated"},
+         "1.2.19": {"assessment": "automated"},
+         "1.2.29": {"assessment": "manual"},
+         "2.1": {"assessment": "automated"},
+         "2.2": {"assessment": "automated"},
+         "2.3": {"assessment": "automated"},
+         "2.4": {"assessment": "automated"},
+         "2.5": {"assessment": "automated"},
+         "2.6": {"assessment": "automated"},
+         "4.1.3": {"assessment": "manual"},
+         "4.1.4": {"assessment": "manual"},
+         "4.1.7": {"title": "Ensure that the certificate authorities file permissions are set to 644 or more restrictive",
+                   "assessment": "manual", "value": "644"},
+         "4.1.8": {"assessment": "manual"},
+         "4.1.9": {"title": "If the kubelet config.yaml configuration file is being used validate permissions set to 600 or more restrictive"},
+         "4.1.10": {"title": "If the kubelet config.yaml configuration file is being used validate file ownership is set to root:root"},
+         "4.1.11": {"title": "Ensure that the kubelet drop-in configuration directory and files have restrictive permissions",
+                    "assessment": "automated", "new": ("node", True)},
+         "4.2.4": {"title": "Verify that if defined, readOnlyPort is set to 0", "assessment": "manual"},
+         "4.2.7": {"assessment": "manual"},
+         "4.2.9": {"assessment": "manual"},
+         "4.2.11": {"assessment": "manual"},
+         "4.3.1": {"assessment": "manual"},
+         "5.1.14": {"title": "Ensure that access to the Kubelet API uses fine-grained subresources instead of nodes/proxy where possible",
+                    "assessment": "manual", "new": ("policies", False)},
+         "5.2.10": {"title": "Minimize the admission of Windows HostProcess Containers"},
+         "5.2.13": {"title": "Minimize the admission of containers which have unmasked procmounts",
+                    "assessment": "manual", "new": ("policies", False)},
+         "5.3.1": {"title": "Ensure that the CNI in use supports Network Policies"},
+         "5.3.2": {"title": "Ensure that all Namespaces have Network Policies defined"},
+         "5.4.1": {"title": "Prefer using secrets as files over secrets as environment variables"},
+         "5.6.2": {"title": "Ensure that the seccomp profile is set to docker/default in your pod definitions"},
+         "5.6.3": {"title": "Apply Security Context to Your Pods and Containers"},
+     }, None),
+]
+
 SOURCE_REPO = {
     "kb": "aquasecurity/kube-bench cfg/",
     "ss": "rancher/security-scan package/cfg/",
@@ -155,11 +215,12 @@ RULES = [
     ("file.kubelet_client_ca_owner", "4.1", r"certificate authorities file ownership"),
     ("file.kubelet_config_mode", "4.1", r"kubelet (--config|config\.yaml) configuration file (has permissions|is being used validate permissions)"),
     ("file.kubelet_config_owner", "4.1", r"kubelet (--config|config\.yaml) configuration file (ownership|is being used validate file ownership)"),
+    ("file.kubelet_dropin_mode", "4.1", r"kubelet drop-in configuration directory"),
     # 4.2 kubelet
     ("kubelet.anonymous_auth", "4.2", r"anonymous-auth"),
     ("kubelet.authorization_mode", "4.2", r"--authorization-mode"),
     ("kubelet.client_ca_file", "4.2", r"--client-ca-file"),
-    ("kubelet.read_only_port", "4.2", r"--read-only-port"),
+    ("kubelet.read_only_port", "4.2", r"--read-only-port|readOnlyPort"),
     ("kubelet.streaming_connection_idle_timeout", "4.2", r"--streaming-connection-idle-timeout"),
     ("kubelet.protect_kernel_defaults", "4.2", r"--protect-kernel-defaults"),
     ("kubelet.make_iptables_util_chains", "4.2", r"--make-iptables-util-chains"),
@@ -187,6 +248,7 @@ RULES = [
     ("policies.csr_approval_access", "5.1", r"approval sub-resource of certificatesigningrequests"),
     ("policies.webhook_config_access", "5.1", r"webhook configuration objects"),
     ("policies.sa_token_create_access", "5.1", r"service account token creation"),
+    ("policies.kubelet_api_subresources", "5.1", r"fine-grained subresources instead of nodes/proxy"),
     ("policies.psa_restricted", "5.2", r"at least one active policy control mechanism"),
     ("policies.privileged_containers", "5.2", r"admission of privileged containers"),
     ("policies.host_pid", "5.2", r"host process ID namespace"),
@@ -200,6 +262,7 @@ RULES = [
     ("policies.windows_hostprocess", "5.2", r"Windows HostProcess"),
     ("policies.hostpath_volumes", "5.2", r"HostPath volumes"),
     ("policies.host_ports", "5.2", r"use HostPorts"),
+    ("policies.unmasked_procmount", "5.2", r"unmasked procmounts"),
     ("policies.cni_network_policy_support", "5.3", r"CNI in use supports Network ?Policies"),
     ("policies.network_policies", "5.3", r"all Namespaces have Network ?Policies defined"),
     ("policies.secrets_as_files", "5.4", r"(?i)secrets as files over secrets as environment"),
@@ -223,6 +286,7 @@ for k in ["auth.client_cert_users", "auth.service_account_token_users",
           "policies.bind_impersonate_escalate", "policies.create_pv_access",
           "policies.node_proxy_access", "policies.csr_approval_access",
           "policies.webhook_config_access", "policies.sa_token_create_access",
+          "policies.kubelet_api_subresources",
           "policies.cni_network_policy_support", "policies.secrets_as_files",
           "policies.external_secret_storage", "policies.image_provenance",
           "policies.namespace_boundaries", "policies.seccomp_profile",
@@ -254,6 +318,7 @@ NA_NOTE = {
     "controller_manager.rotate_kubelet_server_certificate": "K3s issues kubelet serving certificates itself; kube-bench skips the check",
     "apiserver.kubelet_https": "the flag was removed from kube-apiserver; kube-bench skips the check",
     "apiserver.admission_security_context_deny": "kube-bench skips it: Pod Security is enforced by PSA/PSP instead",
+    "file.kubelet_dropin_mode": "the K3s self-assessment calls it not applicable, although K3s runs the kubelet with --config-dir=/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
 }
 
 # Notes on controls that do apply, where the data alone would mislead.
@@ -264,6 +329,7 @@ NOTE = {
     "apiserver.encryption_providers": "K3s writes the provider file from secrets-encryption: true; identity first is a fail",
     "apiserver.audit_log_path": "the log directory must exist (0700) before K3s starts",
     "kubelet.protect_kernel_defaults": "K3s top-level protect-kernel-defaults; the kernel values must be set before the restart",
+    "policies.unmasked_procmount": "PSA restricted (and baseline) rejects procMount: Unmasked",
     "policies.psa_restricted": "PSA restricted via admission-control-config-file (psa.yaml) on K3s >= 1.25, PodSecurityPolicy on <= 1.24",
     "policies.network_policies": "one policy per namespace as manifests in the auto-deploy directory, DNS allowed",
     "policies.default_sa_automount": "default ServiceAccounts with automountServiceAccountToken: false as a manifest in the auto-deploy directory",
@@ -587,6 +653,57 @@ def emit(doc):
     return "\n".join(out) + "\n"
 
 
+def idkey(cid):
+    return [int(x) for x in cid.split(".")]
+
+
+def derive(d, built):
+    name, title, kmin, kmax, rsource, base, changes, note = d
+    import copy
+    doc = copy.deepcopy(built[base])
+    by_id = {c["id"]: c for c in doc["controls"]}
+    unmapped = []
+    for cid, ch in changes.items():
+        if "new" in ch:
+            section, skip = ch["new"]
+            key = key_for(cid, ch["title"])
+            if key is None:
+                unmapped.append((cid, ch["title"]))
+                key = "unmapped." + cid
+            c = {"id": cid, "key": key, "title": ch["title"], "section": section,
+                 "scored": False, "type": "manual" if not skip else "automated",
+                 "assessment": ch["assessment"], "skip": skip, "role": role_for(section)}
+            if skip:
+                c["remedy"] = "na"
+                c["note"] = NA_NOTE.get(key, "the K3s self-assessment marks it not applicable")
+            else:
+                c["remedy"] = REMEDY.get(key, "host")
+                if key in NOTE:
+                    c["note"] = NOTE[key]
+            c["test"] = {"component": "none", "bin_op": "and", "items": []}
+            by_id[cid] = c
+            continue
+        c = by_id[cid]
+        if "title" in ch:
+            c["title"] = ch["title"]
+            if key_for(cid, ch["title"]) != c["key"]:
+                unmapped.append((cid, ch["title"] + " (key changes)"))
+        if "assessment" in ch:
+            c["assessment"] = ch["assessment"]
+        if "value" in ch:
+            c["test"]["items"][0]["value"] = ch["value"]
+    if note:
+        for c in by_id.values():
+            if c["section"] == "controlplane":
+                c["note"] = "; ".join(([c["note"]] if "note" in c else []) +
+                                      ["not listed in the 2.0 self-assessment; carried from k3s-cis-1.12"])
+    doc["controls"] = sorted(by_id.values(), key=lambda c: (SECTIONS.index(c["section"]) if False else 0, idkey(c["id"])))
+    doc.update({"name": name, "title": title, "k3s_min": kmin, "k3s_max": kmax,
+                "k3s_range_source": rsource,
+                "source": rsource + " (controls); tests from " + built[base]["source"]})
+    return doc, unmapped
+
+
 def main():
     if len(sys.argv) != 4:
         sys.stderr.write(__doc__)
@@ -594,12 +711,21 @@ def main():
     roots = {"kb": sys.argv[1], "ss": sys.argv[2]}
     outdir = sys.argv[3]
     bad = 0
+    built = {}
     for b in BENCHMARKS:
         doc, unmapped = build(*b, roots)
+        built[b[0]] = doc
         for cid, t in unmapped:
             sys.stderr.write("%s: %s: no key for '%s'\n" % (b[0], cid, t))
             bad += 1
         with open(os.path.join(outdir, b[0] + ".yaml"), "w") as f:
+            f.write(emit(doc))
+    for d in DERIVED:
+        doc, unmapped = derive(d, built)
+        for cid, t in unmapped:
+            sys.stderr.write("%s: %s: no key for '%s'\n" % (d[0], cid, t))
+            bad += 1
+        with open(os.path.join(outdir, d[0] + ".yaml"), "w") as f:
             f.write(emit(doc))
     return 1 if bad else 0
 
