@@ -108,6 +108,16 @@ DERIVED = [
      }, None),
 ]
 
+# kube-bench's K3s 1.23-1.8 files are the permissive profiles; rancher/
+# security-scan ships the hardened ones. A check that only the permissive
+# profile skips is something a hardened host does, not "not applicable".
+HARDENED = {
+    "k3s-cis-1.23": "k3s-cis-1.23-hardened",
+    "k3s-cis-1.24": "k3s-cis-1.24-hardened",
+    "k3s-cis-1.7": "k3s-cis-1.7-hardened",
+    "k3s-cis-1.8": "k3s-cis-1.8-hardened",
+}
+
 SOURCE_REPO = {
     "kb": "aquasecurity/kube-bench cfg/",
     "ss": "rancher/security-scan package/cfg/",
@@ -452,8 +462,11 @@ def convert_items(items, stat_kind):
             o["op"] = "noteq" if comp["op"] == "noteqx" else comp["op"]
             if "value" in comp and comp["value"] is not None:
                 o["value"] = scalar(comp["value"])
-            if "set" in it:
-                o["set"] = truth(it["set"])
+            # kube-bench: set defaults to true; set: false with a compare
+            # ignores the compare and means "absent"
+            if "set" in it and not truth(it["set"]):
+                o = {k: v for k, v in o.items() if k in ("flag", "path")}
+                o["op"] = "unset"
         else:
             s = truth(it.get("set", "true"))
             o["op"] = "set" if s else "unset"
@@ -534,6 +547,15 @@ def truth(v):
 def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
     base = os.path.join(roots[tree], ddir)
     varmap = dict(K3S_VARS)
+    hardened_skips = None
+    if name in HARDENED:
+        hardened_skips = set()
+        for section in SECTIONS:
+            hdoc = load(os.path.join(roots["ss"], HARDENED[name], section + ".yaml"))
+            for g in hdoc.get("groups") or []:
+                for c in g.get("checks") or []:
+                    if c.get("type") == "skip":
+                        hardened_skips.add(str(c["id"]))
     controls = []
     unmapped = []
     for section in SECTIONS:
@@ -559,9 +581,13 @@ def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
                     "skip": kb_type == "skip" or na_title,
                     "role": role_for(section),
                 }
-                if ctl["skip"]:
+                if ctl["skip"] and hardened_skips is not None and cid not in hardened_skips:
+                    ctl["remedy"] = REMEDY.get(key, "host")
+                    ctl["note"] = ("skipped by kube-bench's permissive %s only; rancher/security-scan %s checks it"
+                                   % (name, HARDENED[name]))
+                elif ctl["skip"]:
                     ctl["remedy"] = "na"
-                    ctl["note"] = NA_NOTE.get(key, "kube-bench marks it not applicable to K3s")
+                    ctl["note"] = NA_NOTE.get(key, "kube-bench skips it for this version")
                 else:
                     ctl["remedy"] = REMEDY.get(key, "host")
                     if key in NOTE:
@@ -594,7 +620,7 @@ def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
 FIELD_ORDER = ["id", "key", "title", "section", "scored", "type", "assessment",
                "skip", "role", "remedy", "note", "test"]
 TEST_ORDER = ["component", "config", "config_file", "file", "multiple", "bin_op", "items"]
-ITEM_ORDER = ["flag", "path", "op", "value", "set"]
+ITEM_ORDER = ["flag", "path", "op", "value"]
 
 
 def q(s):
