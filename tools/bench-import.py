@@ -21,7 +21,7 @@ import yaml
 BENCHMARKS = [
     ("k3s-cis-1.6", "kb", "cis-1.6-k3s",
      "CIS Kubernetes Benchmark v1.6 for K3s (self-assessment guide)",
-     "1.17", "1.21", "k3s-io/docs docs/security/self-assessment.md"),
+     "1.17", "1.21", "rancher/docs scripts/converters/headers/header-k3s.md"),
     ("k3s-cis-1.23", "kb", "k3s-cis-1.23",
      "CIS Kubernetes Benchmark v1.23 for K3s (self-assessment guide)",
      "1.22", "1.24", "k3s-io/docs docs/security/self-assessment-1.23.md"),
