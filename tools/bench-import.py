@@ -331,6 +331,14 @@ NA_NOTE = {
     "file.kubelet_dropin_mode": "the K3s self-assessment calls it not applicable, although K3s runs the kubelet with --config-dir=/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
 }
 
+# kube-bench looks somewhere other than the control says, for one version.
+QUIRK_NOTE = {
+    ("k3s-cis-1.23", "1.1.18"): "kube-bench stats /var/lib/rancher/k3s/server/tls here, not the controller kubeconfig",
+    ("k3s-cis-1.24", "1.1.18"): "kube-bench stats /var/lib/rancher/k3s/server/tls here, not the controller kubeconfig",
+    ("k3s-cis-1.23", "4.1.7"): "kube-bench stats the server's server-ca.crt, not the agent's client-ca.crt",
+    ("k3s-cis-1.23", "4.1.8"): "kube-bench stats the server's client-ca.crt, not the agent's client-ca.crt",
+}
+
 # Notes on controls that do apply, where the data alone would mislead.
 NOTE = {
     "apiserver.admission_event_rate_limit": "needs an EventRateLimit configuration inside the admission-control-config-file (psa.yaml) with non-empty limits",
@@ -518,14 +526,22 @@ def convert_test(c, varmap, section):
         t["config"] = "encryption-provider"
         t["config_file"] = "/var/lib/rancher/k3s/server/cred/encryption-config.json"
     if t["component"] == "file" and c.get("type") != "skip":
-        fm = re.search(r"find (/\S+) -type f", audit)
-        path = fm.group(1).rstrip("/") + "/*" if fm else resolve_path(audit, varmap)
+        fm = re.search(r"find (/[^\s|]+)([^|]*)", audit)
+        if fm:
+            nm = re.search(r"(?<!! )-name '([^']+)'", fm.group(2))
+            # find recurses: "**" is any depth
+            path = fm.group(1).rstrip("/") + "/**" + ("/" + nm.group(1) if nm else "")
+        else:
+            path = resolve_path(audit, varmap)
         if path:
             t["file"] = path
         if truth(c.get("use_multiple_values")) or fm:
             t["multiple"] = True
     t["bin_op"] = tests.get("bin_op", "and")
     t["items"] = convert_items(tests.get("test_items"), stat_kind)
+    if not t["items"]:
+        # nothing to evaluate: no component to read either
+        t = {"component": "none", "bin_op": "and", "items": []}
     return t
 
 
@@ -603,6 +619,8 @@ def build(name, tree, ddir, title, kmin, kmax, rsource, roots):
                 if any(it.get("op") == "noteq" and it.get("value") == "0" and "streaming" in it.get("flag", "")
                        for it in ctl["test"]["items"]) and "noteqx" in str(c.get("tests")):
                     extra.append("kube-bench's file says op noteqx (never matches), read as noteq")
+                if (name, cid) in QUIRK_NOTE:
+                    extra.append(QUIRK_NOTE[(name, cid)])
                 if extra:
                     ctl["note"] = "; ".join(([ctl["note"]] if "note" in ctl else []) + extra)
                 controls.append(ctl)
