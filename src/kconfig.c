@@ -7,31 +7,8 @@
 
 #include "escape.h"
 #include "k3s_keys.h"
+#include "keff.h"
 #include "ynode.h"
-
-/* "--audit-log-path=/x" -> "audit-log-path" (length in *len). */
-static const char *kconfig_flag_name(const char *item, size_t *len)
-{
-	const char *s = item + strspn(item, "-");
-
-	*len = strcspn(s, "=");
-	return s;
-}
-
-static bool same_flag(const char *item, const char *flag)
-{
-	size_t l;
-	const char *n = kconfig_flag_name(item, &l);
-
-	return strlen(flag) == l && strncmp(n, flag, l) == 0;
-}
-
-static const char *flag_value(const char *item)
-{
-	const char *eq = strchr(item, '=');
-
-	return eq ? eq + 1 : "";
-}
 
 /* ---- line breaks, as YAML 1.1 reads them (libyaml, and K3s's parser) ---- */
 
@@ -95,43 +72,6 @@ static const char *detect_eol(const char *t, size_t len)
 	return "\n";
 }
 
-static bool is_null(const struct ynode *n)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-	size_t i;
-
-	if (n->kind != YN_SCALAR || !n->plain)
-		return false;
-	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-		if (strcmp(n->value, nulls[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * A boolean as K3s ends up reading it: a plain YAML 1.1 boolean (yes, on,
- * ...) is resolved by the YAML parser; any string then goes through Go's
- * strconv.ParseBool. -1 when it is no boolean.
- */
-static int bool_meaning(const struct ynode *n)
-{
-	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
-					   "true", "True", "TRUE", "1", "t", "T" };
-	static const char *const no[] = { "n", "N", "no", "No", "NO", "off", "Off", "OFF",
-					  "false", "False", "FALSE", "0", "f", "F" };
-	size_t i, from = n->plain ? 0 : 8;
-
-	if (n->kind != YN_SCALAR)
-		return -1;
-	for (i = from; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcmp(n->value, yes[i]) == 0)
-			return 1;
-		if (strcmp(n->value, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 static bool same_meaning(const struct ynode *v, const struct cfg_setting *s)
 {
 	if (v->kind != YN_SCALAR)
@@ -139,7 +79,7 @@ static bool same_meaning(const struct ynode *v, const struct cfg_setting *s)
 	if (strcmp(v->value, s->value) == 0)
 		return true;
 	if (s->raw && (strcmp(s->value, "true") == 0 || strcmp(s->value, "false") == 0))
-		return bool_meaning(v) == (strcmp(s->value, "true") == 0);
+		return keff_bool_meaning(v) == (strcmp(s->value, "true") == 0);
 	return false;
 }
 
@@ -262,7 +202,7 @@ static char *arg_text(const struct cfg_arg *a, const char *user_item)
 	char *s = NULL, *v;
 
 	if (strcmp(a->flag, "enable-admission-plugins") == 0 && user_item) {
-		v = union_plugins(flag_value(user_item), a->value);
+		v = union_plugins(keff_flag_value(user_item), a->value);
 		if (!v || asprintf(&s, "%s=%s", a->flag, v) < 0)
 			s = NULL;
 		free(v);
@@ -618,7 +558,7 @@ static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, s
 	e->dup = false;
 	e->text = NULL;
 	for (j = 0; j < L->l->n; j++)
-		if (same_flag(n->value, L->l->args[j].flag)) {
+		if (keff_same_flag(n->value, L->l->args[j].flag)) {
 			e->arg = (long)j;
 			break;
 		}
@@ -660,7 +600,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
 		o->rewrite = M->flow || v->kind != YN_SEQ || v->flow || v->alias || v->n == 0;
 		o->first = L->n_ent;
 		if (v->kind == YN_SCALAR) {
-			if (!is_null(v))
+			if (!keff_is_null(v))
 				r = push_entry(L, v, i, &cap);
 		} else {
 			for (j = 0; j < v->n && r == 0; j++) {
@@ -671,7 +611,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
 						  o->key->value);
 					return -EINVAL;
 				}
-				if (!is_null(v->items[j]))
+				if (!keff_is_null(v->items[j]))
 					r = push_entry(L, v->items[j], i, &cap);
 			}
 		}
@@ -713,17 +653,17 @@ static int plan_list(struct list_merge *L)
 	 * disable list keeps everything but the plugins we enable */
 	for (i = 0; i < L->l->n; i++)
 		if (strcmp(L->l->args[i].flag, "enable-admission-plugins") == 0)
-			enable = flag_value(L->want[i]);
+			enable = keff_flag_value(L->want[i]);
 	for (i = 0; enable && i < L->n_ent; i++) {
 		struct entry *e = &L->ent[i];
 		char *rest;
 
-		if (e->arg >= 0 || !same_flag(e->node->value, "disable-admission-plugins"))
+		if (e->arg >= 0 || !keff_same_flag(e->node->value, "disable-admission-plugins"))
 			continue;
-		rest = plugins_without(flag_value(e->node->value), enable);
+		rest = plugins_without(keff_flag_value(e->node->value), enable);
 		if (!rest)
 			return -ENOMEM;
-		if (strcmp(rest, flag_value(e->node->value)) == 0) {
+		if (strcmp(rest, keff_flag_value(e->node->value)) == 0) {
 			free(rest);
 			continue;
 		}
@@ -969,7 +909,7 @@ static int keep_own_configs(struct merger *M, const struct list_merge *L)
 		const struct cfg_arg *a = e->arg >= 0 ? &L->l->args[e->arg] : NULL;
 		size_t eol;
 
-		if (!a || e->dup || strcmp(flag_value(e->node->value), a->value) == 0)
+		if (!a || e->dup || strcmp(keff_flag_value(e->node->value), a->value) == 0)
 			continue;
 		for (f = 0; f < sizeof(files) / sizeof(files[0]); f++)
 			if (strcmp(a->flag, files[f]) == 0)
@@ -1151,7 +1091,7 @@ static int canon(const struct ynode *n, bool strings, struct buf *b)
 	int r = 0;
 
 	if (n->kind == YN_SCALAR) {
-		if (is_null(n))
+		if (keff_is_null(n))
 			return 0;
 		return buf_printf(b, "%s%zu:%s;", strings ? "" : n->plain ? "p" : "q", n->len, n->value);
 	}
@@ -1204,7 +1144,7 @@ static size_t list_entries(const struct vopt *v, size_t from, size_t to,
 		for (j = 0; j < cnt; j++) {
 			const struct ynode *it = val->kind == YN_SEQ ? val->items[j] : val;
 
-			if (is_null(it))
+			if (keff_is_null(it))
 				continue;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
@@ -1228,7 +1168,7 @@ static long managed_arg(const struct cfg_list *l, const struct ynode *it)
 	size_t j;
 
 	for (j = 0; it->kind == YN_SCALAR && j < l->n; j++)
-		if (same_flag(it->value, l->args[j].flag))
+		if (keff_same_flag(it->value, l->args[j].flag))
 			return (long)j;
 	return -1;
 }
@@ -1242,10 +1182,10 @@ static char *user_entry(const struct ynode *it, const char *enable)
 {
 	char *rest, *s = NULL;
 
-	if (!enable || !same_flag(it->value, "disable-admission-plugins"))
+	if (!enable || !keff_same_flag(it->value, "disable-admission-plugins"))
 		return strdup(it->value);
-	rest = plugins_without(flag_value(it->value), enable);
-	if (rest && *rest && strcmp(rest, flag_value(it->value)) == 0)
+	rest = plugins_without(keff_flag_value(it->value), enable);
+	if (rest && *rest && strcmp(rest, keff_flag_value(it->value)) == 0)
 		s = strdup(it->value);
 	else if (rest && *rest && asprintf(&s, "disable-admission-plugins=%s", rest) < 0)
 		s = NULL;
@@ -1266,8 +1206,8 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 	for (j = 0; ok && j < nn; j++)
 		if (n[j]->kind != YN_SCALAR)
 			ok = false;
-		else if (same_flag(n[j]->value, "enable-admission-plugins") && managed_arg(l, n[j]) >= 0)
-			enable = flag_value(n[j]->value);
+		else if (keff_same_flag(n[j]->value, "enable-admission-plugins") && managed_arg(l, n[j]) >= 0)
+			enable = keff_flag_value(n[j]->value);
 	*why = "the option's other entries";
 	for (i = 0, j = 0; ok; i++, j++) {
 		char *want = NULL;
@@ -1293,8 +1233,8 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 				last = n[j];
 		*why = a->flag;
 		ok = last && (strcmp(a->flag, "enable-admission-plugins") == 0
-			      ? plugins_cover(flag_value(last->value), a->value)
-			      : strcmp(flag_value(last->value), a->value) == 0);
+			      ? plugins_cover(keff_flag_value(last->value), a->value)
+			      : strcmp(keff_flag_value(last->value), a->value) == 0);
 	}
 	free(o);
 	free(n);
@@ -1512,151 +1452,6 @@ out:
 
 /* ---- the effective configuration ---- */
 
-struct eff_item {
-	const struct ynode *node;   /* the scalar, for its position */
-	const char *value;
-};
-
-struct eff_key {
-	const char *name;
-	const struct ynode *assigned;   /* key node of the last plain assignment */
-	struct eff_item *items;
-	size_t n, cap;
-};
-
-struct eff {
-	struct eff_key *keys;
-	size_t n, cap;
-	struct hidx idx;        /* name -> position in keys */
-	struct ynode **trees;
-	size_t n_trees;
-};
-
-static const char *eff_key_at(const void *ctx, size_t pos, size_t *len)
-{
-	const struct eff *E = ctx;
-
-	*len = strlen(E->keys[pos].name);
-	return E->keys[pos].name;
-}
-
-static struct eff_key *eff_get(struct eff *E, const char *name, size_t len, bool create)
-{
-	struct eff_key *k;
-	long at = hidx_find(&E->idx, name, len, eff_key_at, E);
-
-	if (at >= 0)
-		return &E->keys[at];
-	if (!create)
-		return NULL;
-	if (E->n == E->cap) {
-		size_t cap = E->cap ? E->cap * 2 : 32;
-
-		k = realloc(E->keys, cap * sizeof(*k));
-		if (!k)
-			return NULL;
-		E->keys = k;
-		E->cap = cap;
-	}
-	k = &E->keys[E->n];
-	memset(k, 0, sizeof(*k));
-	k->name = strndup(name, len);
-	if (!k->name)
-		return NULL;
-	if (hidx_add(&E->idx, E->n, eff_key_at, E) < 0) {
-		free((char *)k->name);
-		return NULL;
-	}
-	E->n++;
-	return k;
-}
-
-static int eff_push(struct eff_key *k, const struct ynode *n)
-{
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 8;
-		struct eff_item *v = realloc(k->items, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		k->items = v;
-		k->cap = cap;
-	}
-	k->items[k->n].node = n;
-	k->items[k->n].value = n->value;
-	k->n++;
-	return 0;
-}
-
-static int eff_file(struct eff *E, const struct kconfig_file *f, struct diags *d, struct diags *w)
-{
-	struct ynode *root = NULL, **trees;
-	size_t i, j;
-	int r;
-
-	r = ynode_parse(f->label, f->data, f->len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &root, d);
-	if (r < 0)
-		return r;
-	if (!root)
-		return 0;
-	trees = realloc(E->trees, (E->n_trees + 1) * sizeof(*trees));
-	if (!trees) {
-		ynode_free(root);
-		return -ENOMEM;
-	}
-	E->trees = trees;
-	E->trees[E->n_trees++] = root;
-	if (root->kind != YN_MAP) {
-		diags_add(d, f->label, root->start.line, root->start.col,
-			  "a K3s configuration file must be a mapping of options");
-		return -EINVAL;
-	}
-	for (i = 0; i < root->n; i++) {
-		const struct ynode *key = root->keys[i], *v = root->items[i];
-		size_t kl = key->len;
-		bool plus = kl > 1 && key->value[kl - 1] == '+';
-		struct eff_key *k;
-
-		if (plus)
-			kl--;
-		k = eff_get(E, key->value, kl, true);
-		if (!k)
-			return -ENOMEM;
-		if (!k3s_key_find(k->name))
-			diags_add(w, f->label, key->start.line, key->start.col,
-				  "unknown K3s option '%s' (K3s ignores it with only a warning)", k->name);
-		if (!plus) {
-			k->n = 0;
-			k->assigned = key;
-		}
-		if (v->kind == YN_SCALAR) {
-			if (!is_null(v) && (r = eff_push(k, v)) < 0)
-				return r;
-		} else if (v->kind == YN_SEQ) {
-			for (j = 0; j < v->n; j++)
-				if (v->items[j]->kind == YN_SCALAR && !is_null(v->items[j]) &&
-				    (r = eff_push(k, v->items[j])) < 0)
-					return r;
-		}
-	}
-	return 0;
-}
-
-static void eff_free(struct eff *E)
-{
-	size_t i;
-
-	for (i = 0; i < E->n; i++) {
-		free((char *)E->keys[i].name);
-		free(E->keys[i].items);
-	}
-	for (i = 0; i < E->n_trees; i++)
-		ynode_free(E->trees[i]);
-	free(E->keys);
-	free(E->trees);
-	hidx_free(&E->idx);
-}
-
 static bool plugins_cover(const char *have, const char *want)
 {
 	const char *p = want;
@@ -1693,10 +1488,10 @@ static void report_override(struct diags *d, const struct ynode *at, const char 
  * copied from the guide is no plugin, and a plugin that is both enabled
  * and disabled stops kube-apiserver.
  */
-static void check_plugins(const struct eff *E, const struct k3s_model *m, struct diags *d)
+static void check_plugins(const struct keff *E, const struct k3s_model *m, struct diags *d)
 {
-	const struct eff_key *k = eff_get((struct eff *)E, "kube-apiserver-arg", 18, false);
-	const struct eff_item *disable = NULL;
+	const struct keff_key *k = keff_get(E, "kube-apiserver-arg");
+	const struct keff_item *disable = NULL;
 	const char *enable = NULL;
 	size_t i, j;
 
@@ -1707,11 +1502,11 @@ static void check_plugins(const struct eff *E, const struct k3s_model *m, struct
 	for (i = 0; k && i < k->n; i++) {
 		const char *v = k->items[i].value;
 
-		if (!same_flag(v, "enable-admission-plugins") && !same_flag(v, "disable-admission-plugins"))
+		if (!keff_same_flag(v, "enable-admission-plugins") && !keff_same_flag(v, "disable-admission-plugins"))
 			continue;
-		if (same_flag(v, "disable-admission-plugins"))
+		if (keff_same_flag(v, "disable-admission-plugins"))
 			disable = &k->items[i];
-		for (const char *p = flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+		for (const char *p = keff_flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
 			if (strncmp(p, "...", 3) == 0 || strncmp(p, "\xe2\x80\xa6", 3) == 0)
 				diags_add(d, k->items[i].node->file, k->items[i].node->start.line,
 					  k->items[i].node->start.col,
@@ -1719,9 +1514,9 @@ static void check_plugins(const struct eff *E, const struct k3s_model *m, struct
 					  "admission plugin: name the plugins", (int)strcspn(v, "="), v);
 	}
 	if (disable && enable) {
-		char *left = plugins_without(flag_value(disable->value), enable);
+		char *left = plugins_without(keff_flag_value(disable->value), enable);
 
-		if (left && strcmp(left, flag_value(disable->value)) != 0)
+		if (left && strcmp(left, keff_flag_value(disable->value)) != 0)
 			diags_add(d, disable->node->file, disable->node->start.line,
 				  disable->node->start.col,
 				  "kube-apiserver-arg: '%s' disables a plugin k3s-harden enables (%s); "
@@ -1735,19 +1530,18 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			    const struct k3s_model *m, struct diags *d,
 			    struct diags *w)
 {
-	struct eff E;
+	struct keff E = KEFF_INIT;
 	size_t i, j, errs = d->n;
 	int r = 0;
 
-	memset(&E, 0, sizeof(E));
 	for (i = 0; i < n && r == 0; i++)
-		r = eff_file(&E, &files[i], d, w);
+		r = keff_add(&E, files[i].label, files[i].data, files[i].len, d, w);
 	if (r < 0)
 		goto out;
 	check_plugins(&E, m, d);
 	for (i = 0; i < m->n_settings; i++) {
 		const struct cfg_setting *s = &m->settings[i];
-		const struct eff_key *k = eff_get(&E, s->key, strlen(s->key), false);
+		const struct keff_key *k = keff_get(&E, s->key);
 		char msg[512];
 
 		if (!k || k->n == 0) {
@@ -1766,16 +1560,16 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 	}
 	for (i = 0; i < m->n_lists; i++) {
 		const struct cfg_list *l = &m->lists[i];
-		const struct eff_key *k = eff_get(&E, l->name, strlen(l->name), false);
+		const struct keff_key *k = keff_get(&E, l->name);
 
 		for (j = 0; j < l->n; j++) {
 			const struct cfg_arg *a = &l->args[j];
-			const struct eff_item *last = NULL;
+			const struct keff_item *last = NULL;
 			char msg[512];
 			size_t x;
 
 			for (x = 0; k && x < k->n; x++)
-				if (same_flag(k->items[x].value, a->flag))
+				if (keff_same_flag(k->items[x].value, a->flag))
 					last = &k->items[x];
 			if (!last) {
 				if (k && k->assigned) {
@@ -1787,8 +1581,8 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 				continue;
 			}
 			if (strcmp(a->flag, "enable-admission-plugins") == 0
-			    ? !plugins_cover(flag_value(last->value), a->value)
-			    : strcmp(flag_value(last->value), a->value) != 0) {
+			    ? !plugins_cover(keff_flag_value(last->value), a->value)
+			    : strcmp(keff_flag_value(last->value), a->value) != 0) {
 				snprintf(msg, sizeof(msg), "%s: '%s' here overrides k3s-harden's %s=%s",
 					 l->name, last->value, a->flag, a->value);
 				report_override(d, last->node, msg, a->controls);
@@ -1797,6 +1591,6 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 	}
 	r = d->n > errs ? -EINVAL : 0;
 out:
-	eff_free(&E);
+	keff_free(&E);
 	return r;
 }
