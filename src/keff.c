@@ -198,7 +198,7 @@ int keff_read_root(struct keff *E, const char *root, const char *config_path,
 		char *data = NULL, **v;
 		size_t len = 0;
 
-		r = root_read_file(root, paths[i], KEFF_FILE_MAX, &data, &len, &st);
+		r = root_read_file_resolved(root, paths[i], KEFF_FILE_MAX, &data, &len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;

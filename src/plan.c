@@ -51,7 +51,13 @@ static void host_error(struct planner *P, const char *path, int r)
 	case -EFBIG: why = "is larger than 16 MiB"; break;
 	default: why = strerror(-r);
 	}
-	diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s", path, why);
+	/* the tool writes config.yaml only in merge mode; drop-in mode only reads it */
+	if (r == -ELOOP && P->p->k3s && P->p->k3s->path && strcmp(path, P->p->k3s->path) == 0)
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s: the merge writes this file; "
+			  "set 'k3s: {mode: dropin}' in the profile to leave it alone and write "
+			  "a drop-in in %s.d instead", path, why, path);
+	else
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s", path, why);
 }
 
 /* Read a host file; *data NULL when it does not exist. */
@@ -294,7 +300,7 @@ static int check_effective(struct planner *P)
 			nf++;
 			continue;
 		}
-		r = root_read_file(P->o->root, paths[i], HOST_FILE_MAX, &owned[i], &files[nf].len, &st);
+		r = root_read_file_resolved(P->o->root, paths[i], HOST_FILE_MAX, &owned[i], &files[nf].len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;
@@ -484,7 +490,7 @@ int plan_effective_value(const char *root, const char *config_path, const struct
 				r = value_in(paths[i], c->new_data, c->new_len, key, value);
 			continue;
 		}
-		r = root_read_file(root, paths[i], HOST_FILE_MAX, &data, &len, &st);
+		r = root_read_file_resolved(root, paths[i], HOST_FILE_MAX, &data, &len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;
