@@ -166,6 +166,33 @@ void cli_json_drift(struct buf *b, const struct plan *pl)
 	buf_addc(b, ']');
 }
 
+struct plan_counts {
+	size_t created, updated, removed;
+	bool manifests_removed;
+};
+
+/* What a plan changes, counted once for diff and for apply/rollback. */
+static struct plan_counts plan_count(const struct plan *pl)
+{
+	struct plan_counts n = { 0, 0, 0, false };
+	size_t i;
+
+	for (i = 0; i < pl->n; i++) {
+		const struct change *ch = &pl->v[i];
+
+		n.created += ch->action == ACT_CREATE;
+		n.updated += ch->action == ACT_UPDATE;
+		n.removed += ch->action == ACT_REMOVE;
+		n.manifests_removed |= ch->action == ACT_REMOVE && (ch->flags & CHANGE_MANIFEST);
+	}
+	return n;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static bool plan_restarts(const struct plan *pl)
 {
 	size_t i;
@@ -179,8 +206,8 @@ static bool plan_restarts(const struct plan *pl)
 int cli_report_plan(const struct cli *c, const struct plan *pl, const char *profile)
 {
 	struct buf b = BUF_INIT;
-	size_t i, created = 0, updated = 0, removed = 0;
-	bool manifests_removed = false;
+	struct plan_counts cnt = plan_count(pl);
+	size_t i;
 	int rc = plan_changes(pl) ? EXIT_CHANGES : EXIT_OK;
 
 	if (c->output == OUTPUT_JSON) {
@@ -199,10 +226,6 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 
 		if (ch->action == ACT_UNCHANGED)
 			continue;
-		created += ch->action == ACT_CREATE;
-		updated += ch->action == ACT_UPDATE;
-		removed += ch->action == ACT_REMOVE;
-		manifests_removed |= ch->action == ACT_REMOVE && (ch->flags & CHANGE_MANIFEST);
 		if (text_change(&b, ch) < 0) {
 			cli_error("out of memory");
 			buf_free(&b);
@@ -219,12 +242,12 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 		char drift[64] = "";
 
 		if (pl->n_drift)
-			snprintf(drift, sizeof(drift), "; %zu kernel parameter%s to set live",
-				 pl->n_drift, pl->n_drift == 1 ? "" : "s");
-		cli_note(c, "%zu to create, %zu to update, %zu to remove%s%s", created, updated,
-			 removed, plan_restarts(pl) ? "; K3s would restart" : "", drift);
+			snprintf(drift, sizeof(drift), "; %zu kernel %s to set live",
+				 pl->n_drift, plural(pl->n_drift, "parameter", "parameters"));
+		cli_note(c, "%zu to create, %zu to update, %zu to remove%s%s", cnt.created, cnt.updated,
+			 cnt.removed, plan_restarts(pl) ? "; K3s would restart" : "", drift);
 	}
-	if (c->verbose >= 0 && manifests_removed)
+	if (c->verbose >= 0 && cnt.manifests_removed)
 		cli_note(c, "objects K3s created from removed manifests stay in the cluster "
 			 "until deleted through the API");
 	if (c->verbose >= 0 && !plan_changes(pl))
@@ -260,7 +283,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 {
 	static const char *const words[] = { "unchanged", "created", "updated", "removed" };
 	const struct plan *pl = &res->plan;
-	size_t i, created = 0, updated = 0, removed = 0;
+	struct plan_counts cnt = plan_count(pl);
+	size_t i;
 
 	if (res->outcome == ENGINE_REFUSED)
 		return;
@@ -278,8 +302,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 	if (c->verbose < 0 || res->outcome != ENGINE_DONE)
 		return;
 	if (res->kernel_only) {
-		printf("set %zu kernel parameter%s live; no file changed\n", pl->n_drift,
-		       pl->n_drift == 1 ? "" : "s");
+		printf("set %zu kernel %s live; no file changed\n", pl->n_drift,
+		       plural(pl->n_drift, "parameter", "parameters"));
 		return;
 	}
 	for (i = 0; i < pl->n; i++) {
@@ -287,17 +311,16 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 
 		if (ch->action == ACT_UNCHANGED)
 			continue;
-		created += ch->action == ACT_CREATE;
-		updated += ch->action == ACT_UPDATE;
-		removed += ch->action == ACT_REMOVE;
 		if (c->verbose > 0)
 			printf("%-9s %s%s\n", words[ch->action], ch->path, ch->kind == ART_DIR ? "/" : "");
 	}
 	printf("%s generation %s: %zu created, %zu updated, %zu removed%s\n",
-	       strcmp(verb, "apply") == 0 ? "applied" : "rolled back with", res->generation, created,
-	       updated, removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
+	       strcmp(verb, "apply") == 0 ? "applied" : "rolled back with", res->generation,
+	       cnt.created, cnt.updated, cnt.removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
 	if (c->verbose > 0)
-		cli_note(c, "%u files backed up, %u fsync/syncfs calls", res->stats.files, res->stats.syncs);
+		cli_note(c, "%u %s backed up, %u fsync/syncfs %s", res->stats.files,
+			 plural(res->stats.files, "file", "files"), res->stats.syncs,
+			 plural(res->stats.syncs, "call", "calls"));
 	if (res->pending)
 		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
 			 no_restart ? " (--no-restart)" : engine_live(c->root, live) ? "" : " (offline --root: no systemd calls)");

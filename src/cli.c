@@ -323,7 +323,14 @@ static int check_root(struct cli *c)
 		cli_error("--root must not be empty");
 		return EXIT_USAGE;
 	}
-	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(c->root, &st) < 0) {
+		if (errno == ENOENT)
+			cli_error("--root: no such directory: %s", c->root);
+		else
+			cli_error("--root '%s': %s", c->root, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		cli_error("--root '%s' is not a directory", c->root);
 		return EXIT_USAGE;
 	}

@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,6 +100,46 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 	R->cache[R->n_cache++] = e;
 	*out = e;
 	return 0;
+}
+
+/*
+ * Every file in the --templates directory must override a built-in template:
+ * a misnamed one would be silently ignored. Hidden files are skipped.
+ */
+static int check_templates_dir(struct renderer *R)
+{
+	struct dirent *de;
+	struct buf names = BUF_INIT;
+	DIR *dir;
+	size_t i;
+	int fd = dup(R->dirfd), r = 0;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		diags_add(R->d, R->o->templates_dir, 0, 0, "cannot read template directory: %s",
+			  strerror(errno));
+		return -EINVAL;
+	}
+	for (i = 0; embedded_templates[i].name; i++)
+		buf_printf(&names, "%s%s.mustache", i ? ", " : "", embedded_templates[i].name);
+	while ((de = readdir(dir))) {
+		size_t l = strlen(de->d_name);
+		char base[256];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(base, sizeof(base), "%.*s", l > 9 ? (int)(l - 9) : 0, de->d_name);
+		if (l > 9 && strcmp(de->d_name + l - 9, ".mustache") == 0 &&
+		    embedded_find(embedded_templates, base))
+			continue;
+		diags_add(R->d, R->o->templates_dir, 0, 0, "no such template: '%s'; the templates are %s",
+			  de->d_name, names.data ? names.data : "");
+		r = -EINVAL;
+	}
+	closedir(dir);
+	buf_free(&names);
+	return r;
 }
 
 static int partial_cb(const char *name, const char **text, size_t *len, void *ctx)
@@ -563,6 +604,10 @@ int render_profile_model(const struct profile *p, const struct render_opts *o,
 		if (R.dirfd < 0) {
 			diags_add(d, o->templates_dir, 0, 0, "cannot open template directory: %s",
 				  strerror(errno));
+			return -EINVAL;
+		}
+		if (check_templates_dir(&R) < 0) {
+			close(R.dirfd);
 			return -EINVAL;
 		}
 	}
