@@ -294,7 +294,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 	}
 	if (res->outcome == ENGINE_NOTHING) {
 		if (strcmp(verb, "rollback") == 0)
-			cli_note(c, "nothing to do: the files of generation %s are already in place", res->target);
+			cli_note(c, "nothing to do: the files from before generation %s are already in place",
+				 res->target);
 		else
 			cli_note(c, "nothing to do: the host already matches profile %s", profile);
 		return;
@@ -314,9 +315,12 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 		if (c->verbose > 0)
 			printf("%-9s %s%s\n", words[ch->action], ch->path, ch->kind == ART_DIR ? "/" : "");
 	}
-	printf("%s generation %s: %zu created, %zu updated, %zu removed%s\n",
-	       strcmp(verb, "apply") == 0 ? "applied" : "rolled back with", res->generation,
-	       cnt.created, cnt.updated, cnt.removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
+	if (strcmp(verb, "apply") == 0)
+		printf("applied generation %s", res->generation);
+	else
+		printf("rolled back generation %s (the files from before %s are back) as generation %s",
+		       res->target, res->target, res->generation);
+	printf(": %zu created, %zu updated, %zu removed%s\n", cnt.created, cnt.updated, cnt.removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
 	if (c->verbose > 0)
 		cli_note(c, "%u %s backed up, %u fsync/syncfs %s", res->stats.files,
 			 plural(res->stats.files, "file", "files"), res->stats.syncs,

@@ -675,11 +675,12 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	}
 	if (encryption_on(o, config, &res->plan, false) && !encryption_on(o, config, &res->plan, true) &&
 	    !o->force) {
-		emit(o, ENGINE_ERROR, "rollback to generation %s would turn secrets-encryption off. Secrets "
+		emit(o, ENGINE_ERROR, "rolling back generation %s (putting back the files from before %s) would turn "
+		     "secrets-encryption off. Secrets "
 		     "written since it was turned on are stored encrypted, and K3s without the encryption "
 		     "config cannot read them back (k3s-io/k3s issue 7195); decrypt them first "
 		     "(k3s secrets-encrypt disable, then rotate), or pass --force if you know "
-		     "there are none", id);
+		     "there are none", id, id);
 		r = fail(res, ENGINE_REFUSED, "failed", -EPERM);
 		goto out;
 	}
