@@ -385,3 +385,39 @@ out:
 	close(rootfd);
 	return r;
 }
+
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+int root_immutable(const char *root, const char *rel)
+{
+	char *dir, *base;
+	struct stat st;
+	int dfd, fd, r, flags = 0;
+
+	if ((r = path_split(rel, &dir, &base)) < 0)
+		return r;
+	r = root_open_dir(root, dir, false, 0, &dfd);
+	if (r < 0)
+		goto out;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+	} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		/* no O_NONBLOCK games needed: only regular files and directories */
+		fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			r = ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 ? 0 :
+			    (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
+			close(fd);
+		}
+	} else {
+		r = 0;
+	}
+	close(dfd);
+out:
+	free(dir);
+	free(base);
+	return r;
+}

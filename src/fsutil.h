@@ -83,4 +83,11 @@ int root_stat(const char *root, const char *rel, struct stat *st);
 int root_read_file_resolved(const char *root, const char *rel, size_t max, char **data,
 			    size_t *len, struct stat *st);
 
+/*
+ * Whether REL below ROOT (not following symlinks) carries the immutable or
+ * append-only attribute (chattr +i / +a; FS_IOC_GETFLAGS): 1 yes, 0 no or
+ * the file system has no such flags, -ENOENT when missing, -errno on error.
+ */
+int root_immutable(const char *root, const char *rel);
+
 #endif
