@@ -49,6 +49,19 @@ void cli_print_diags(const struct diags *d)
 	}
 }
 
+void cli_print_warnings(const struct cli *c, const struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; c->verbose >= 0 && i < d->n; i++) {
+		char *s = diag_format(&d->v[i]);
+
+		if (s)
+			fprintf(stderr, "warning: %s\n", s);
+		free(s);
+	}
+}
+
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
 {
 	struct diags d = { NULL, 0, 0 };
@@ -121,6 +134,7 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 	memset(&o, 0, sizeof(o));
 	o.root = c->root;
 	o.templates = c->templates;
+	o.role = c->role;
 	o.live = engine_live(c->root, live);
 	o.no_restart = no_restart;
 	o.force = force;
@@ -130,11 +144,16 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 	return o;
 }
 
-enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
+int cli_resolve_role(const struct cli *c, const struct profile *p, enum profile_role *role)
 {
-	struct engine_opts o = cli_engine_opts(c, false, false, false);
+	/* render prints artifacts, not a host report: the note only with -v */
+	struct cli q = *c;
+	struct engine_opts o;
 
-	return engine_role(p, &o);
+	if (q.verbose <= 0)
+		q.verbose = -1;
+	o = cli_engine_opts(&q, false, false, false);
+	return engine_role(p, &o, role, NULL, 0) < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 int cli_exit_code(enum engine_outcome outcome)
@@ -160,12 +179,13 @@ int cli_exit_error(int r)
 
 /* ---- options and help ---- */
 
-enum { OPT_OUTPUT = 1000, OPT_COLOR };
+enum { OPT_OUTPUT = 1000, OPT_COLOR, OPT_ROLE };
 
 static const struct cli_option global_options[] = {
 	{ "profile", 'p', "NAME|FILE", "built-in profile or a profile file (default: cis)" },
 	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
 	{ "templates", 't', "DIR", "templates that override the built-in ones" },
+	{ "role", OPT_ROLE, "server|agent", "harden as a server or an agent (default: the profile's role; cis detects it)" },
 	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text)" },
 	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
 	{ "quiet", 'q', NULL, "only errors on stderr" },
@@ -254,6 +274,13 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 			cli_error("--output takes text or json, not '%s'", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case OPT_ROLE:
+		if (strcmp(arg, "server") != 0 && strcmp(arg, "agent") != 0) {
+			cli_error("--role takes server or agent, not '%s'", arg);
+			return EXIT_USAGE;
+		}
+		c->role = arg;
 		return 0;
 	case OPT_COLOR:
 		if (strcmp(arg, "auto") == 0) {
