@@ -149,9 +149,11 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 			 by_cmd->command, by_cmd->path, by_cmd->line);
 		goto out;
 	}
-	/* a unit whose ExecStart does not say (a wrapper script): its env file */
+	/* a unit whose ExecStart does not say (a wrapper script): its env file.
+	 * The install script also writes K3S_URL for a server joining an HA
+	 * cluster, into k3s.service.env: there it says nothing. */
 	for (i = 0; i < n && !by_env; i++)
-		for (j = 0; j < u[i].n_env_files && !by_env; j++) {
+		for (j = 0; j < u[i].n_env_files && !by_env && strcmp(u[i].name, "k3s.service"); j++) {
 			char *v = NULL;
 
 			if (k3s_env_get(root, u[i].env_files[j], "K3S_URL", &v) == 0 && v && *v) {

@@ -21,7 +21,7 @@ mk() { R=$(mktemp -d "$tmp/root-XXXXXX"); mkdir -p "$R/etc/rancher/k3s"; printf 
 unit() { mkdir -p "$R/etc/systemd/system"; printf '[Unit]\nDescription=k3s\n[Service]\nExecStart=%s\n' "$2" >"$R/etc/systemd/system/$1"; }
 has() { grep -q -- "$1" "$2"; }
 hasnt() { ! grep -q -- "$1" "$2"; }
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$tmp/out"; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/out"; }
 
 # --- item 11: symlinked drop-ins are read, resolved inside the root
 mk 'token: x\n'
@@ -77,6 +77,101 @@ run "$bin" --root "$R" rollback --force
 check "rollback says which generation and 'the files from before'" has "rolled back generation 000001 (the files from before 000001 are back) as generation 000002" "$tmp/out"
 run "$bin" --root "$R" rollback --force 1
 check "nothing to do: the files from before generation 1" has "the files from before generation 000001 are already in place" "$tmp/err"
+
+# --- items 1 and 2: the role, from the unit first, never from our own writes
+server_files() { find "$R" -path "$R/var/lib/k3s-harden" -prune -o -type f -print | grep -E 'psa.yaml|audit.yaml|manifests/' ; }
+mk 'server: https://192.168.4.2:6443\ntoken: K10x::server:y\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "an agent unit: diff plans no psa.yaml" hasnt 'psa.yaml' "$tmp/out"
+check "... no audit.yaml" hasnt 'audit.yaml' "$tmp/out"
+check "... no manifests" hasnt 'manifests/' "$tmp/out"
+check "... no kube-apiserver-arg" hasnt 'kube-apiserver-arg' "$tmp/out"
+check "... no secrets-encryption" hasnt 'secrets-encryption' "$tmp/out"
+check "... the kubelet args" has '+  - make-iptables-util-chains=true' "$tmp/out"
+check "... says the role and why" has "role auto: agent (the unit k3s-agent.service runs \`k3s agent\` (/etc/systemd/system/k3s-agent.service:4))" "$tmp/err"
+run "$bin" --root "$R" --output json diff
+check "JSON diff: role agent with its reason" json 'd["role"] == "agent" and "k3s-agent.service" in d["role_reason"]'
+run "$bin" --root "$R" apply
+check "apply on the agent exits 0" [ "$rc" = 0 ]
+check "... and writes no server file" [ -z "$(server_files)" ]
+run "$bin" --root "$R" -p cis-agent diff
+check "cis-agent on the agent: nothing to change after cis" [ "$rc" = 0 ]
+# a profile or --role against the unit
+run "$bin" --root "$R" --role server diff
+check "--role server on an agent unit: exit 2" [ "$rc" = 2 ]
+check "... names both and what to do" has "role server, but this host is an agent: the unit k3s-agent.service runs \`k3s agent\`.*use --role agent" "$tmp/err"
+printf 'extends: cis\nrole: server\n' >"$tmp/server.yaml"
+run "$bin" --root "$R" -p "$tmp/server.yaml" apply
+check "a role: server profile on an agent unit: exit 2" [ "$rc" = 2 ]
+check "... names the profile" has "profile server says role server, but this host is an agent" "$tmp/err"
+mk ''
+unit k3s.service '/usr/local/bin/k3s server --cluster-init'
+run "$bin" --root "$R" -p cis-agent diff
+check "cis-agent on a server unit: exit 2" [ "$rc" = 2 ]
+check "... says the host is a server" has "profile cis-agent says role agent, but this host is a server" "$tmp/err"
+run "$bin" --root "$R" --role agent -p cis diff
+check "--role agent on a server unit: exit 2" [ "$rc" = 2 ]
+# the install script's env file, when ExecStart does not say
+mk ''
+unit k3s-agent.service '/opt/bin/start-k3s.sh'
+printf 'EnvironmentFile=-/etc/systemd/system/k3s-agent.service.env\n' >>"$R/etc/systemd/system/k3s-agent.service"
+printf "K3S_URL='https://10.0.0.1:6443'\nK3S_TOKEN=x\n" >"$R/etc/systemd/system/k3s-agent.service.env"
+run "$bin" --root "$R" diff
+check "K3S_URL in the unit's env file: agent" has "role auto: agent (the unit k3s-agent.service reads K3S_URL from /etc/systemd/system/k3s-agent.service.env" "$tmp/err"
+# no unit: the configuration
+mk 'server: https://10.0.0.1:6443\ntoken: t\ntls-san: [k3s.example.com]\n'
+run "$bin" --root "$R" diff
+check "server: with tls-san (an HA join) is a server" has "role auto: server (no K3s unit says; the configuration sets the server-only option 'tls-san'" "$tmp/err"
+mk 'server: https://10.0.0.1:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server diff
+check "--role server overrides weak evidence" has "role server (--role server, over the weaker evidence for agent" "$tmp/err"
+check "... and plans the server files" has 'psa.yaml' "$tmp/out"
+# item 2: role auto is stable: our own writes are no evidence
+printf 'extends: cis\nrole: auto\n' >"$tmp/auto.yaml"
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" -p "$tmp/auto.yaml" apply
+check "role auto, first apply: agent" has "role auto: agent" "$tmp/err"
+check "... writes no secrets-encryption" hasnt 'secrets-encryption' "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" -p "$tmp/auto.yaml" apply
+check "second apply: still agent" has "role auto: agent" "$tmp/err"
+check "... nothing to do" has "nothing to do" "$tmp/err"
+check "... no server file" [ -z "$(server_files)" ]
+# the server's own writes on a server do not decide either
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+run "$bin" --root "$R" diff
+check "after a server apply, our kube-apiserver-arg and secrets-encryption are no evidence" has "role auto: agent" "$tmp/err"
+
+# --- item 3: data-dir moves the manifests and the default server paths
+mk 'data-dir: /home/rancher/k3s\ntoken: t\n'
+run "$bin" --root "$R" apply
+check "data-dir: apply exits 0" [ "$rc" = 0 ]
+check "... manifests under the data dir" [ -f "$R/home/rancher/k3s/server/manifests/k3s-harden-serviceaccounts.yaml" ]
+check "... psa.yaml under the data dir" [ -f "$R/home/rancher/k3s/server/psa.yaml" ]
+check "... audit.yaml under the data dir" [ -f "$R/home/rancher/k3s/server/audit.yaml" ]
+check "... nothing under the default data dir" [ ! -e "$R/var/lib/rancher/k3s" ]
+check "... config.yaml names the moved psa.yaml" has 'admission-control-config-file=/home/rancher/k3s/server/psa.yaml' "$R/etc/rancher/k3s/config.yaml"
+check "... and the moved audit files" has 'audit-policy-file=/home/rancher/k3s/server/audit.yaml' "$R/etc/rancher/k3s/config.yaml"
+check "... and the moved audit log" has 'audit-log-path=/home/rancher/k3s/server/logs/audit.log' "$R/etc/rancher/k3s/config.yaml"
+check "... says where the manifests go" has "data-dir /home/rancher/k3s: manifests go to /home/rancher/k3s/server/manifests" "$tmp/err"
+# data-dir from a drop-in
+mk 'token: t\n'
+mkdir -p "$R/etc/rancher/k3s/config.yaml.d"; printf 'data-dir: /srv/k3s/\n' >"$R/etc/rancher/k3s/config.yaml.d/10-dir.yaml"
+run "$bin" --root "$R" diff
+check "data-dir in a drop-in counts" has '+++ b/srv/k3s/server/psa.yaml' "$tmp/out"
+# an explicit path stays, with a warning when it is under the default data dir
+printf 'extends: cis\npod_security: {path: /var/lib/rancher/k3s/server/my-psa.yaml}\n' >"$tmp/psa-path.yaml"
+run "$bin" --root "$R" -p "$tmp/psa-path.yaml" diff
+check "an explicit path stays as set" has '+++ b/var/lib/rancher/k3s/server/my-psa.yaml' "$tmp/out"
+check "... with a warning naming the data dir" has "warning: k3s-harden: pod_security.path '/var/lib/rancher/k3s/server/my-psa.yaml' is under K3s's default data dir, but this host's data-dir is /srv/k3s" "$tmp/err"
+mk 'data-dir: relative/dir\n'
+run "$bin" --root "$R" diff
+check "a relative data-dir: exit 2" [ "$rc" = 2 ]
+check "... at its line" has "config.yaml:1:11: data-dir 'relative/dir' is not an absolute path" "$tmp/err"
+mk 'data-dir: /home/k3s\n'
+run "$bin" --root "$R" render
+check "render follows data-dir too" has '==> /home/k3s/server/psa.yaml' "$tmp/out"
 
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
