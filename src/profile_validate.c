@@ -72,7 +72,7 @@ static void verr(struct vctx *v, const char *path, const char *fmt, ...)
 	k = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (k >= 0)
-		pctx_err(v->c, node_at(v, path), NULL, "%s: %s", shown, msg);
+		pctx_field_err(v->c, node_at(v, path), shown, "%s: %s", shown, msg);
 	free(msg);
 }
 
