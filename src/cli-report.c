@@ -218,7 +218,7 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 		cli_json_files(&b, pl);
 		cli_json_drift(&b, pl);
 		buf_adds(&b, "}\n");
-		fwrite(b.data, 1, b.len, stdout);
+		cli_json_print(&b);
 		buf_free(&b);
 		return rc;
 	}
@@ -278,8 +278,13 @@ static void print_json_result(const struct engine_result *res)
 	buf_addc(&b, ',');
 	cli_json_files(&b, pl);
 	cli_json_drift(&b, pl);
+	/* a failure says what went wrong, as exit 2 does */
+	if (!ok) {
+		buf_printf(&b, ",\"exit_code\":%d,", cli_exit_code(res->outcome));
+		cli_json_diagnostics(&b);
+	}
 	buf_adds(&b, "}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	cli_json_print(&b);
 	buf_free(&b);
 }
 

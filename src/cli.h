@@ -90,6 +90,18 @@ int cli_exit_code(enum engine_outcome outcome);
 /* The exit code of an engine_recover / engine_plan error. */
 int cli_exit_error(int r);
 
+/*
+ * --output json. Every message the command layer prints (cli_error,
+ * cli_print_diags, the engine's errors and warnings) is kept as well;
+ * cli_json_diagnostics appends them as "diagnostics":[{file, line, column,
+ * field, message, severity}]. A command prints its JSON document with
+ * cli_json_print; when it prints none and fails (exit 2, 3, 4),
+ * cli_json_finish prints {"result":"failed","exit_code":N,"diagnostics":[...]}.
+ */
+void cli_json_diagnostics(struct buf *b);
+void cli_json_print(const struct buf *b);
+int cli_json_finish(int rc);
+
 /* "files":[...] of a plan, as CLI.md's JSON describes. */
 void cli_json_files(struct buf *b, const struct plan *pl);
 /* ,"kernel":[...]: live kernel values that differ from the profile. */

@@ -81,7 +81,7 @@ static void print_json(const char *out_dir, const char *profile, enum profile_ro
 		buf_printf(&b, ",\"needs_restart\":%s}", a->needs_restart ? "true" : "false");
 	}
 	buf_adds(&b, "]}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	cli_json_print(&b);
 	buf_free(&b);
 }
 

@@ -24,7 +24,7 @@ static void emit(const struct engine_opts *o, enum engine_event_kind kind, const
 
 static void emit(const struct engine_opts *o, enum engine_event_kind kind, const char *fmt, ...)
 {
-	struct engine_event ev = { kind, NULL };
+	struct engine_event ev = { kind, NULL, NULL };
 	char *text = NULL;
 	va_list ap;
 
@@ -43,11 +43,11 @@ static void emit_diags(const struct engine_opts *o, enum engine_event_kind kind,
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++) {
+	for (i = 0; i < d->n && o->sink.fn; i++) {
 		char *s = diag_format(&d->v[i]);
+		struct engine_event ev = { kind, s ? s : "out of memory", &d->v[i] };
 
-		if (s)
-			emit(o, kind, "%s", s);
+		o->sink.fn(o->sink.ctx, &ev);
 		free(s);
 	}
 }
@@ -55,7 +55,7 @@ static void emit_diags(const struct engine_opts *o, enum engine_event_kind kind,
 static void progress(void *ctx, const char *text)
 {
 	const struct engine_opts *o = ctx;
-	struct engine_event ev = { ENGINE_PROGRESS, text };
+	struct engine_event ev = { ENGINE_PROGRESS, text, NULL };
 
 	if (o->sink.fn)
 		o->sink.fn(o->sink.ctx, &ev);

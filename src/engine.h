@@ -30,6 +30,7 @@ enum engine_event_kind {
 struct engine_event {
 	enum engine_event_kind kind;
 	const char *text;
+	const struct diag *diag;        /* ENGINE_DIAG, ENGINE_WARNING: the diagnostic text formats, or NULL */
 };
 
 struct engine_sink {

@@ -88,7 +88,7 @@ static void problem(struct chk *c, const struct ynode *n, const char *fmt, ...)
 	int k;
 
 	va_start(ap, fmt);
-	k = pctx_verr(c->c, n, NULL, NULL, fmt, ap);
+	k = pctx_verr(c->c, n, NULL, c->path[0] ? c->path : NULL, fmt, ap);
 	va_end(ap);
 	if (k < 0) {
 		c->oom = -ENOMEM;
