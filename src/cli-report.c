@@ -211,12 +211,13 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 	int rc = plan_changes(pl) ? EXIT_CHANGES : EXIT_OK;
 
 	if (c->output == OUTPUT_JSON) {
-		buf_printf(&b, "{\"changed\":%s,\"role\":\"%s\",\"role_reason\":",
-			   plan_changes(pl) ? "true" : "false", profile_role_name(pl->role));
-		json_str(&b, pl->role_reason);
-		buf_printf(&b, ",\"needs_restart\":%s,", plan_restarts(pl) ? "true" : "false");
+		buf_printf(&b, "{\"changed\":%s,\"role\":\"%s\",\"needs_restart\":%s,",
+			   plan_changes(pl) ? "true" : "false", profile_role_name(pl->role),
+			   plan_restarts(pl) ? "true" : "false");
 		cli_json_files(&b, pl);
 		cli_json_drift(&b, pl);
+		buf_adds(&b, ",\"role_reason\":");
+		json_str(&b, pl->role_reason);
 		buf_adds(&b, "}\n");
 		cli_json_print(&b);
 		buf_free(&b);
@@ -271,13 +272,13 @@ static void print_json_result(const struct engine_result *res)
 		buf_adds(&b, "null");
 	buf_adds(&b, ",\"result\":");
 	json_str(&b, res->result);
+	buf_addc(&b, ',');
+	cli_json_files(&b, pl);
+	cli_json_drift(&b, pl);
 	if (pl->role_reason[0]) {
 		buf_printf(&b, ",\"role\":\"%s\",\"role_reason\":", profile_role_name(pl->role));
 		json_str(&b, pl->role_reason);
 	}
-	buf_addc(&b, ',');
-	cli_json_files(&b, pl);
-	cli_json_drift(&b, pl);
 	/* a failure says what went wrong, as exit 2 does */
 	if (!ok) {
 		buf_printf(&b, ",\"exit_code\":%d,", cli_exit_code(res->outcome));

@@ -173,5 +173,36 @@ mk 'data-dir: /home/k3s\n'
 run "$bin" --root "$R" render
 check "render follows data-dir too" has '==> /home/k3s/server/psa.yaml' "$tmp/out"
 
+# --- item 14: JSON everywhere, failures included
+run "$bin" --output json profile show
+check "profile show --output json is JSON" json 'd["name"] == "cis" and d["role"] == "auto" and d["pod_security"]["enabled"] is True and d["retention"] == 10'
+run "$bin" --output json profile list
+check "profile list --output json" json '[p["name"] for p in d] == ["base", "cis-agent", "cis"]'
+printf 'extends: cis\naudit:\n  level: request\n  max_age: 0\nretention: 0\n' >"$tmp/bad.yaml"
+run "$bin" --output json profile validate "$tmp/bad.yaml"
+check "profile validate, invalid: exit 2" [ "$rc" = 2 ]
+check "... one document: file, valid false, every diagnostic in file order" json 'd["file"].endswith("bad.yaml") and d["valid"] is False and [(x["line"], x["field"]) for x in d["diagnostics"]] == [(3, "audit.level"), (4, "audit.max_age"), (5, "retention")] and all(x["severity"] == "error" and x["column"] and x["message"] for x in d["diagnostics"])'
+run "$bin" --output json --root "$tmp/no-such-root" diff
+check "a failing diff: exit 2" [ "$rc" = 2 ]
+check "... stdout is the failure document" json 'd["result"] == "failed" and d["exit_code"] == 2 and d["diagnostics"][0]["file"] is None and "no such directory" in d["diagnostics"][0]["message"]'
+mk ''; echo '- a' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --output json --root "$R" apply
+check "a failing apply: exit 2 with FILE:LINE:COL in JSON" json 'd["result"] == "failed" and d["diagnostics"][0]["file"] == "/etc/rancher/k3s/config.yaml" and d["diagnostics"][0]["line"] == 1 and d["diagnostics"][0]["column"] == 1'
+check "... nothing written" [ ! -e "$R/etc/sysctl.d" ]
+run "$bin" --output json --root "$R" rollback 7
+check "a failing rollback: the failure document" json 'd["result"] == "failed" and "no such generation" in d["diagnostics"][0]["message"]'
+run "$bin" --output json -p no-such-profile render
+check "an unknown profile in JSON" json 'd["exit_code"] == 2 and "unknown profile" in d["diagnostics"][0]["message"]'
+run "$bin" --output json no-such-command
+check "an unknown command in JSON" json 'd["exit_code"] == 2'
+mk 'server: https://s:6443\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --output json --root "$R" -p cis --role server diff
+check "a contradicting --role in JSON" json 'd["exit_code"] == 2 and "this host is an agent" in d["diagnostics"][0]["message"]'
+run "$bin" --output json --root "$R" apply
+check "apply JSON says role and why" json 'd["result"] == "ok" and d["role"] == "agent" and "k3s-agent.service" in d["role_reason"]'
+run "$bin" --output json --root "$R" history
+check "history JSON" json 'len(d["generations"]) == 1'
+
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
