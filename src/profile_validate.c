@@ -460,6 +460,8 @@ static void v_k3s(struct vctx *v, const struct profile *p)
 		}
 		if (arg_list_scope(s->key) != ARGS_NONE)
 			verr(v, path, "%s is a list; put its flags under k3s.args", s->key);
+		else if (p->role == ROLE_AGENT && k3s_key_find(s->key) && !k3s_key_agent(s->key))
+			verr(v, path, "%s is for servers; `k3s agent` does not take it", s->key);
 		if (strcmp(s->key, "protect-kernel-defaults") == 0)
 			verr(v, path, "protect-kernel-defaults is set from kernel.protect_kernel_defaults; set it there");
 		for (j = 0; j < i; j++)
