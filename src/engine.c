@@ -74,8 +74,9 @@ bool engine_live(const char *root, bool live_flag)
 	return strcmp(root, "/") == 0 || live_flag;
 }
 
-int engine_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
-		char *why, size_t why_size)
+/* engine_role, and the host's unit for that role (a k3s-NAME.service too), or "" */
+static int resolve_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			char *why, size_t why_size, char *unit, size_t unit_size)
 {
 	struct diags e = { NULL, 0, 0 };
 	struct host_role h;
@@ -102,7 +103,15 @@ int engine_role(const struct profile *p, const struct engine_opts *o, enum profi
 		emit(o, ENGINE_NOTE, "role %s (%s)", profile_role_name(*role), because);
 	if (why)
 		snprintf(why, why_size, "%s", because);
+	if (unit)
+		snprintf(unit, unit_size, "%s", h.role == *role ? h.unit : "");
 	return 0;
+}
+
+int engine_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+		char *why, size_t why_size)
+{
+	return resolve_role(p, o, role, why, why_size, NULL, 0);
 }
 
 static int build_plan(const struct profile *p, const struct engine_opts *o, enum profile_role role,
@@ -573,15 +582,18 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	struct restart_rx rx;
 	struct txn *t = NULL;
 	enum profile_role role;
-	char why[640];
+	char why[640], unit[128];
+	const char *host_unit;
 	bool planned = false, recovered = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
 	res->result = "failed";
-	if (engine_role(p, o, &role, why, sizeof(why)) < 0)
+	if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
 		return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+	/* the profile's unit:, else the host's K3s unit for that role */
+	host_unit = !p->unit && unit[0] ? unit : NULL;
 	/* a no-op touches nothing: plan before taking the lock, unless a
 	 * journal says an earlier run was interrupted */
 	if (!journal_left(o)) {
@@ -591,7 +603,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		if (!plan_changes(&res->plan))
 			return nothing(res);
 		/* a missing unit is an error before anything is written */
-		if ((r = prepare_restart(p, o, &res->plan, role, NULL, &rx)) < 0)
+		if ((r = prepare_restart(p, o, &res->plan, role, host_unit, &rx)) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", r);
 	}
 	r = open_txn(o, p->name, "apply", p->retention, &t, &recovered);
@@ -614,7 +626,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 			goto out;
 		}
 	}
-	if (!rx.on && (r = prepare_restart(p, o, &res->plan, role, NULL, &rx)) < 0) {
+	if (!rx.on && (r = prepare_restart(p, o, &res->plan, role, host_unit, &rx)) < 0) {
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
@@ -689,6 +701,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
 	enum profile_role role;
+	char unit[128];
 	bool recovered, have_gen;
 	int r;
 
@@ -733,8 +746,8 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	/* the unit the generation restarted; without one, the profile's for this role */
 	if (have_gen && g.unit[0] && strcmp(g.unit, "-"))
 		r = prepare_restart(p, o, &res->plan, ROLE_SERVER, g.unit, &rx);
-	else if ((r = engine_role(p, o, &role, NULL, 0)) == 0)
-		r = prepare_restart(p, o, &res->plan, role, NULL, &rx);
+	else if ((r = resolve_role(p, o, &role, NULL, 0, unit, sizeof(unit))) == 0)
+		r = prepare_restart(p, o, &res->plan, role, !p->unit && unit[0] ? unit : NULL, &rx);
 	if (r < 0) {
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;

@@ -145,6 +145,7 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 	if (by_cmd && !disagree) {
 		out->role = strcmp(by_cmd->command, "agent") == 0 ? ROLE_AGENT : ROLE_SERVER;
 		out->evidence = HOST_EV_UNIT;
+		snprintf(out->unit, sizeof(out->unit), "%s", by_cmd->name);
 		snprintf(out->why, sizeof(out->why), "the unit %s runs `k3s %s` (%s:%u)", by_cmd->name,
 			 by_cmd->command, by_cmd->path, by_cmd->line);
 		goto out;
@@ -160,6 +161,7 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 				by_env = &u[i];
 				out->role = ROLE_AGENT;
 				out->evidence = HOST_EV_ENV;
+				snprintf(out->unit, sizeof(out->unit), "%s", u[i].name);
 				snprintf(out->why, sizeof(out->why), "the unit %s reads K3S_URL from %s "
 					 "(the install script's agent setting)", u[i].name, u[i].env_files[j]);
 			}
@@ -173,6 +175,7 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 	if (by_name && !disagree) {
 		out->role = strcmp(by_name->name, "k3s-agent.service") == 0 ? ROLE_AGENT : ROLE_SERVER;
 		out->evidence = HOST_EV_UNIT_NAME;
+		snprintf(out->unit, sizeof(out->unit), "%s", by_name->name);
 		snprintf(out->why, sizeof(out->why), "found the unit %s", by_name->name);
 		goto out;
 	}

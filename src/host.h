@@ -23,6 +23,7 @@ struct host_role {
 	enum profile_role role;         /* ROLE_SERVER or ROLE_AGENT */
 	enum host_evidence evidence;
 	char why[512];                  /* "the unit k3s-agent.service runs `k3s agent` (...)" */
+	char unit[128];                 /* the unit that said it (evidence from a unit), or "" */
 };
 
 /*

@@ -116,6 +116,28 @@ static void test_host_unit_agent(void **state)
 	h = detect(f);
 	assert_int_equal(h.role, ROLE_AGENT);
 	assert_int_equal(h.evidence, HOST_EV_UNIT);
+	assert_string_equal(h.unit, "k3s-agent.service");
+}
+
+/* INSTALL_K3S_NAME=worker: the unit apply restarts is the host's own */
+static void test_host_named_unit(void **state)
+{
+	struct fixture *f = *state;
+	struct host_role h;
+
+	put(f, "/etc/systemd/system/k3s-worker.service", "[Service]\nExecStart=/usr/local/bin/k3s agent\n");
+	h = detect(f);
+	assert_int_equal(h.role, ROLE_AGENT);
+	assert_string_equal(h.unit, "k3s-worker.service");
+	/* no unit: no name, the profile's default applies */
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/k3s-worker.service", f->root);
+		assert_int_equal(remove(path), 0);
+	}
+	h = detect(f);
+	assert_string_equal(h.unit, "");
 }
 
 static void test_host_env_file(void **state)
@@ -213,8 +235,8 @@ static void test_host_nothing_is_server(void **state)
 static void test_host_choose(void **state)
 {
 	struct fixture *f = *state;
-	struct host_role unit = { ROLE_AGENT, HOST_EV_UNIT, "the unit k3s-agent.service runs `k3s agent`" };
-	struct host_role weak = { ROLE_AGENT, HOST_EV_CONFIG, "the configuration names a server" };
+	struct host_role unit = { ROLE_AGENT, HOST_EV_UNIT, "the unit k3s-agent.service runs `k3s agent`", "" };
+	struct host_role weak = { ROLE_AGENT, HOST_EV_CONFIG, "the configuration names a server", "" };
 	enum profile_role r = ROLE_AUTO;
 	char why[256];
 
@@ -328,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_host_unit_execstart_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_unit_agent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_named_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_env_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_env_of_server_unit_says_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_config_join_is_agent, setup, teardown),
