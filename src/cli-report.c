@@ -166,6 +166,33 @@ void cli_json_drift(struct buf *b, const struct plan *pl)
 	buf_addc(b, ']');
 }
 
+struct plan_counts {
+	size_t created, updated, removed;
+	bool manifests_removed;
+};
+
+/* What a plan changes, counted once for diff and for apply/rollback. */
+static struct plan_counts plan_count(const struct plan *pl)
+{
+	struct plan_counts n = { 0, 0, 0, false };
+	size_t i;
+
+	for (i = 0; i < pl->n; i++) {
+		const struct change *ch = &pl->v[i];
+
+		n.created += ch->action == ACT_CREATE;
+		n.updated += ch->action == ACT_UPDATE;
+		n.removed += ch->action == ACT_REMOVE;
+		n.manifests_removed |= ch->action == ACT_REMOVE && (ch->flags & CHANGE_MANIFEST);
+	}
+	return n;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static bool plan_restarts(const struct plan *pl)
 {
 	size_t i;
@@ -179,8 +206,8 @@ static bool plan_restarts(const struct plan *pl)
 int cli_report_plan(const struct cli *c, const struct plan *pl, const char *profile)
 {
 	struct buf b = BUF_INIT;
-	size_t i, created = 0, updated = 0, removed = 0;
-	bool manifests_removed = false;
+	struct plan_counts cnt = plan_count(pl);
+	size_t i;
 	int rc = plan_changes(pl) ? EXIT_CHANGES : EXIT_OK;
 
 	if (c->output == OUTPUT_JSON) {
@@ -189,8 +216,10 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 			   plan_restarts(pl) ? "true" : "false");
 		cli_json_files(&b, pl);
 		cli_json_drift(&b, pl);
+		buf_adds(&b, ",\"role_reason\":");
+		json_str(&b, pl->role_reason);
 		buf_adds(&b, "}\n");
-		fwrite(b.data, 1, b.len, stdout);
+		cli_json_print(&b);
 		buf_free(&b);
 		return rc;
 	}
@@ -199,10 +228,6 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 
 		if (ch->action == ACT_UNCHANGED)
 			continue;
-		created += ch->action == ACT_CREATE;
-		updated += ch->action == ACT_UPDATE;
-		removed += ch->action == ACT_REMOVE;
-		manifests_removed |= ch->action == ACT_REMOVE && (ch->flags & CHANGE_MANIFEST);
 		if (text_change(&b, ch) < 0) {
 			cli_error("out of memory");
 			buf_free(&b);
@@ -219,12 +244,12 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 		char drift[64] = "";
 
 		if (pl->n_drift)
-			snprintf(drift, sizeof(drift), "; %zu kernel parameter%s to set live",
-				 pl->n_drift, pl->n_drift == 1 ? "" : "s");
-		cli_note(c, "%zu to create, %zu to update, %zu to remove%s%s", created, updated,
-			 removed, plan_restarts(pl) ? "; K3s would restart" : "", drift);
+			snprintf(drift, sizeof(drift), "; %zu kernel %s to set live",
+				 pl->n_drift, plural(pl->n_drift, "parameter", "parameters"));
+		cli_note(c, "%zu to create, %zu to update, %zu to remove%s%s", cnt.created, cnt.updated,
+			 cnt.removed, plan_restarts(pl) ? "; K3s would restart" : "", drift);
 	}
-	if (c->verbose >= 0 && manifests_removed)
+	if (c->verbose >= 0 && cnt.manifests_removed)
 		cli_note(c, "objects K3s created from removed manifests stay in the cluster "
 			 "until deleted through the API");
 	if (c->verbose >= 0 && !plan_changes(pl))
@@ -250,8 +275,17 @@ static void print_json_result(const struct engine_result *res)
 	buf_addc(&b, ',');
 	cli_json_files(&b, pl);
 	cli_json_drift(&b, pl);
+	if (pl->role_reason[0]) {
+		buf_printf(&b, ",\"role\":\"%s\",\"role_reason\":", profile_role_name(pl->role));
+		json_str(&b, pl->role_reason);
+	}
+	/* a failure says what went wrong, as exit 2 does */
+	if (!ok) {
+		buf_printf(&b, ",\"exit_code\":%d,", cli_exit_code(res->outcome));
+		cli_json_diagnostics(&b);
+	}
 	buf_adds(&b, "}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	cli_json_print(&b);
 	buf_free(&b);
 }
 
@@ -260,7 +294,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 {
 	static const char *const words[] = { "unchanged", "created", "updated", "removed" };
 	const struct plan *pl = &res->plan;
-	size_t i, created = 0, updated = 0, removed = 0;
+	struct plan_counts cnt = plan_count(pl);
+	size_t i;
 
 	if (res->outcome == ENGINE_REFUSED)
 		return;
@@ -270,7 +305,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 	}
 	if (res->outcome == ENGINE_NOTHING) {
 		if (strcmp(verb, "rollback") == 0)
-			cli_note(c, "nothing to do: the files of generation %s are already in place", res->target);
+			cli_note(c, "nothing to do: the files from before generation %s are already in place",
+				 res->target);
 		else
 			cli_note(c, "nothing to do: the host already matches profile %s", profile);
 		return;
@@ -278,8 +314,8 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 	if (c->verbose < 0 || res->outcome != ENGINE_DONE)
 		return;
 	if (res->kernel_only) {
-		printf("set %zu kernel parameter%s live; no file changed\n", pl->n_drift,
-		       pl->n_drift == 1 ? "" : "s");
+		printf("set %zu kernel %s live; no file changed\n", pl->n_drift,
+		       plural(pl->n_drift, "parameter", "parameters"));
 		return;
 	}
 	for (i = 0; i < pl->n; i++) {
@@ -287,17 +323,19 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 
 		if (ch->action == ACT_UNCHANGED)
 			continue;
-		created += ch->action == ACT_CREATE;
-		updated += ch->action == ACT_UPDATE;
-		removed += ch->action == ACT_REMOVE;
 		if (c->verbose > 0)
 			printf("%-9s %s%s\n", words[ch->action], ch->path, ch->kind == ART_DIR ? "/" : "");
 	}
-	printf("%s generation %s: %zu created, %zu updated, %zu removed%s\n",
-	       strcmp(verb, "apply") == 0 ? "applied" : "rolled back with", res->generation, created,
-	       updated, removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
+	if (strcmp(verb, "apply") == 0)
+		printf("applied generation %s", res->generation);
+	else
+		printf("rolled back generation %s (the files from before %s are back) as generation %s",
+		       res->target, res->target, res->generation);
+	printf(": %zu created, %zu updated, %zu removed%s\n", cnt.created, cnt.updated, cnt.removed, res->restarted ? "; K3s restarted" : res->pending ? "; K3s restart pending" : "");
 	if (c->verbose > 0)
-		cli_note(c, "%u files backed up, %u fsync/syncfs calls", res->stats.files, res->stats.syncs);
+		cli_note(c, "%u %s backed up, %u fsync/syncfs %s", res->stats.files,
+			 plural(res->stats.files, "file", "files"), res->stats.syncs,
+			 plural(res->stats.syncs, "call", "calls"));
 	if (res->pending)
 		cli_note(c, "K3s reads the changed files at start: restart it to use them%s",
 			 no_restart ? " (--no-restart)" : engine_live(c->root, live) ? "" : " (offline --root: no systemd calls)");

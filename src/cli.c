@@ -9,18 +9,113 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 
 #define DEFAULT_LOCK_TIMEOUT_MS 30000
+
+/*
+ * --output json: every problem is also kept, for the one JSON document
+ * standard output carries when a command fails (cli_json_finish).
+ */
+static struct {
+	bool on, printed;
+	struct diags errs, warns;
+} json_state;
+
+static void json_keep(bool warning, const struct diag *d)
+{
+	struct diags *to = warning ? &json_state.warns : &json_state.errs;
+
+	if (!json_state.on || !d)
+		return;
+	/* "k3s-harden" stands for "no file" in our messages */
+	if (diags_add(to, d->file, d->line, d->col, "%s", d->msg) == 0 && d->field)
+		to->v[to->n - 1].field = strdup(d->field);
+}
+
+static void json_keep_text(bool warning, const char *text)
+{
+	struct diag d = { (char *)"k3s-harden", 0, 0, NULL, (char *)text };
+
+	json_keep(warning, &d);
+}
 
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
+	char *text = NULL;
 
-	fputs("k3s-harden: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "k3s-harden: %s\n", text ? text : "out of memory");
+	json_keep_text(false, text ? text : "out of memory");
+	free(text);
+}
+
+static void json_diag_list(struct buf *b, const struct diags *d, const char *severity, bool *first)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct diag *x = &d->v[i];
+		bool nofile = strcmp(x->file, "k3s-harden") == 0;
+
+		buf_adds(b, *first ? "{\"file\":" : ",{\"file\":");
+		*first = false;
+		if (nofile)
+			buf_adds(b, "null");
+		else
+			json_str(b, x->file);
+		if (x->line)
+			buf_printf(b, ",\"line\":%u,\"column\":%u", x->line, x->col);
+		else
+			buf_adds(b, ",\"line\":null,\"column\":null");
+		buf_adds(b, ",\"field\":");
+		if (x->field)
+			json_str(b, x->field);
+		else
+			buf_adds(b, "null");
+		buf_adds(b, ",\"message\":");
+		json_str(b, x->msg);
+		buf_printf(b, ",\"severity\":\"%s\"}", severity);
+	}
+}
+
+void cli_json_diagnostics(struct buf *b)
+{
+	bool first = true;
+
+	buf_adds(b, "\"diagnostics\":[");
+	json_diag_list(b, &json_state.errs, "error", &first);
+	json_diag_list(b, &json_state.warns, "warning", &first);
+	buf_addc(b, ']');
+}
+
+void cli_json_print(const struct buf *b)
+{
+	if (b->len)
+		fwrite(b->data, 1, b->len, stdout);
+	json_state.printed = true;
+}
+
+int cli_json_finish(int rc)
+{
+	if (json_state.on && !json_state.printed &&
+	    (rc == EXIT_USAGE || rc == EXIT_RESTORED || rc == EXIT_BROKEN)) {
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "{\"result\":\"%s\",\"exit_code\":%d,",
+			   rc == EXIT_USAGE ? "failed" : rc == EXIT_RESTORED ? "rolled-back" : "broken", rc);
+		cli_json_diagnostics(&b);
+		buf_adds(&b, "}\n");
+		cli_json_print(&b);
+		buf_free(&b);
+	}
+	diags_free(&json_state.errs);
+	diags_free(&json_state.warns);
+	return rc;
 }
 
 void cli_note(const struct cli *c, const char *fmt, ...)
@@ -46,6 +141,21 @@ void cli_print_diags(const struct diags *d)
 		if (s)
 			fprintf(stderr, "%s\n", s);
 		free(s);
+		json_keep(false, &d->v[i]);
+	}
+}
+
+void cli_print_warnings(const struct cli *c, const struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; c->verbose >= 0 && i < d->n; i++) {
+		char *s = diag_format(&d->v[i]);
+
+		if (s)
+			fprintf(stderr, "warning: %s\n", s);
+		free(s);
+		json_keep(true, &d->v[i]);
 	}
 }
 
@@ -78,10 +188,18 @@ static void event(void *ctx, const struct engine_event *ev)
 		break;
 	case ENGINE_DIAG:
 		fprintf(stderr, "%s\n", ev->text);
+		if (ev->diag)
+			json_keep(false, ev->diag);
+		else
+			json_keep_text(false, ev->text);
 		break;
 	case ENGINE_WARNING:
 		if (c->verbose >= 0)
 			fprintf(stderr, "warning: %s\n", ev->text);
+		if (ev->diag)
+			json_keep(true, ev->diag);
+		else
+			json_keep_text(true, ev->text);
 		break;
 	case ENGINE_LINE:
 		if (c->verbose >= 0)
@@ -121,6 +239,7 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 	memset(&o, 0, sizeof(o));
 	o.root = c->root;
 	o.templates = c->templates;
+	o.role = c->role;
 	o.live = engine_live(c->root, live);
 	o.no_restart = no_restart;
 	o.force = force;
@@ -130,11 +249,16 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 	return o;
 }
 
-enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p)
+int cli_resolve_role(const struct cli *c, const struct profile *p, enum profile_role *role)
 {
-	struct engine_opts o = cli_engine_opts(c, false, false, false);
+	/* render prints artifacts, not a host report: the note only with -v */
+	struct cli q = *c;
+	struct engine_opts o;
 
-	return engine_role(p, &o);
+	if (q.verbose <= 0)
+		q.verbose = -1;
+	o = cli_engine_opts(&q, false, false, false);
+	return engine_role(p, &o, role, NULL, 0) < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 int cli_exit_code(enum engine_outcome outcome)
@@ -160,12 +284,13 @@ int cli_exit_error(int r)
 
 /* ---- options and help ---- */
 
-enum { OPT_OUTPUT = 1000, OPT_COLOR };
+enum { OPT_OUTPUT = 1000, OPT_COLOR, OPT_ROLE };
 
 static const struct cli_option global_options[] = {
 	{ "profile", 'p', "NAME|FILE", "built-in profile or a profile file (default: cis)" },
 	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
 	{ "templates", 't', "DIR", "templates that override the built-in ones" },
+	{ "role", OPT_ROLE, "server|agent", "harden as a server or an agent (default: the profile's role; cis detects it)" },
 	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text)" },
 	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
 	{ "quiet", 'q', NULL, "only errors on stderr" },
@@ -250,10 +375,18 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 			c->output = OUTPUT_TEXT;
 		} else if (strcmp(arg, "json") == 0) {
 			c->output = OUTPUT_JSON;
+			json_state.on = true;
 		} else {
 			cli_error("--output takes text or json, not '%s'", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case OPT_ROLE:
+		if (strcmp(arg, "server") != 0 && strcmp(arg, "agent") != 0) {
+			cli_error("--role takes server or agent, not '%s'", arg);
+			return EXIT_USAGE;
+		}
+		c->role = arg;
 		return 0;
 	case OPT_COLOR:
 		if (strcmp(arg, "auto") == 0) {
@@ -323,7 +456,14 @@ static int check_root(struct cli *c)
 		cli_error("--root must not be empty");
 		return EXIT_USAGE;
 	}
-	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(c->root, &st) < 0) {
+		if (errno == ENOENT)
+			cli_error("--root: no such directory: %s", c->root);
+		else
+			cli_error("--root '%s': %s", c->root, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		cli_error("--root '%s' is not a directory", c->root);
 		return EXIT_USAGE;
 	}

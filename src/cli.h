@@ -28,6 +28,7 @@ struct cli {
 	const char *profile;
 	const char *root;
 	const char *templates;
+	const char *role;       /* --role server|agent, or NULL */
 	enum output_format output;
 	enum color_mode color;
 	int verbose;            /* -1 quiet, 0 normal, 1 verbose */
@@ -73,10 +74,12 @@ void cli_command_help(const struct cli_command *cmd, FILE *f);
 
 /* Print every diagnostic to stderr as FILE:LINE:COL: message. */
 void cli_print_diags(const struct diags *d);
+/* The same as warnings ("warning: ..."), hidden by --quiet. */
+void cli_print_warnings(const struct cli *c, const struct diags *d);
 /* Load cli->profile (or name), printing problems; EXIT_OK or EXIT_USAGE. */
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out);
-/* Resolve role auto from the host under --root; notes the choice. */
-enum profile_role cli_resolve_role(const struct cli *c, const struct profile *p);
+/* The role to harden (--role, the profile's, or detected under --root); notes the choice. EXIT_OK or EXIT_USAGE. */
+int cli_resolve_role(const struct cli *c, const struct profile *p, enum profile_role *role);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -86,6 +89,18 @@ struct engine_opts cli_engine_opts(const struct cli *c, bool live, bool no_resta
 int cli_exit_code(enum engine_outcome outcome);
 /* The exit code of an engine_recover / engine_plan error. */
 int cli_exit_error(int r);
+
+/*
+ * --output json. Every message the command layer prints (cli_error,
+ * cli_print_diags, the engine's errors and warnings) is kept as well;
+ * cli_json_diagnostics appends them as "diagnostics":[{file, line, column,
+ * field, message, severity}]. A command prints its JSON document with
+ * cli_json_print; when it prints none and fails (exit 2, 3, 4),
+ * cli_json_finish prints {"result":"failed","exit_code":N,"diagnostics":[...]}.
+ */
+void cli_json_diagnostics(struct buf *b);
+void cli_json_print(const struct buf *b);
+int cli_json_finish(int rc);
 
 /* "files":[...] of a plan, as CLI.md's JSON describes. */
 void cli_json_files(struct buf *b, const struct plan *pl);

@@ -67,8 +67,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 		buf_adds(&b, "]}\n");
 	else if (!n && c->verbose >= 0)
 		cli_note(c, "no generations yet: nothing was applied under this root");
-	if (b.len)
-		fwrite(b.data, 1, b.len, stdout);
+	cli_json_print(&b);
 	buf_free(&b);
 	free(v);
 	return EXIT_OK;

@@ -1,14 +1,17 @@
 /* k3s-harden profile list|show|validate */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "embedded.h"
 #include "json.h"
+#include "ynode.h"
 
 static int profile_list(struct cli *c)
 {
 	const struct embedded_file *f;
+	struct buf b = BUF_INIT;
 	int rc = EXIT_OK;
 
 	for (f = embedded_profiles; f->name; f++) {
@@ -19,22 +22,62 @@ static int profile_list(struct cli *c)
 			continue;
 		}
 		if (c->output == OUTPUT_JSON) {
-			struct buf b = BUF_INIT;
-
-			buf_adds(&b, f == embedded_profiles ? "[{\"name\":" : ",{\"name\":");
+			buf_adds(&b, b.len ? ",{\"name\":" : "[{\"name\":");
 			json_str(&b, f->name);
 			buf_adds(&b, ",\"description\":");
 			json_str(&b, doc->p->description ? doc->p->description : "");
+			buf_adds(&b, ",\"role\":");
+			json_str(&b, profile_role_name(doc->p->role));
 			buf_addc(&b, '}');
-			fwrite(b.data, 1, b.len, stdout);
-			buf_free(&b);
-		} else
+		} else {
 			printf("%-12s %s\n", f->name, doc->p->description ? doc->p->description : "");
+		}
 		profile_doc_free(doc);
 	}
-	if (c->output == OUTPUT_JSON)
-		printf("]\n");
+	if (c->output == OUTPUT_JSON && rc == EXIT_OK) {
+		buf_adds(&b, b.len ? "]\n" : "[]\n");
+		cli_json_print(&b);
+	}
+	buf_free(&b);
 	return rc;
+}
+
+/* The resolved profile (extends applied, so without extends:) as JSON. */
+static int show_json(const struct profile_doc *doc)
+{
+	struct ynode *copy = ynode_copy(doc->tree);
+	struct buf b = BUF_INIT;
+	long at;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	at = ynode_find(copy, "extends");
+	if (at >= 0)
+		ynode_remove(copy, (size_t)at);
+	r = json_ynode(&b, copy);
+	if (r == 0)
+		r = buf_addc(&b, '\n');
+	if (r == 0)
+		cli_json_print(&b);
+	buf_free(&b);
+	ynode_free(copy);
+	return r;
+}
+
+/* {"file", "valid", "result", "exit_code", "diagnostics"}: the one document, valid or not. */
+static void validate_json(const char *file, int rc)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, "{\"file\":");
+	json_str(&b, file);
+	buf_printf(&b, ",\"valid\":%s,\"result\":\"%s\",\"exit_code\":%d,",
+		   rc == EXIT_OK ? "true" : "false", rc == EXIT_OK ? "ok" : "failed", rc);
+	cli_json_diagnostics(&b);
+	buf_adds(&b, "}\n");
+	cli_json_print(&b);
+	buf_free(&b);
 }
 
 static int no_options(void *ctx, int key, const char *arg)
@@ -71,12 +114,19 @@ static int cmd_profile(struct cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = cli_load_profile(c, n == 2 ? args[1] : NULL, &doc);
+	if (strcmp(verb, "validate") == 0 && c->output == OUTPUT_JSON)
+		validate_json(args[1], rc);
 	if (rc != EXIT_OK)
 		return rc;
 	if (strcmp(verb, "validate") == 0) {
-		if (c->verbose >= 0)
+		if (c->verbose >= 0 && c->output != OUTPUT_JSON)
 			printf("%s: ok (profile %s, role %s)\n", args[1], doc->p->name,
 			       profile_role_name(doc->p->role));
+	} else if (c->output == OUTPUT_JSON) {
+		if (show_json(doc) < 0) {
+			cli_error("out of memory");
+			rc = EXIT_USAGE;
+		}
 	} else if (profile_dump(doc, &b) < 0) {
 		cli_error("out of memory");
 		rc = EXIT_USAGE;
@@ -92,8 +142,9 @@ const struct cli_command profile_command = {
 	"profile", cmd_profile, "profile list | show [NAME|FILE] | validate FILE",
 	"built-in profiles; the resolved profile as YAML; check a profile file",
 	"list: the built-in profiles with a one-line description; show: the fully\n"
-	"resolved profile (extends applied) as YAML; validate: check a profile file,\n"
-	"errors as FILE:LINE:COL: message.",
+	"resolved profile (extends applied) as YAML, or JSON with --output json;\n"
+	"validate: check a profile file, errors as FILE:LINE:COL: message (JSON:\n"
+	"{\"file\", \"valid\", \"diagnostics\"}).",
 	NULL,
 	"Exit codes: 0 success; 2 usage or input error (the profile is not valid).\n",
 };

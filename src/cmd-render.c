@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "fsutil.h"
+#include "host.h"
 #include "json.h"
 #include "render.h"
 #include "sha256.h"
@@ -80,7 +81,7 @@ static void print_json(const char *out_dir, const char *profile, enum profile_ro
 		buf_printf(&b, ",\"needs_restart\":%s}", a->needs_restart ? "true" : "false");
 	}
 	buf_adds(&b, "]}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	cli_json_print(&b);
 	buf_free(&b);
 }
 
@@ -107,9 +108,13 @@ static int cmd_render(struct cli *c, int argc, char **argv)
 	struct artifacts arts = { NULL, 0, 0 };
 	struct diags d = { NULL, 0, 0 };
 	struct render_opts ro;
+	struct host_view view;
+	struct diags w = { NULL, 0, 0 };
+	char *data_dir = NULL;
 	size_t i;
 	int rc, r;
 
+	memset(&view, 0, sizeof(view));
 	rc = cli_parse(c, &render_command, argc, argv, set, &out_dir, 0, 0, &args, &n);
 	if (rc != EXIT_OK)
 		return rc;
@@ -118,8 +123,19 @@ static int cmd_render(struct cli *c, int argc, char **argv)
 		return rc;
 	memset(&ro, 0, sizeof(ro));
 	ro.templates_dir = c->templates;
-	ro.role = cli_resolve_role(c, doc->p);
-	r = render_profile(doc->p, &ro, &arts, &d);
+	rc = cli_resolve_role(c, doc->p, &ro.role);
+	if (rc != EXIT_OK)
+		goto out;
+	/* the paths under K3s's data-dir follow the host's, as diff and apply do */
+	r = host_data_dir(c->root, doc->p, &data_dir, &d);
+	if (r == 0)
+		r = host_view_init(&view, doc->p, data_dir, &w);
+	cli_print_warnings(c, &w);
+	diags_free(&w);
+	if (r == 0)
+		r = render_profile(&view.p, &ro, &arts, &d);
+	host_view_free(&view);
+	free(data_dir);
 	cli_print_diags(&d);
 	diags_free(&d);
 	if (r < 0) {

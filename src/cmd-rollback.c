@@ -1,4 +1,4 @@
-/* k3s-harden rollback [GENERATION]: put back the files a generation replaced (engine.c). */
+/* k3s-harden rollback [GENERATION]: put back the files from before a generation (engine.c). */
 #include <stdbool.h>
 
 #include "cli.h"
@@ -55,9 +55,11 @@ static int cmd_rollback(struct cli *c, int argc, char **argv)
 
 const struct cli_command rollback_command = {
 	"rollback", cmd_rollback, "rollback [GENERATION] [--force] [--no-restart] [--live]",
-	"put back a generation's files (default: the last apply) as a transaction",
-	"Put back the files of a generation (default: the last committed apply) as a\n"
-	"transaction of its own, then reload and restart K3s as apply does.",
+	"put back the files from before generation N (default: the last apply)",
+	"Rolling back generation N puts back the files from before N: the files that\n"
+	"generation N's apply replaced (default N: the last committed apply). The\n"
+	"rollback is a transaction and a generation of its own; K3s is then reloaded\n"
+	"and restarted as apply does.",
 	options,
 	"Exit codes: 0 done (or nothing to do); 2 usage or input error (no such\n"
 	"generation, secrets-encryption would go off without --force), nothing was\n"

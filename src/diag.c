@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
-	      const char *fmt, ...)
+int diags_vadd(struct diags *d, const char *file, unsigned line, unsigned col, const char *field,
+	       const char *fmt, va_list ap)
 {
 	struct diag *v, *e;
-	va_list ap;
 	int n;
 
 	if (d->n == d->cap) {
@@ -25,17 +24,31 @@ int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
 	e = &d->v[d->n];
 	memset(e, 0, sizeof(*e));
 	e->file = strdup(file ? file : "<input>");
-	va_start(ap, fmt);
+	e->field = field ? strdup(field) : NULL;
 	n = vasprintf(&e->msg, fmt, ap);
-	va_end(ap);
-	if (!e->file || n < 0) {
+	if (!e->file || n < 0 || (field && !e->field)) {
 		free(e->file);
+		free(e->field);
+		if (n >= 0)
+			free(e->msg);
 		return -ENOMEM;
 	}
 	e->line = line;
 	e->col = col;
 	d->n++;
 	return 0;
+}
+
+int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diags_vadd(d, file, line, col, NULL, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 char *diag_format(const struct diag *d)
@@ -56,6 +69,7 @@ void diags_free(struct diags *d)
 
 	for (i = 0; i < d->n; i++) {
 		free(d->v[i].file);
+		free(d->v[i].field);
 		free(d->v[i].msg);
 	}
 	free(d->v);

@@ -5,12 +5,14 @@
 #ifndef K3H_DIAG_H
 #define K3H_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct diag {
 	char *file;
 	unsigned line;          /* 1-based; 0 = no position */
 	unsigned col;
+	char *field;            /* the profile field it is about ("audit.max_age"), or NULL */
 	char *msg;
 };
 
@@ -22,6 +24,9 @@ struct diags {
 
 int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The one home of "format a message and add it": field may be NULL. */
+int diags_vadd(struct diags *d, const char *file, unsigned line, unsigned col, const char *field,
+	       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 /* "FILE:LINE:COL: msg" (or "FILE: msg" without a position) into a new string. */
 char *diag_format(const struct diag *d);
 void diags_free(struct diags *d);

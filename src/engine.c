@@ -24,7 +24,7 @@ static void emit(const struct engine_opts *o, enum engine_event_kind kind, const
 
 static void emit(const struct engine_opts *o, enum engine_event_kind kind, const char *fmt, ...)
 {
-	struct engine_event ev = { kind, NULL };
+	struct engine_event ev = { kind, NULL, NULL };
 	char *text = NULL;
 	va_list ap;
 
@@ -43,11 +43,11 @@ static void emit_diags(const struct engine_opts *o, enum engine_event_kind kind,
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++) {
+	for (i = 0; i < d->n && o->sink.fn; i++) {
 		char *s = diag_format(&d->v[i]);
+		struct engine_event ev = { kind, s ? s : "out of memory", &d->v[i] };
 
-		if (s)
-			emit(o, kind, "%s", s);
+		o->sink.fn(o->sink.ctx, &ev);
 		free(s);
 	}
 }
@@ -55,7 +55,7 @@ static void emit_diags(const struct engine_opts *o, enum engine_event_kind kind,
 static void progress(void *ctx, const char *text)
 {
 	const struct engine_opts *o = ctx;
-	struct engine_event ev = { ENGINE_PROGRESS, text };
+	struct engine_event ev = { ENGINE_PROGRESS, text, NULL };
 
 	if (o->sink.fn)
 		o->sink.fn(o->sink.ctx, &ev);
@@ -74,35 +74,77 @@ bool engine_live(const char *root, bool live_flag)
 	return strcmp(root, "/") == 0 || live_flag;
 }
 
-enum profile_role engine_role(const struct profile *p, const struct engine_opts *o)
+/* engine_role, and the host's unit for that role (a k3s-NAME.service too), or "" */
+static int resolve_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			char *why, size_t why_size, char *unit, size_t unit_size)
 {
-	const char *why;
-	enum profile_role r;
+	struct diags e = { NULL, 0, 0 };
+	struct host_role h;
+	enum profile_role wanted = p->role;
+	char from[160], because[1024];
+	int r;
 
-	if (p->role != ROLE_AUTO)
-		return p->role;
-	r = host_detect_role(o->root, &why);
-	emit(o, ENGINE_NOTE, "role auto: %s (%s)", r == ROLE_AGENT ? "agent" : "server", why);
-	return r;
+	if (o->role) {
+		wanted = strcmp(o->role, "agent") == 0 ? ROLE_AGENT : ROLE_SERVER;
+		snprintf(from, sizeof(from), "--role %s", o->role);
+	} else {
+		snprintf(from, sizeof(from), "profile %s", p->name);
+	}
+	r = host_detect_role(o->root, p, &h, &e);
+	if (r == 0)
+		r = host_choose_role(&h, wanted, from, role, because, sizeof(because), &e);
+	emit_diags(o, ENGINE_DIAG, &e);
+	diags_free(&e);
+	if (r < 0)
+		return -EINVAL;
+	if (wanted == ROLE_AUTO && !o->role)
+		emit(o, ENGINE_NOTE, "role auto: %s (%s)", profile_role_name(*role), because);
+	else
+		emit(o, ENGINE_NOTE, "role %s (%s)", profile_role_name(*role), because);
+	if (why)
+		snprintf(why, why_size, "%s", because);
+	if (unit)
+		snprintf(unit, unit_size, "%s", h.role == *role ? h.unit : "");
+	return 0;
+}
+
+int engine_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+		char *why, size_t why_size)
+{
+	return resolve_role(p, o, role, why, why_size, NULL, 0);
 }
 
 static int build_plan(const struct profile *p, const struct engine_opts *o, enum profile_role role,
-		      struct plan *pl)
+		      const char *why, struct plan *pl)
 {
 	struct diags errs = { NULL, 0, 0 }, warns = { NULL, 0, 0 };
+	struct host_view view;
 	struct plan_opts po;
+	char *data_dir = NULL;
 	int r;
 
 	memset(&po, 0, sizeof(po));
+	memset(&view, 0, sizeof(view));
 	po.root = o->root;
 	po.templates_dir = o->templates;
 	po.role = role;
 	po.live = o->live;
-	r = plan_build(p, &po, pl, &errs, &warns);
+	/* K3s's data-dir moves the manifests and the default server paths */
+	r = host_data_dir(o->root, p, &data_dir, &errs);
+	if (r == 0)
+		r = host_view_init(&view, p, data_dir, &warns);
+	if (r == 0 && data_dir)
+		emit(o, ENGINE_NOTE, "data-dir %s: manifests go to %s", data_dir, view.p.manifests_dir);
+	if (r == 0)
+		r = plan_build(&view.p, &po, pl, &errs, &warns);
+	if (r == 0)
+		snprintf(pl->role_reason, sizeof(pl->role_reason), "%s", why ? why : "");
 	emit_diags(o, ENGINE_DIAG, &errs);
 	emit_diags(o, ENGINE_WARNING, &warns);
 	if (r < 0 && errs.n == 0)
 		emit(o, ENGINE_ERROR, "cannot plan the change: %s", strerror(-r));
+	host_view_free(&view);
+	free(data_dir);
 	diags_free(&errs);
 	diags_free(&warns);
 	return r;
@@ -156,7 +198,14 @@ int engine_plan(const struct profile *p, const struct engine_opts *o, struct pla
 	memset(pl, 0, sizeof(*pl));
 	if (r < 0)
 		return r == -EIO ? r : -EINVAL;
-	return build_plan(p, o, engine_role(p, o), pl) < 0 ? -EINVAL : 0;
+	{
+		enum profile_role role;
+		char why[640];
+
+		if (engine_role(p, o, &role, why, sizeof(why)) < 0)
+			return -EINVAL;
+		return build_plan(p, o, role, why, pl) < 0 ? -EINVAL : 0;
+	}
 }
 
 /* ---- restart ---- */
@@ -533,23 +582,28 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	struct restart_rx rx;
 	struct txn *t = NULL;
 	enum profile_role role;
+	char why[640], unit[128];
+	const char *host_unit;
 	bool planned = false, recovered = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
 	res->result = "failed";
-	role = engine_role(p, o);
+	if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
+		return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+	/* the profile's unit:, else the host's K3s unit for that role */
+	host_unit = !p->unit && unit[0] ? unit : NULL;
 	/* a no-op touches nothing: plan before taking the lock, unless a
 	 * journal says an earlier run was interrupted */
 	if (!journal_left(o)) {
-		if ((r = build_plan(p, o, role, &res->plan)) < 0)
+		if ((r = build_plan(p, o, role, why, &res->plan)) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", r);
 		planned = true;
 		if (!plan_changes(&res->plan))
 			return nothing(res);
 		/* a missing unit is an error before anything is written */
-		if ((r = prepare_restart(p, o, &res->plan, role, NULL, &rx)) < 0)
+		if ((r = prepare_restart(p, o, &res->plan, role, host_unit, &rx)) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", r);
 	}
 	r = open_txn(o, p->name, "apply", p->retention, &t, &recovered);
@@ -563,7 +617,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		planned = false;
 	}
 	if (!planned) {
-		if ((r = build_plan(p, o, role, &res->plan)) < 0) {
+		if ((r = build_plan(p, o, role, why, &res->plan)) < 0) {
 			r = fail(res, ENGINE_REFUSED, "failed", r);
 			goto out;
 		}
@@ -572,7 +626,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 			goto out;
 		}
 	}
-	if (!rx.on && (r = prepare_restart(p, o, &res->plan, role, NULL, &rx)) < 0) {
+	if (!rx.on && (r = prepare_restart(p, o, &res->plan, role, host_unit, &rx)) < 0) {
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
@@ -646,6 +700,8 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	size_t gn = 0;
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
+	enum profile_role role;
+	char unit[128];
 	bool recovered, have_gen;
 	int r;
 
@@ -675,19 +731,23 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	}
 	if (encryption_on(o, config, &res->plan, false) && !encryption_on(o, config, &res->plan, true) &&
 	    !o->force) {
-		emit(o, ENGINE_ERROR, "rollback to generation %s would turn secrets-encryption off. Secrets "
+		emit(o, ENGINE_ERROR, "rolling back generation %s (putting back the files from before %s) would turn "
+		     "secrets-encryption off. Secrets "
 		     "written since it was turned on are stored encrypted, and K3s without the encryption "
 		     "config cannot read them back (k3s-io/k3s issue 7195); decrypt them first "
 		     "(k3s secrets-encrypt disable, then rotate), or pass --force if you know "
-		     "there are none", id);
+		     "there are none", id, id);
 		r = fail(res, ENGINE_REFUSED, "failed", -EPERM);
 		goto out;
 	}
 	/* restart the unit the generation's apply restarted; record its profile */
 	have_gen = txn_read_generation(o->root, id, &g, &gv, &gn) == 0;
 	gen_entries_free(gv, gn);
-	r = prepare_restart(p, o, &res->plan, engine_role(p, o),
-			    have_gen && g.unit[0] && strcmp(g.unit, "-") ? g.unit : NULL, &rx);
+	/* the unit the generation restarted; without one, the profile's for this role */
+	if (have_gen && g.unit[0] && strcmp(g.unit, "-"))
+		r = prepare_restart(p, o, &res->plan, ROLE_SERVER, g.unit, &rx);
+	else if ((r = resolve_role(p, o, &role, NULL, 0, unit, sizeof(unit))) == 0)
+		r = prepare_restart(p, o, &res->plan, role, !p->unit && unit[0] ? unit : NULL, &rx);
 	if (r < 0) {
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;

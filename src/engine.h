@@ -30,6 +30,7 @@ enum engine_event_kind {
 struct engine_event {
 	enum engine_event_kind kind;
 	const char *text;
+	const struct diag *diag;        /* ENGINE_DIAG, ENGINE_WARNING: the diagnostic text formats, or NULL */
 };
 
 struct engine_sink {
@@ -40,6 +41,7 @@ struct engine_sink {
 struct engine_opts {
 	const char *root;
 	const char *templates;          /* template overrides, or NULL */
+	const char *role;               /* --role: "server" or "agent"; NULL: the profile's role */
 	bool live;                      /* kernel values and systemd: on /, or --live */
 	bool no_restart;                /* write only; record the restart as pending */
 	bool force;                     /* rollback may turn secrets-encryption off */
@@ -71,8 +73,13 @@ struct engine_result {
 /* Kernel values and systemd are live: on the real root, or under one with --live. */
 bool engine_live(const char *root, bool live_flag);
 
-/* The role the profile means (role auto: detected, with a note). */
-enum profile_role engine_role(const struct profile *p, const struct engine_opts *o);
+/*
+ * The role to harden (host.c): --role, else the profile's role:, else (auto)
+ * the role the host shows; a note says which and why (why may be NULL).
+ * A role that contradicts the host's K3s unit: an error event, -EINVAL.
+ */
+int engine_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+		char *why, size_t why_size);
 
 /* Undo an interrupted transaction, if a journal is left: 0, or -errno after an error event. */
 int engine_recover(const struct engine_opts *o);

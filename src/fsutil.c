@@ -322,3 +322,102 @@ int root_stat(const char *root, const char *rel, struct stat *st)
 	free(base);
 	return r;
 }
+
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
+/* openat2(2) below rootfd with RESOLVE_IN_ROOT: "/" and ".." stay inside. */
+static int open_in_root(int rootfd, const char *rel, int flags)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	/* O_PATH takes no other flags than O_CLOEXEC */
+	how.flags = (unsigned long long)(unsigned)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY));
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	while (*rel == '/')
+		rel++;
+	fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int root_read_file_resolved(const char *root, const char *rel, size_t max, char **data,
+			    size_t *len, struct stat *st)
+{
+	struct stat pre;
+	int rootfd, pfd = -1, fd = -1, r;
+
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	/* an O_PATH open has no side effects: look at the type first */
+	pfd = open_in_root(rootfd, rel, O_PATH);
+	if (pfd < 0) {
+		r = pfd;
+		goto out;
+	}
+	if (fstat(pfd, &pre) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (S_ISDIR(pre.st_mode) || !S_ISREG(pre.st_mode)) {
+		r = S_ISDIR(pre.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
+	fd = open_in_root(rootfd, rel, O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	r = read_fd_all(fd, max, data, len, st);
+	/* swapped between the look and the open */
+	if (r == 0 && (st->st_dev != pre.st_dev || st->st_ino != pre.st_ino)) {
+		free(*data);
+		*data = NULL;
+		r = -EINVAL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	close(rootfd);
+	return r;
+}
+
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+int root_immutable(const char *root, const char *rel)
+{
+	char *dir, *base;
+	struct stat st;
+	int dfd, fd, r, flags = 0;
+
+	if ((r = path_split(rel, &dir, &base)) < 0)
+		return r;
+	r = root_open_dir(root, dir, false, 0, &dfd);
+	if (r < 0)
+		goto out;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+	} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		/* no O_NONBLOCK games needed: only regular files and directories */
+		fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			r = ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 ? 0 :
+			    (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
+			close(fd);
+		}
+	} else {
+		r = 0;
+	}
+	close(dfd);
+out:
+	free(dir);
+	free(base);
+	return r;
+}

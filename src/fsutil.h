@@ -71,4 +71,23 @@ void names_free(char **names, size_t n);
 /* lstat-like: metadata of REL below ROOT without following symlinks anywhere. */
 int root_stat(const char *root, const char *rel, struct stat *st);
 
+/*
+ * Read file REL below ROOT for a file the tool only reads (a K3s drop-in,
+ * config.yaml in drop-in mode): symlinks are followed, but resolved inside
+ * ROOT as `systemd --root` and chroot do (openat2 RESOLVE_IN_ROOT): an
+ * absolute target or one that climbs with .. stays below ROOT, never
+ * outside it. Magic links (/proc/self/...) are refused (-ELOOP). The file
+ * must be regular (checked before it is opened: -EISDIR / -EINVAL).
+ * -ENOSYS on a kernel without openat2 (older than 5.6).
+ */
+int root_read_file_resolved(const char *root, const char *rel, size_t max, char **data,
+			    size_t *len, struct stat *st);
+
+/*
+ * Whether REL below ROOT (not following symlinks) carries the immutable or
+ * append-only attribute (chattr +i / +a; FS_IOC_GETFLAGS): 1 yes, 0 no or
+ * the file system has no such flags, -ENOENT when missing, -errno on error.
+ */
+int root_immutable(const char *root, const char *rel);
+
 #endif

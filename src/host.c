@@ -4,83 +4,324 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "fsutil.h"
 #include "k3s_keys.h"
-#include "ynode.h"
+#include "k3s_unit.h"
+#include "keff.h"
+#include "model.h"
 
-static const char *const unit_dirs[] = {
-	"/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
-	"/usr/lib/systemd/system",
-};
+#define DEFAULT_CONFIG "/etc/rancher/k3s/config.yaml"
 
-static bool unit_exists(const char *root, const char *unit)
+static const char *role_word(enum profile_role r)
 {
-	size_t i;
+	return r == ROLE_AGENT ? "agent" : "server";
+}
 
-	for (i = 0; i < sizeof(unit_dirs) / sizeof(unit_dirs[0]); i++) {
-		struct stat st;
-		int dfd;
+/* The configuration as the user wrote it: without the tool's own drop-in. */
+static int read_config(const char *root, const struct profile *p, struct keff *E, struct diags *d)
+{
+	const struct k3s_config *k = p ? p->k3s : NULL;
 
-		if (root_open_dir(root, unit_dirs[i], false, 0, &dfd) < 0)
-			continue;
-		if (fstatat(dfd, unit, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			close(dfd);
+	return keff_read_root_except(E, root, k && k->path ? k->path : DEFAULT_CONFIG,
+				     k ? k->dropin : NULL, d, NULL);
+}
+
+/* Whether the profile (as on a server) writes this setting or list entry. */
+static bool managed(const struct k3s_model *m, const char *key, const char *item)
+{
+	size_t i, j;
+
+	for (i = 0; !item && i < m->n_settings; i++)
+		if (strcmp(m->settings[i].key, key) == 0)
 			return true;
-		}
-		close(dfd);
+	for (i = 0; item && i < m->n_lists; i++) {
+		if (strcmp(m->lists[i].name, key) != 0)
+			continue;
+		for (j = 0; j < m->lists[i].n; j++)
+			if (keff_same_flag(item, m->lists[i].args[j].flag))
+				return true;
 	}
 	return false;
 }
 
-enum profile_role host_detect_role(const char *root_dir, const char **why)
+/*
+ * The first server-only option the user set (not one the profile writes),
+ * into what/where; false when there is none.
+ */
+static bool user_server_option(const struct keff *E, const struct k3s_model *m, char *what,
+			       size_t size)
 {
-	if (unit_exists(root_dir, "k3s-agent.service")) {
-		*why = "found the unit k3s-agent.service";
-		return ROLE_AGENT;
-	}
-	if (unit_exists(root_dir, "k3s.service")) {
-		*why = "found the unit k3s.service";
-		return ROLE_SERVER;
-	}
-	{
-		struct diags d = { NULL, 0, 0 };
-		struct ynode *root = NULL;
-		struct stat st;
-		char *data = NULL;
-		size_t len = 0, i;
-		bool server_only = false, joins = false;
+	size_t i, j;
 
-		if (root_read_file(root_dir, "/etc/rancher/k3s/config.yaml", 1 << 20, &data, &len, &st) == 0 &&
-		    ynode_parse("config.yaml", data, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &root, &d) == 0 &&
-		    root && root->kind == YN_MAP) {
-			for (i = 0; i < root->n; i++) {
-				const struct k3s_key *k;
-				char name[128];
+	for (i = 0; i < E->n; i++) {
+		const struct keff_key *k = &E->keys[i];
+		const struct k3s_key *kk = k3s_key_find(k->name);
+		const struct ynode *at = k->last;
 
-				snprintf(name, sizeof(name), "%.*s", (int)strcspn(root->keys[i]->value, "+"),
-					 root->keys[i]->value);
-				k = k3s_key_find(name);
-				server_only |= k && k->roles == K3S_KEY_SERVER;
-				joins |= strcmp(name, "server") == 0;
+		if (!kk || (kk->roles & K3S_KEY_AGENT) || !k->n)
+			continue;
+		if (kk->list) {
+			for (j = 0; j < k->n; j++)
+				if (!managed(m, k->name, k->items[j].value))
+					break;
+			if (j == k->n)
+				continue;
+			at = k->items[j].node;
+		} else if (managed(m, k->name, NULL)) {
+			continue;
+		}
+		if (at)
+			snprintf(what, size, "'%s' (%s:%u)", k->name, at->file, at->start.line);
+		else
+			snprintf(what, size, "'%s'", k->name);
+		return true;
+	}
+	return false;
+}
+
+static int from_config(const char *root, const struct profile *p, struct host_role *out,
+		       struct diags *d)
+{
+	struct keff E = KEFF_INIT;
+	struct diags ignored = { NULL, 0, 0 };
+	struct k3s_model m;
+	const struct keff_key *srv;
+	char what[320];
+	int r = 0;
+
+	memset(&m, 0, sizeof(m));
+	(void)d;
+	/* a configuration K3s cannot read is no evidence; the plan reports it */
+	if (read_config(root, p, &E, &ignored) < 0)
+		goto out;
+	if (p && (r = k3s_model_build(p, ROLE_SERVER, &m)) < 0)
+		goto out;
+	if (user_server_option(&E, &m, what, sizeof(what))) {
+		out->role = ROLE_SERVER;
+		out->evidence = HOST_EV_CONFIG;
+		snprintf(out->why, sizeof(out->why), "no K3s unit says; the configuration sets the "
+			 "server-only option %s", what);
+	} else if ((srv = keff_get(&E, "server")) && keff_value(&E, "server")) {
+		out->role = ROLE_AGENT;
+		out->evidence = HOST_EV_CONFIG;
+		snprintf(out->why, sizeof(out->why), "no K3s unit says; the configuration names a "
+			 "server to join (%s:%u) and sets no server-only option",
+			 srv->last ? srv->last->file : "config.yaml", srv->last ? srv->last->start.line : 0);
+	}
+out:
+	k3s_model_free(&m);
+	keff_free(&E);
+	diags_free(&ignored);
+	return r;
+}
+
+int host_detect_role(const char *root, const struct profile *p, struct host_role *out,
+		     struct diags *d)
+{
+	struct k3s_unit *u = NULL;
+	const struct k3s_unit *by_cmd = NULL, *by_env = NULL, *by_name = NULL;
+	size_t n = 0, i, j;
+	bool disagree = false;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->role = ROLE_SERVER;
+	snprintf(out->why, sizeof(out->why), "no K3s unit or configuration says; assuming a server");
+	r = k3s_units_find(root, &u, &n);
+	if (r < 0) {
+		diags_add(d, "/etc/systemd/system", 0, 0, "cannot read the K3s units: %s", strerror(-r));
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *c = u[i].command;
+
+		if (c && (strcmp(c, "server") == 0 || strcmp(c, "agent") == 0)) {
+			if (by_cmd && strcmp(by_cmd->command, c) != 0)
+				disagree = true;
+			if (!by_cmd)
+				by_cmd = &u[i];
+		}
+	}
+	if (by_cmd && !disagree) {
+		out->role = strcmp(by_cmd->command, "agent") == 0 ? ROLE_AGENT : ROLE_SERVER;
+		out->evidence = HOST_EV_UNIT;
+		snprintf(out->unit, sizeof(out->unit), "%s", by_cmd->name);
+		snprintf(out->why, sizeof(out->why), "the unit %s runs `k3s %s` (%s:%u)", by_cmd->name,
+			 by_cmd->command, by_cmd->path, by_cmd->line);
+		goto out;
+	}
+	/* a unit whose ExecStart does not say (a wrapper script): its env file.
+	 * The install script also writes K3S_URL for a server joining an HA
+	 * cluster, into k3s.service.env: there it says nothing. */
+	for (i = 0; i < n && !by_env; i++)
+		for (j = 0; j < u[i].n_env_files && !by_env && strcmp(u[i].name, "k3s.service"); j++) {
+			char *v = NULL;
+
+			if (k3s_env_get(root, u[i].env_files[j], "K3S_URL", &v) == 0 && v && *v) {
+				by_env = &u[i];
+				out->role = ROLE_AGENT;
+				out->evidence = HOST_EV_ENV;
+				snprintf(out->unit, sizeof(out->unit), "%s", u[i].name);
+				snprintf(out->why, sizeof(out->why), "the unit %s reads K3S_URL from %s "
+					 "(the install script's agent setting)", u[i].name, u[i].env_files[j]);
 			}
+			free(v);
 		}
-		ynode_free(root);
-		diags_free(&d);
-		free(data);
-		if (server_only) {
-			*why = "no K3s unit; config.yaml has server options";
-			return ROLE_SERVER;
-		}
-		if (joins) {
-			*why = "no K3s unit; config.yaml names a server to join and no server options";
-			return ROLE_AGENT;
-		}
+	if (by_env)
+		goto out;
+	for (i = 0; i < n && !by_name; i++)
+		if (strcmp(u[i].name, "k3s-agent.service") == 0 || strcmp(u[i].name, "k3s.service") == 0)
+			by_name = &u[i];
+	if (by_name && !disagree) {
+		out->role = strcmp(by_name->name, "k3s-agent.service") == 0 ? ROLE_AGENT : ROLE_SERVER;
+		out->evidence = HOST_EV_UNIT_NAME;
+		snprintf(out->unit, sizeof(out->unit), "%s", by_name->name);
+		snprintf(out->why, sizeof(out->why), "found the unit %s", by_name->name);
+		goto out;
 	}
-	*why = "no K3s unit or config found; assuming a server";
-	return ROLE_SERVER;
+	r = from_config(root, p, out, d);
+	if (r == 0 && disagree)
+		snprintf(out->why + strlen(out->why), sizeof(out->why) - strlen(out->why),
+			 " (the K3s units disagree: one runs `k3s server`, another `k3s agent`)");
+out:
+	k3s_units_free(u, n);
+	return r < 0 ? -EINVAL : 0;
+}
+
+int host_choose_role(const struct host_role *h, enum profile_role wanted, const char *wanted_from,
+		     enum profile_role *role, char *why, size_t why_size, struct diags *d)
+{
+	if (wanted == ROLE_AUTO) {
+		*role = h->role;
+		snprintf(why, why_size, "%s", h->why);
+		return 0;
+	}
+	if (h->evidence == HOST_EV_UNIT && h->role != wanted) {
+		diags_add(d, "k3s-harden", 0, 0, "%s says role %s, but this host is %s %s: %s; "
+			  "use --role %s, or a profile for %ss (the default, cis, detects the role)",
+			  wanted_from, role_word(wanted), h->role == ROLE_AGENT ? "an" : "a",
+			  role_word(h->role), h->why, role_word(h->role), role_word(h->role));
+		return -EINVAL;
+	}
+	*role = wanted;
+	if (h->evidence == HOST_EV_NONE)
+		snprintf(why, why_size, "%s; the host shows no role", wanted_from);
+	else if (h->role == wanted)
+		snprintf(why, why_size, "%s; the host agrees: %s", wanted_from, h->why);
+	else
+		snprintf(why, why_size, "%s, over the weaker evidence for %s: %s", wanted_from,
+			 role_word(h->role), h->why);
+	return 0;
+}
+
+int host_data_dir(const char *root, const struct profile *p, char **dir, struct diags *d)
+{
+	struct keff E = KEFF_INIT;
+	struct diags ignored = { NULL, 0, 0 };
+	const struct keff_key *k;
+	const char *v = NULL;
+	int r = 0;
+
+	*dir = NULL;
+	/* a configuration K3s cannot read: the plan reports it */
+	if (read_config(root, p, &E, &ignored) < 0)
+		goto out;
+	/* d is data-dir's one-letter alias */
+	k = keff_get(&E, "data-dir");
+	if (!k || !k->n)
+		k = keff_get(&E, "d");
+	if (k && k->n)
+		v = k->items[k->n - 1].value;
+	if (!v || !*v)
+		goto out;
+	if (v[0] != '/') {
+		const struct ynode *at = k->items[k->n - 1].node;
+
+		diags_add(d, at ? at->file : DEFAULT_CONFIG, at ? at->start.line : 0, at ? at->start.col : 0,
+			  "data-dir '%s' is not an absolute path; k3s-harden cannot tell where K3s "
+			  "reads its manifests", v);
+		r = -EINVAL;
+		goto out;
+	}
+	if (strcmp(v, HOST_DEFAULT_DATA_DIR) != 0 && strcmp(v, HOST_DEFAULT_DATA_DIR "/") != 0) {
+		size_t l = strlen(v);
+
+		while (l > 1 && v[l - 1] == '/')
+			l--;
+		*dir = strndup(v, l);
+		if (!*dir)
+			r = -ENOMEM;
+	}
+out:
+	keff_free(&E);
+	diags_free(&ignored);
+	return r;
+}
+
+/* The built-in defaults that follow data-dir (profiles/base.yaml). */
+static const char *const defaults[] = {
+	HOST_DEFAULT_DATA_DIR "/server/manifests",
+	HOST_DEFAULT_DATA_DIR "/server/psa.yaml",
+	HOST_DEFAULT_DATA_DIR "/server/audit.yaml",
+	HOST_DEFAULT_DATA_DIR "/server/logs",
+};
+
+static int move(struct host_view *v, size_t i, char **path, const char *field, const char *data_dir,
+		bool used, struct diags *w)
+{
+	const size_t dl = strlen(HOST_DEFAULT_DATA_DIR);
+
+	if (!*path)
+		return 0;
+	if (strcmp(*path, defaults[i]) == 0) {
+		if (asprintf(&v->owned[i], "%s%s", data_dir, *path + dl) < 0) {
+			v->owned[i] = NULL;
+			return -ENOMEM;
+		}
+		*path = v->owned[i];
+	} else if (used && strncmp(*path, HOST_DEFAULT_DATA_DIR "/", dl + 1) == 0) {
+		diags_add(w, "k3s-harden", 0, 0, "%s '%s' is under K3s's default data dir, but this "
+			  "host's data-dir is %s; the profile's path is kept as set", field, *path,
+			  data_dir);
+	}
+	return 0;
+}
+
+int host_view_init(struct host_view *v, const struct profile *p, const char *data_dir,
+		   struct diags *w)
+{
+	int r = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->p = *p;
+	if (!data_dir)
+		return 0;
+	r = move(v, 0, &v->p.manifests_dir, "manifests_dir", data_dir,
+		 (p->network_policies && p->network_policies->enabled) ||
+		 (p->service_accounts && p->service_accounts->enabled), w);
+	if (r == 0 && p->pod_security) {
+		v->ps = *p->pod_security;
+		v->p.pod_security = &v->ps;
+		r = move(v, 1, &v->ps.path, "pod_security.path", data_dir,
+			 v->ps.enabled || (p->event_rate_limit && p->event_rate_limit->enabled), w);
+	}
+	if (r == 0 && p->audit) {
+		v->au = *p->audit;
+		v->p.audit = &v->au;
+		r = move(v, 2, &v->au.policy_path, "audit.policy_path", data_dir, v->au.enabled, w);
+		if (r == 0)
+			r = move(v, 3, &v->au.log_dir, "audit.log_dir", data_dir, v->au.enabled, w);
+	}
+	if (r < 0)
+		host_view_free(v);
+	return r;
+}
+
+void host_view_free(struct host_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(v->owned) / sizeof(v->owned[0]); i++)
+		free(v->owned[i]);
+	memset(v->owned, 0, sizeof(v->owned));
 }

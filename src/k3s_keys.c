@@ -33,6 +33,7 @@
 #define SRV K3S_KEY_SERVER
 #define AGT K3S_KEY_AGENT
 #define BOTH (K3S_KEY_SERVER | K3S_KEY_AGENT)
+#define ALIAS K3S_KEY_ALIAS
 
 static const struct k3s_key k3s_keys[] = {
 	{ "advertise-address", SRV, false },
@@ -111,9 +112,9 @@ static const struct k3s_key k3s_keys[] = {
 	{ "image-service-endpoint", BOTH, false },
 	{ "kine-tls", SRV, false },
 	{ "kube-apiserver-arg", SRV, true },
-	{ "kube-cloud-controller-arg", SRV, true },
+	{ "kube-cloud-controller-arg", SRV | ALIAS, true },
 	{ "kube-cloud-controller-manager-arg", SRV, true },
-	{ "kube-controller-arg", SRV, true },
+	{ "kube-controller-arg", SRV | ALIAS, true },
 	{ "kube-controller-manager-arg", SRV, true },
 	{ "kube-proxy-arg", BOTH, true },
 	{ "kube-scheduler-arg", SRV, true },
@@ -163,6 +164,7 @@ static const struct k3s_key k3s_keys[] = {
 #undef SRV
 #undef AGT
 #undef BOTH
+#undef ALIAS
 
 static int k3s_key_cmp(const void *key, const void *elem)
 {
@@ -184,4 +186,16 @@ bool k3s_key_agent(const char *name)
 	const struct k3s_key *k = k3s_key_find(name);
 
 	return k && (k->roles & K3S_KEY_AGENT);
+}
+
+bool k3s_key_arg_list(const char *name, bool *agent)
+{
+	const struct k3s_key *k = k3s_key_find(name);
+	size_t n = name ? strlen(name) : 0;
+
+	if (!k || !k->list || (k->roles & K3S_KEY_ALIAS) || n < 5 || strcmp(name + n - 4, "-arg") != 0)
+		return false;
+	if (agent)
+		*agent = (k->roles & K3S_KEY_AGENT) != 0;
+	return true;
 }

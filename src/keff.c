@@ -182,8 +182,15 @@ int keff_add(struct keff *E, const char *label, const char *data, size_t len,
 int keff_read_root(struct keff *E, const char *root, const char *config_path,
 		   struct diags *d, struct diags *w)
 {
+	return keff_read_root_except(E, root, config_path, NULL, d, w);
+}
+
+int keff_read_root_except(struct keff *E, const char *root, const char *config_path,
+			  const char *skip, struct diags *d, struct diags *w)
+{
 	char **paths = NULL;
 	size_t n = 0, i;
+	size_t dl = strlen(config_path ? config_path : "/etc/rancher/k3s/config.yaml") + 3;
 	int r;
 
 	r = k3s_config_files(root, config_path ? config_path : "/etc/rancher/k3s/config.yaml",
@@ -198,7 +205,10 @@ int keff_read_root(struct keff *E, const char *root, const char *config_path,
 		char *data = NULL, **v;
 		size_t len = 0;
 
-		r = root_read_file(root, paths[i], KEFF_FILE_MAX, &data, &len, &st);
+		/* config.yaml.d/SKIP */
+		if (skip && i > 0 && strlen(paths[i]) > dl && strcmp(paths[i] + dl, skip) == 0)
+			continue;
+		r = root_read_file_resolved(root, paths[i], KEFF_FILE_MAX, &data, &len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;

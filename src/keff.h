@@ -53,11 +53,16 @@ int keff_add(struct keff *E, const char *label, const char *data, size_t len,
 
 /*
  * Read config_path (below root; NULL: /etc/rancher/k3s/config.yaml) and its
- * drop-ins as K3s does and apply them in order. Missing files are skipped.
+ * drop-ins as K3s does and apply them in order. Missing files are skipped;
+ * symlinked ones are followed inside root (root_read_file_resolved).
  * Unreadable files are errors in d naming the path.
  */
 int keff_read_root(struct keff *E, const char *root, const char *config_path,
 		   struct diags *d, struct diags *w);
+
+/* keff_read_root without the drop-in named skip (a file name in config.yaml.d, or NULL). */
+int keff_read_root_except(struct keff *E, const char *root, const char *config_path,
+			  const char *skip, struct diags *d, struct diags *w);
 
 /* The key, or NULL when no file sets it. */
 const struct keff_key *keff_get(const struct keff *E, const char *name);

@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	if (r == -1)
 		return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_USAGE;
 	if (r != EXIT_OK)
-		return r;
+		return cli_json_finish(r);
 	if (optind >= argc) {
 		cli_usage(stderr);
 		return EXIT_USAGE;
@@ -65,12 +65,14 @@ int main(int argc, char **argv)
 		r = help(argc - optind, argv + optind);
 	} else if (!(cmd = find(argv[optind]))) {
 		cli_error("unknown command '%s' (see --help)", argv[optind]);
-		return EXIT_USAGE;
+		return cli_json_finish(EXIT_USAGE);
 	} else {
 		r = cmd->fn(&c, argc - optind, argv + optind);
 		if (r == -1)
 			r = EXIT_OK;    /* --help or --version */
 	}
+	/* --output json: a failure without a document of its own gets one */
+	r = cli_json_finish(r);
 	ynode_intern_free();
 	free(c.root_buf);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -228,9 +228,14 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 	if (p->kernel && p->kernel->protect_kernel_defaults)
 		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
 				p->kernel->controls_count);
-	for (i = 0; r == 0 && k && i < k->settings_count; i++)
+	/* an agent gets only what `k3s agent` takes (k3s_keys.c): no
+	 * secrets-encryption, no kube-apiserver-arg, no other server list */
+	for (i = 0; r == 0 && k && i < k->settings_count; i++) {
+		if (role == ROLE_AGENT && !k3s_key_agent(k->settings[i].key))
+			continue;
 		r = add_setting(m, k->settings[i].key, k->settings[i].value,
 				k->settings[i].controls, k->settings[i].controls_count);
+	}
 	if (r == 0 && role == ROLE_SERVER)
 		r = apiserver_args(m, p);
 	for (i = 0; r == 0 && k && i < k->args_count; i++) {

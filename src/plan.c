@@ -51,7 +51,13 @@ static void host_error(struct planner *P, const char *path, int r)
 	case -EFBIG: why = "is larger than 16 MiB"; break;
 	default: why = strerror(-r);
 	}
-	diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s", path, why);
+	/* the tool writes config.yaml only in merge mode; drop-in mode only reads it */
+	if (r == -ELOOP && P->p->k3s && P->p->k3s->path && strcmp(path, P->p->k3s->path) == 0)
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s: the merge writes this file; "
+			  "set 'k3s: {mode: dropin}' in the profile to leave it alone and write "
+			  "a drop-in in %s.d instead", path, why, path);
+	else
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s", path, why);
 }
 
 /* Read a host file; *data NULL when it does not exist. */
@@ -294,7 +300,7 @@ static int check_effective(struct planner *P)
 			nf++;
 			continue;
 		}
-		r = root_read_file(P->o->root, paths[i], HOST_FILE_MAX, &owned[i], &files[nf].len, &st);
+		r = root_read_file_resolved(P->o->root, paths[i], HOST_FILE_MAX, &owned[i], &files[nf].len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;
@@ -368,6 +374,49 @@ static int plan_drift(struct planner *P)
 	return r;
 }
 
+/*
+ * A file or directory with the immutable (or append-only) attribute cannot
+ * be replaced: rename and open give EPERM, which reads like a permission
+ * problem. Say so before anything is written.
+ */
+static int plan_immutable(struct planner *P)
+{
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < P->out->n; i++) {
+		const struct change *c = &P->out->v[i];
+		char *dir = NULL, *base = NULL;
+		const char *what = c->path;
+		int r = 0;
+
+		if (c->action == ACT_UNCHANGED)
+			continue;
+		if (c->action != ACT_CREATE)
+			r = root_immutable(P->o->root, c->path);
+		if (r <= 0 && path_split(c->path, &dir, &base) == 0 && strcmp(dir, "/") != 0) {
+			r = root_immutable(P->o->root, dir);
+			what = dir;
+		}
+		if (r > 0) {
+			const char *shown = strcmp(P->o->root, "/") ? P->o->root : "";
+
+			if (what == c->path)
+				diags_add(P->errs, "k3s-harden", 0, 0, "'%s' is immutable (chattr +i or +a) "
+					  "and cannot be replaced: run 'chattr -i -a %s%s' first", what, shown,
+					  what);
+			else
+				diags_add(P->errs, "k3s-harden", 0, 0, "'%s' is immutable (chattr +i or +a), "
+					  "so '%s' cannot be written in it: run 'chattr -i -a %s%s' first",
+					  what, c->path, shown, what);
+			bad = -EINVAL;
+		}
+		free(dir);
+		free(base);
+	}
+	return bad;
+}
+
 int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *out,
 	       struct diags *errs, struct diags *warns)
 {
@@ -398,6 +447,8 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	}
 	if (r == 0)
 		r = check_effective(&P);
+	if (r == 0)
+		r = plan_immutable(&P);
 	if (r == 0 && o->live)
 		r = plan_drift(&P);
 	k3s_model_free(&m);
@@ -484,7 +535,7 @@ int plan_effective_value(const char *root, const char *config_path, const struct
 				r = value_in(paths[i], c->new_data, c->new_len, key, value);
 			continue;
 		}
-		r = root_read_file(root, paths[i], HOST_FILE_MAX, &data, &len, &st);
+		r = root_read_file_resolved(root, paths[i], HOST_FILE_MAX, &data, &len, &st);
 		if (r == -ENOENT || r == -EISDIR) {
 			r = 0;
 			continue;

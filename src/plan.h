@@ -27,6 +27,7 @@ struct plan {
 	struct change *v;
 	size_t n;
 	enum profile_role role;
+	char role_reason[640];      /* why that role (set by the engine) */
 	struct sysctl_drift *drift; /* only when planned live */
 	size_t n_drift;
 };

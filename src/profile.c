@@ -14,28 +14,42 @@
 
 #include "yemit.h"
 
-void pctx_err(struct profile_ctx *c, const struct ynode *n, const char *file,
-	      const char *fmt, ...)
+int pctx_verr(struct profile_ctx *c, const struct ynode *n, const char *file, const char *field,
+	      const char *fmt, va_list ap)
 {
-	char *msg = NULL;
-	va_list ap;
-	int k;
+	int k = diags_vadd(c->d, n ? n->file : file, n ? n->start.line : 0, n ? n->start.col : 0,
+			   field, fmt, ap);
 
-	va_start(ap, fmt);
-	k = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (k >= 0) {
+	if (k == 0) {
 		char *p;
 
 		/* a value with a newline must not split the message */
-		for (p = msg; *p; p++)
+		for (p = c->d->v[c->d->n - 1].msg; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
-		diags_add(c->d, n ? n->file : file, n ? n->start.line : 0,
-			  n ? n->start.col : 0, "%s", msg);
 	}
-	free(msg);
 	c->err = -EINVAL;
+	return k;
+}
+
+void pctx_field_err(struct profile_ctx *c, const struct ynode *n, const char *field,
+		    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pctx_verr(c, n, NULL, field, fmt, ap);
+	va_end(ap);
+}
+
+void pctx_err(struct profile_ctx *c, const struct ynode *n, const char *file,
+	      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pctx_verr(c, n, file, NULL, fmt, ap);
+	va_end(ap);
 }
 
 int pctx_note_plus(struct profile_ctx *c, const struct ynode *key)

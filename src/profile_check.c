@@ -84,19 +84,16 @@ static void problem(struct chk *c, const struct ynode *n, const char *fmt, ...)
 
 static void problem(struct chk *c, const struct ynode *n, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 	int k;
 
 	va_start(ap, fmt);
-	k = vasprintf(&msg, fmt, ap);
+	k = pctx_verr(c->c, n, NULL, c->path[0] ? c->path : NULL, fmt, ap);
 	va_end(ap);
 	if (k < 0) {
 		c->oom = -ENOMEM;
 		return;
 	}
-	pctx_err(c->c, n, NULL, "%s", msg);
-	free(msg);
 	mark_drop(c);
 }
 

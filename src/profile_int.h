@@ -12,6 +12,7 @@
 #ifndef K3H_PROFILE_INT_H
 #define K3H_PROFILE_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,6 +44,11 @@ struct profile_ctx {
 /* Report a problem at node n (or, without a node, at file without a position). */
 void pctx_err(struct profile_ctx *c, const struct ynode *n, const char *file,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* With the field it is about (for JSON); pctx_verr from a va_list: 0 or -ENOMEM. */
+void pctx_field_err(struct profile_ctx *c, const struct ynode *n, const char *field,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int pctx_verr(struct profile_ctx *c, const struct ynode *n, const char *file, const char *field,
+	      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 int pctx_note_plus(struct profile_ctx *c, const struct ynode *key);
 bool pctx_had_plus(const struct profile_ctx *c, const struct ynode *key);
 int pctx_note_dropped(struct profile_ctx *c, const char *path);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "k3s_keys.h"
 #include "validate.h"
 
 struct vctx {
@@ -71,7 +72,7 @@ static void verr(struct vctx *v, const char *path, const char *fmt, ...)
 	k = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (k >= 0)
-		pctx_err(v->c, node_at(v, path), NULL, "%s: %s", shown, msg);
+		pctx_field_err(v->c, node_at(v, path), shown, "%s: %s", shown, msg);
 	free(msg);
 }
 
@@ -326,23 +327,14 @@ enum arg_scope { ARGS_NONE, ARGS_SERVER, ARGS_AGENT };
 
 /* Which K3s list options take `flag=value` entries, and whether an agent runs
  * them: the one place this module decides what an agent takes. */
+/* from the one table of K3s options (k3s_keys.c) */
 static enum arg_scope arg_list_scope(const char *list)
 {
-	static const struct { const char *name; bool agent; } lists[] = {
-		{ "kube-apiserver-arg", false },
-		{ "kube-controller-manager-arg", false },
-		{ "kube-scheduler-arg", false },
-		{ "kube-cloud-controller-manager-arg", false },
-		{ "etcd-arg", false },
-		{ "kubelet-arg", true },
-		{ "kube-proxy-arg", true },
-	};
-	size_t i;
+	bool agent = false;
 
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if (strcmp(lists[i].name, list) == 0)
-			return lists[i].agent ? ARGS_AGENT : ARGS_SERVER;
-	return ARGS_NONE;
+	if (!k3s_key_arg_list(list, &agent))
+		return ARGS_NONE;
+	return agent ? ARGS_AGENT : ARGS_SERVER;
 }
 
 enum flag_type { FT_ANY, FT_BOOL, FT_UINT, FT_DURATION, FT_OWNED };
@@ -468,6 +460,8 @@ static void v_k3s(struct vctx *v, const struct profile *p)
 		}
 		if (arg_list_scope(s->key) != ARGS_NONE)
 			verr(v, path, "%s is a list; put its flags under k3s.args", s->key);
+		else if (p->role == ROLE_AGENT && k3s_key_find(s->key) && !k3s_key_agent(s->key))
+			verr(v, path, "%s is for servers; `k3s agent` does not take it", s->key);
 		if (strcmp(s->key, "protect-kernel-defaults") == 0)
 			verr(v, path, "protect-kernel-defaults is set from kernel.protect_kernel_defaults; set it there");
 		for (j = 0; j < i; j++)

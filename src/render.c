@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,6 +100,113 @@ static int load_template(struct renderer *R, const char *name, const struct tmpl
 	R->cache[R->n_cache++] = e;
 	*out = e;
 	return 0;
+}
+
+/* Whether text includes partial name ({{>name}}, {{> name }}). */
+static bool names_partial(const char *text, size_t len, const char *name)
+{
+	const char *p = text, *end = text + len;
+	size_t nl = strlen(name);
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), "{{>", 3))) {
+		p += 3;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(end - p) >= nl + 2 && memcmp(p, name, nl) == 0) {
+			const char *q = p + nl;
+
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (end - q >= 2 && q[0] == '}' && q[1] == '}')
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Every file in the --templates directory must override a built-in template
+ * or be a partial one of the templates includes: a misnamed one would be
+ * silently ignored. Hidden files are skipped.
+ */
+static int check_templates_dir(struct renderer *R)
+{
+	struct dirent *de;
+	struct buf names = BUF_INIT;
+	char **files = NULL, **texts = NULL;
+	size_t *lens = NULL, n = 0, i, j;
+	DIR *dir;
+	int fd = dup(R->dirfd), r = 0;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		diags_add(R->d, R->o->templates_dir, 0, 0, "cannot read template directory: %s",
+			  strerror(errno));
+		return -EINVAL;
+	}
+	while (r == 0 && (de = readdir(dir))) {
+		char **nf, **nt;
+		size_t *nlens;
+
+		if (de->d_name[0] == '.')
+			continue;
+		nf = realloc(files, (n + 1) * sizeof(*files));
+		nt = realloc(texts, (n + 1) * sizeof(*texts));
+		nlens = realloc(lens, (n + 1) * sizeof(*lens));
+		files = nf ? nf : files;
+		texts = nt ? nt : texts;
+		lens = nlens ? nlens : lens;
+		if (!nf || !nt || !nlens || !(files[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		texts[n] = NULL;
+		lens[n] = 0;
+		{
+			struct stat st;
+			int tfd = open_regular_at(R->dirfd, de->d_name, O_RDONLY, &st);
+
+			if (tfd >= 0) {
+				if (read_fd_all(tfd, TEMPLATE_MAX_SIZE, &texts[n], &lens[n], &st) < 0)
+					texts[n] = NULL;
+				close(tfd);
+			}
+		}
+		n++;
+	}
+	closedir(dir);
+	for (i = 0; embedded_templates[i].name; i++)
+		buf_printf(&names, "%s%s.mustache", i ? ", " : "", embedded_templates[i].name);
+	for (i = 0; i < n && r != -ENOMEM; i++) {
+		size_t l = strlen(files[i]);
+		char base[256];
+		bool used = false;
+
+		snprintf(base, sizeof(base), "%.*s", l > 9 ? (int)(l - 9) : 0, files[i]);
+		if (l <= 9 || strcmp(files[i] + l - 9, ".mustache") != 0)
+			base[0] = '\0';
+		if (base[0] && embedded_find(embedded_templates, base))
+			continue;
+		for (j = 0; base[0] && !used && j < n; j++)
+			used = j != i && texts[j] && names_partial(texts[j], lens[j], base);
+		for (j = 0; base[0] && !used && embedded_templates[j].name; j++)
+			used = names_partial(embedded_templates[j].data, embedded_templates[j].len, base);
+		if (used)
+			continue;
+		diags_add(R->d, R->o->templates_dir, 0, 0, "no such template: '%s'; the templates are "
+			  "%s (or a partial one of them includes)", files[i], names.data ? names.data : "");
+		r = -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		free(files[i]);
+		free(texts[i]);
+	}
+	free(files);
+	free(texts);
+	free(lens);
+	buf_free(&names);
+	return r < 0 ? -EINVAL : 0;
 }
 
 static int partial_cb(const char *name, const char **text, size_t *len, void *ctx)
@@ -563,6 +671,10 @@ int render_profile_model(const struct profile *p, const struct render_opts *o,
 		if (R.dirfd < 0) {
 			diags_add(d, o->templates_dir, 0, 0, "cannot open template directory: %s",
 				  strerror(errno));
+			return -EINVAL;
+		}
+		if (check_templates_dir(&R) < 0) {
+			close(R.dirfd);
 			return -EINVAL;
 		}
 	}

@@ -282,16 +282,11 @@ static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 
 static int perr(struct parser *p, struct ymark m, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
-	int k;
 
 	va_start(ap, fmt);
-	k = vasprintf(&msg, fmt, ap);
+	diags_vadd(p->d, p->file, m.line, m.col, NULL, fmt, ap);
 	va_end(ap);
-	if (k >= 0)
-		diags_add(p->d, p->file, m.line, m.col, "%s", msg);
-	free(msg);
 	p->err = -EINVAL;
 	return -EINVAL;
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Real-host behaviour (issue 9): role detection, data-dir, symlinked
+# drop-ins, operator messages and JSON everywhere.
+# Usage: K3H_BIN=/abs/k3s-harden bash tests/hosts.sh
+set -u
+bin=${K3H_BIN:?set K3H_BIN to the k3s-harden binary}
+tmp=$(mktemp -d /tmp/k3h-hosts-XXXXXX)
+trap 'rm -rf -- "$tmp"' EXIT
+pass=0 fail=0 n=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && printf '#   %s\n' "$2"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "rc=$rc err: $(head -c 600 "$tmp/err")"; fi; }
+rc=0
+
+# run CMD...: sets rc; stdout in $tmp/out, stderr in $tmp/err
+run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+# mk CONFIG: a fresh root in $R with that config.yaml
+mk() { R=$(mktemp -d "$tmp/root-XXXXXX"); mkdir -p "$R/etc/rancher/k3s"; printf "$1" >"$R/etc/rancher/k3s/config.yaml"; }
+# unit NAME EXECSTART: a K3s unit under $R
+unit() { mkdir -p "$R/etc/systemd/system"; printf '[Unit]\nDescription=k3s\n[Service]\nExecStart=%s\n' "$2" >"$R/etc/systemd/system/$1"; }
+has() { grep -q -- "$1" "$2"; }
+hasnt() { ! grep -q -- "$1" "$2"; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/out"; }
+
+# --- item 11: symlinked drop-ins are read, resolved inside the root
+mk 'token: x\n'
+mkdir -p "$R/etc/rancher/k3s/config.yaml.d" "$R/nix/store"
+printf 'node-label: [team=a]\n' >"$R/nix/store/10-labels.yaml"
+ln -s /nix/store/10-labels.yaml "$R/etc/rancher/k3s/config.yaml.d/10-labels.yaml"
+run "$bin" --root "$R" diff
+check "a symlinked drop-in does not block diff" [ "$rc" = 1 ]
+# a link that climbs out of the root stays inside it
+printf 'kubelet-arg: [max-pods=100]\n' >"$R/etc/hostile.yaml"
+ln -s ../../../../../../../../../etc/hostile.yaml "$R/etc/rancher/k3s/config.yaml.d/20-up.yaml"
+run "$bin" --root "$R" diff
+check "a drop-in link climbing out of the root is read inside it" has "config.yaml.d/20-up.yaml:1:1: kubelet-arg: this replaces" "$tmp/err"
+rm "$R/etc/rancher/k3s/config.yaml.d/20-up.yaml"
+run "$bin" --root "$R" apply
+check "apply with a symlinked drop-in exits 0" [ "$rc" = 0 ]
+check "the drop-in link is left as it was" [ -L "$R/etc/rancher/k3s/config.yaml.d/10-labels.yaml" ]
+# config.yaml is written by the merge: a symlink there is refused, naming the way out
+mk ''
+mkdir -p "$R/srv"; printf 'token: x\n' >"$R/srv/config.yaml"; rm "$R/etc/rancher/k3s/config.yaml"
+ln -s /srv/config.yaml "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" diff
+check "a symlinked config.yaml in merge mode is exit 2" [ "$rc" = 2 ]
+check "... and names k3s: {mode: dropin}" has "k3s: {mode: dropin}" "$tmp/err"
+printf 'extends: cis\nk3s: {mode: dropin}\n' >"$tmp/dropin.yaml"
+run "$bin" --root "$R" -p "$tmp/dropin.yaml" diff
+check "drop-in mode reads a symlinked config.yaml" [ "$rc" = 1 ]
+
+# --- item 13: messages an operator can act on
+mk 'token: x\n'
+if chattr +i "$R/etc/rancher/k3s/config.yaml" 2>/dev/null; then
+	cp "$R/etc/rancher/k3s/config.yaml" "$tmp/before"
+	run "$bin" --root "$R" apply
+	check "an immutable config.yaml: exit 2" [ "$rc" = 2 ]
+	check "... says it is immutable and names chattr -i" has "config.yaml' is immutable (chattr +i or +a) and cannot be replaced: run 'chattr -i -a $R/etc/rancher/k3s/config.yaml' first" "$tmp/err"
+	check "... nothing written" [ ! -e "$R/etc/sysctl.d/90-kubelet.conf" ]
+	chattr -i "$R/etc/rancher/k3s/config.yaml"
+else
+	echo "ok - # SKIP chattr +i not possible here"
+fi
+run "$bin" --root "$tmp/no-such-root" diff
+check "a missing --root: exit 2" [ "$rc" = 2 ]
+check "... says no such directory" has "no such directory: $tmp/no-such-root" "$tmp/err"
+mk 'token: x\n'
+run "$bin" --root "$R" -v apply
+check "one file: singular" has "1 file backed up" "$tmp/err"
+hasnt "1 files" "$tmp/err" && ok "no '1 files'" || not_ok "no '1 files'"
+mkdir -p "$tmp/tpl"; echo '# mine' >"$tmp/tpl/psa.mustache"
+run "$bin" -t "$tmp/tpl" render
+check "a misnamed template file: exit 2" [ "$rc" = 2 ]
+check "... names it and lists the templates" has "no such template: 'psa.mustache'; the templates are audit.yaml.mustache, " "$tmp/err"
+run "$bin" --root "$R" rollback --force
+check "rollback says which generation and 'the files from before'" has "rolled back generation 000001 (the files from before 000001 are back) as generation 000002" "$tmp/out"
+run "$bin" --root "$R" rollback --force 1
+check "nothing to do: the files from before generation 1" has "the files from before generation 000001 are already in place" "$tmp/err"
+
+# --- items 1 and 2: the role, from the unit first, never from our own writes
+server_files() { find "$R" -path "$R/var/lib/k3s-harden" -prune -o -type f -print | grep -E 'psa.yaml|audit.yaml|manifests/' ; }
+mk 'server: https://192.168.4.2:6443\ntoken: K10x::server:y\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "an agent unit: diff plans no psa.yaml" hasnt 'psa.yaml' "$tmp/out"
+check "... no audit.yaml" hasnt 'audit.yaml' "$tmp/out"
+check "... no manifests" hasnt 'manifests/' "$tmp/out"
+check "... no kube-apiserver-arg" hasnt 'kube-apiserver-arg' "$tmp/out"
+check "... no secrets-encryption" hasnt 'secrets-encryption' "$tmp/out"
+check "... the kubelet args" has '+  - make-iptables-util-chains=true' "$tmp/out"
+check "... says the role and why" has "role auto: agent (the unit k3s-agent.service runs \`k3s agent\` (/etc/systemd/system/k3s-agent.service:4))" "$tmp/err"
+run "$bin" --root "$R" --output json diff
+check "JSON diff: role agent with its reason" json 'd["role"] == "agent" and "k3s-agent.service" in d["role_reason"]'
+run "$bin" --root "$R" apply
+check "apply on the agent exits 0" [ "$rc" = 0 ]
+check "... and writes no server file" [ -z "$(server_files)" ]
+run "$bin" --root "$R" -p cis-agent diff
+check "cis-agent on the agent: nothing to change after cis" [ "$rc" = 0 ]
+# a profile or --role against the unit
+run "$bin" --root "$R" --role server diff
+check "--role server on an agent unit: exit 2" [ "$rc" = 2 ]
+check "... names both and what to do" has "role server, but this host is an agent: the unit k3s-agent.service runs \`k3s agent\`.*use --role agent" "$tmp/err"
+printf 'extends: cis\nrole: server\n' >"$tmp/server.yaml"
+run "$bin" --root "$R" -p "$tmp/server.yaml" apply
+check "a role: server profile on an agent unit: exit 2" [ "$rc" = 2 ]
+check "... names the profile" has "profile server says role server, but this host is an agent" "$tmp/err"
+mk ''
+unit k3s.service '/usr/local/bin/k3s server --cluster-init'
+run "$bin" --root "$R" -p cis-agent diff
+check "cis-agent on a server unit: exit 2" [ "$rc" = 2 ]
+check "... says the host is a server" has "profile cis-agent says role agent, but this host is a server" "$tmp/err"
+run "$bin" --root "$R" --role agent -p cis diff
+check "--role agent on a server unit: exit 2" [ "$rc" = 2 ]
+# the install script's env file, when ExecStart does not say
+mk ''
+unit k3s-agent.service '/opt/bin/start-k3s.sh'
+printf 'EnvironmentFile=-/etc/systemd/system/k3s-agent.service.env\n' >>"$R/etc/systemd/system/k3s-agent.service"
+printf "K3S_URL='https://10.0.0.1:6443'\nK3S_TOKEN=x\n" >"$R/etc/systemd/system/k3s-agent.service.env"
+run "$bin" --root "$R" diff
+check "K3S_URL in the unit's env file: agent" has "role auto: agent (the unit k3s-agent.service reads K3S_URL from /etc/systemd/system/k3s-agent.service.env" "$tmp/err"
+# no unit: the configuration
+mk 'server: https://10.0.0.1:6443\ntoken: t\ntls-san: [k3s.example.com]\n'
+run "$bin" --root "$R" diff
+check "server: with tls-san (an HA join) is a server" has "role auto: server (no K3s unit says; the configuration sets the server-only option 'tls-san'" "$tmp/err"
+mk 'server: https://10.0.0.1:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server diff
+check "--role server overrides weak evidence" has "role server (--role server, over the weaker evidence for agent" "$tmp/err"
+check "... and plans the server files" has 'psa.yaml' "$tmp/out"
+# item 2: role auto is stable: our own writes are no evidence
+printf 'extends: cis\nrole: auto\n' >"$tmp/auto.yaml"
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" -p "$tmp/auto.yaml" apply
+check "role auto, first apply: agent" has "role auto: agent" "$tmp/err"
+check "... writes no secrets-encryption" hasnt 'secrets-encryption' "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" -p "$tmp/auto.yaml" apply
+check "second apply: still agent" has "role auto: agent" "$tmp/err"
+check "... nothing to do" has "nothing to do" "$tmp/err"
+check "... no server file" [ -z "$(server_files)" ]
+# the server's own writes on a server do not decide either
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+run "$bin" --root "$R" diff
+check "after a server apply, our kube-apiserver-arg and secrets-encryption are no evidence" has "role auto: agent" "$tmp/err"
+
+# --- item 3: data-dir moves the manifests and the default server paths
+mk 'data-dir: /home/rancher/k3s\ntoken: t\n'
+run "$bin" --root "$R" apply
+check "data-dir: apply exits 0" [ "$rc" = 0 ]
+check "... manifests under the data dir" [ -f "$R/home/rancher/k3s/server/manifests/k3s-harden-serviceaccounts.yaml" ]
+check "... psa.yaml under the data dir" [ -f "$R/home/rancher/k3s/server/psa.yaml" ]
+check "... audit.yaml under the data dir" [ -f "$R/home/rancher/k3s/server/audit.yaml" ]
+check "... nothing under the default data dir" [ ! -e "$R/var/lib/rancher/k3s" ]
+check "... config.yaml names the moved psa.yaml" has 'admission-control-config-file=/home/rancher/k3s/server/psa.yaml' "$R/etc/rancher/k3s/config.yaml"
+check "... and the moved audit files" has 'audit-policy-file=/home/rancher/k3s/server/audit.yaml' "$R/etc/rancher/k3s/config.yaml"
+check "... and the moved audit log" has 'audit-log-path=/home/rancher/k3s/server/logs/audit.log' "$R/etc/rancher/k3s/config.yaml"
+check "... says where the manifests go" has "data-dir /home/rancher/k3s: manifests go to /home/rancher/k3s/server/manifests" "$tmp/err"
+# data-dir from a drop-in
+mk 'token: t\n'
+mkdir -p "$R/etc/rancher/k3s/config.yaml.d"; printf 'data-dir: /srv/k3s/\n' >"$R/etc/rancher/k3s/config.yaml.d/10-dir.yaml"
+run "$bin" --root "$R" diff
+check "data-dir in a drop-in counts" has '+++ b/srv/k3s/server/psa.yaml' "$tmp/out"
+# an explicit path stays, with a warning when it is under the default data dir
+printf 'extends: cis\npod_security: {path: /var/lib/rancher/k3s/server/my-psa.yaml}\n' >"$tmp/psa-path.yaml"
+run "$bin" --root "$R" -p "$tmp/psa-path.yaml" diff
+check "an explicit path stays as set" has '+++ b/var/lib/rancher/k3s/server/my-psa.yaml' "$tmp/out"
+check "... with a warning naming the data dir" has "warning: k3s-harden: pod_security.path '/var/lib/rancher/k3s/server/my-psa.yaml' is under K3s's default data dir, but this host's data-dir is /srv/k3s" "$tmp/err"
+mk 'data-dir: relative/dir\n'
+run "$bin" --root "$R" diff
+check "a relative data-dir: exit 2" [ "$rc" = 2 ]
+check "... at its line" has "config.yaml:1:11: data-dir 'relative/dir' is not an absolute path" "$tmp/err"
+mk 'data-dir: /home/k3s\n'
+run "$bin" --root "$R" render
+check "render follows data-dir too" has '==> /home/k3s/server/psa.yaml' "$tmp/out"
+
+# --- item 14: JSON everywhere, failures included
+run "$bin" --output json profile show
+check "profile show --output json is JSON" json 'd["name"] == "cis" and d["role"] == "auto" and d["pod_security"]["enabled"] is True and d["retention"] == 10'
+run "$bin" --output json profile list
+check "profile list --output json" json '[p["name"] for p in d] == ["base", "cis-agent", "cis"]'
+printf 'extends: cis\naudit:\n  level: request\n  max_age: 0\nretention: 0\n' >"$tmp/bad.yaml"
+run "$bin" --output json profile validate "$tmp/bad.yaml"
+check "profile validate, invalid: exit 2" [ "$rc" = 2 ]
+check "... one document: file, valid false, every diagnostic in file order" json 'd["file"].endswith("bad.yaml") and d["valid"] is False and [(x["line"], x["field"]) for x in d["diagnostics"]] == [(3, "audit.level"), (4, "audit.max_age"), (5, "retention")] and all(x["severity"] == "error" and x["column"] and x["message"] for x in d["diagnostics"])'
+run "$bin" --output json --root "$tmp/no-such-root" diff
+check "a failing diff: exit 2" [ "$rc" = 2 ]
+check "... stdout is the failure document" json 'd["result"] == "failed" and d["exit_code"] == 2 and d["diagnostics"][0]["file"] is None and "no such directory" in d["diagnostics"][0]["message"]'
+mk ''; echo '- a' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --output json --root "$R" apply
+check "a failing apply: exit 2 with FILE:LINE:COL in JSON" json 'd["result"] == "failed" and d["diagnostics"][0]["file"] == "/etc/rancher/k3s/config.yaml" and d["diagnostics"][0]["line"] == 1 and d["diagnostics"][0]["column"] == 1'
+check "... nothing written" [ ! -e "$R/etc/sysctl.d" ]
+run "$bin" --output json --root "$R" rollback 7
+check "a failing rollback: the failure document" json 'd["result"] == "failed" and "no such generation" in d["diagnostics"][0]["message"]'
+run "$bin" --output json -p no-such-profile render
+check "an unknown profile in JSON" json 'd["exit_code"] == 2 and "unknown profile" in d["diagnostics"][0]["message"]'
+run "$bin" --output json no-such-command
+check "an unknown command in JSON" json 'd["exit_code"] == 2'
+mk 'server: https://s:6443\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --output json --root "$R" -p cis --role server diff
+check "a contradicting --role in JSON" json 'd["exit_code"] == 2 and "this host is an agent" in d["diagnostics"][0]["message"]'
+run "$bin" --output json --root "$R" apply
+check "apply JSON says role and why" json 'd["result"] == "ok" and d["role"] == "agent" and "k3s-agent.service" in d["role_reason"]'
+run "$bin" --output json --root "$R" history
+check "history JSON" json 'len(d["generations"]) == 1'
+
+echo "# hosts.sh: $pass passed, $fail failed"
+[ "$fail" = 0 ]
