@@ -70,6 +70,18 @@ const char *check_status_name(enum check_status s);
 /* The profile setting that serves the control with this stable key, or NULL. */
 const char *check_setting_for(const char *key);
 
+/* The evidence file in each generation's directory. */
+#define CHECK_EVIDENCE_FILE "evidence.json"
+
+/*
+ * Store the evidence of generation id under root: the effective
+ * configuration, the emulated component command lines and the check
+ * result, as {"generation", "effective_config", "components", "check"}.
+ * *fails receives the FAIL count. 0 or -errno.
+ */
+int check_evidence_store(const char *root, const char *id, bool server, bool live, const char *profile,
+			 unsigned *fails, struct diags *d);
+
 /* The result as the JSON contract (issue 12); generation < 0: none. */
 void check_report_json(const struct check_report *R, long generation, struct buf *b);
 

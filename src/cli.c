@@ -166,7 +166,7 @@ static const struct cli_option global_options[] = {
 	{ "profile", 'p', "NAME|FILE", "built-in profile or a profile file (default: cis)" },
 	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
 	{ "templates", 't', "DIR", "templates that override the built-in ones" },
-	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text)" },
+	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text; check also junit)" },
 	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
 	{ "quiet", 'q', NULL, "only errors on stderr" },
 	{ "verbose", 'v', NULL, "more detail" },
@@ -250,6 +250,8 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 			c->output = OUTPUT_TEXT;
 		} else if (strcmp(arg, "json") == 0) {
 			c->output = OUTPUT_JSON;
+		} else if (strcmp(arg, "junit") == 0) {
+			c->output = OUTPUT_JUNIT;       /* check: JUnit XML; other commands print text */
 		} else {
 			cli_error("--output takes text or json, not '%s'", arg);
 			return EXIT_USAGE;
