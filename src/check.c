@@ -1243,6 +1243,33 @@ static bool judge_sysctls(struct ctx *x, struct buf *ev)
 
 /* ---- the live cluster ---- */
 
+/* Everything a pipe gives until EOF, at most max bytes (NUL-terminated). */
+static int read_pipe(int fd, size_t max, char **out, size_t *len)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_free(&b);
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max || buf_add(&b, chunk, (size_t)n) < 0) {
+			buf_free(&b);
+			return -EFBIG;
+		}
+	}
+	*len = b.len;
+	*out = b.data ? buf_steal(&b) : strdup("");
+	return *out ? 0 : -ENOMEM;
+}
+
 static int run_kubectl(struct ctx *x, char **out, size_t *len, struct diags *d)
 {
 	static const char *const bins[] = { "/usr/local/bin/k3s", "/usr/bin/k3s", "/bin/k3s" };
@@ -1281,15 +1308,11 @@ static int run_kubectl(struct ctx *x, char **out, size_t *len, struct diags *d)
 		_exit(127);
 	}
 	close(p[1]);
-	{
-		struct stat st;
-
-		r = read_fd_all(p[0], 64u << 20, out, len, &st);
-	}
+	r = read_pipe(p[0], 64u << 20, out, len);
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (r < 0 && r != -EINVAL)
+	if (r < 0)
 		return r;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		diags_add(d, bin, 0, 0, "k3s kubectl get namespaces,networkpolicies,serviceaccounts failed (exit %d)",

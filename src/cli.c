@@ -253,7 +253,7 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 		} else if (strcmp(arg, "junit") == 0) {
 			c->output = OUTPUT_JUNIT;       /* check: JUnit XML; other commands print text */
 		} else {
-			cli_error("--output takes text or json, not '%s'", arg);
+			cli_error("--output takes text, json or junit, not '%s'", arg);
 			return EXIT_USAGE;
 		}
 		return 0;
