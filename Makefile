@@ -54,7 +54,7 @@ LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
 MAIN_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_HELPERS := tests/yamldoc.c
+TEST_HELPERS := tests/yamldoc.c tests/fakesd.c
 EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache)) \
 	$(sort $(wildcard benchmarks/k3s-cis-*.yaml)) benchmarks/k3s-components.yaml
 BENCH_SRC := $(wildcard bench/*.c)

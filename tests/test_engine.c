@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "fsutil.h"
 #include "sysctl.h"
+#include "fakesd.h"
 
 #define TMP_PREFIX "/tmp/k3h-engine-"
 #define CONFIG "token: abc\n"
@@ -31,67 +32,6 @@ struct fx {
 	char root[64];
 	char profile[128];
 	unsigned role_notes, events;
-};
-
-static bool unit_there;
-
-static int f_open(sd_bus **bus)
-{
-	*bus = NULL;
-	return 0;
-}
-
-static void f_close(sd_bus *bus)
-{
-	(void)bus;
-}
-
-static int f_exists(sd_bus *bus, const char *unit, bool *exists)
-{
-	(void)bus, (void)unit;
-	*exists = unit_there;
-	return 0;
-}
-
-static int f_reload(sd_bus *bus)
-{
-	(void)bus;
-	return 0;
-}
-
-static int f_restart(sd_bus *bus, const char *unit, unsigned timeout_ms, struct sysd_unit_state *st)
-{
-	(void)bus, (void)unit, (void)timeout_ms;
-	memset(st, 0, sizeof(*st));
-	strcpy(st->job_result, "done");
-	strcpy(st->active, "active");
-	strcpy(st->sub, "running");
-	strcpy(st->result, "success");
-	return 0;
-}
-
-static int f_state(sd_bus *bus, const char *unit, struct sysd_unit_state *st)
-{
-	int r = f_restart(bus, unit, 0, st);
-
-	st->job_result[0] = '\0';
-	return r;
-}
-
-static long long clock_ms;
-
-static long long f_now(void)
-{
-	return clock_ms;
-}
-
-static void f_sleep(long long ms)
-{
-	clock_ms += ms;
-}
-
-static const struct restart_ops fake_ops = {
-	f_open, f_close, f_exists, f_reload, f_restart, f_state, f_now, f_sleep,
 };
 
 static void sink(void *ctx, const struct engine_event *ev)
@@ -167,7 +107,7 @@ static int setup(void **state)
 	snprintf(f->profile, sizeof(f->profile), "%s/p.yaml", f->root);
 	write_file(f->profile, "extends: cis\nname: t\nrole: auto\nrestart: { job_timeout: 1s, settle: 0s, "
 		   "health_command: [] }\n");
-	unit_there = true;
+	fakesd_reset();
 	*state = f;
 	return 0;
 }
@@ -194,7 +134,7 @@ static struct engine_opts opts(struct fx *f, bool live)
 	o.root = f->root;
 	o.live = live;
 	o.lock_timeout_ms = 1000;
-	o.restart_ops = &fake_ops;
+	o.restart_ops = &fakesd_ops;
 	o.sink.fn = sink;
 	o.sink.ctx = f;
 	return o;
@@ -320,7 +260,7 @@ static void test_engine_missing_unit_refused(void **state)
 	struct engine_result res;
 
 	live_root(f);
-	unit_there = false;
+	F.unit_missing = true;
 	assert_int_equal(apply(f, true, &res), ENGINE_REFUSED);
 	engine_result_free(&res);
 	/* before anything was written: no state directory, no new file */
@@ -391,10 +331,10 @@ static void test_engine_prints_nothing(void **state)
 	dup2(fd, 1);
 	dup2(fd, 2);
 	live_root(f);
-	unit_there = false;
+	F.unit_missing = true;
 	apply(f, true, &res);          /* refused, with an error event */
 	engine_result_free(&res);
-	unit_there = true;
+	fakesd_reset();
 	apply(f, true, &res);          /* done, with notes */
 	engine_result_free(&res);
 	fflush(stdout);

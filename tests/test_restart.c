@@ -24,102 +24,11 @@
 #include "engine.h"
 #include "fsutil.h"
 #include "restart.h"
+#include "fakesd.h"
 #include "sysctl.h"
 
 /* a string literal as argv wants it (-Wwrite-strings makes literals const) */
 #define A(s) ((char *)(uintptr_t)(s))
-
-/* ---- the fake systemd and clock ---- */
-
-static struct fake {
-	int reload_r;
-	const char *job_result;         /* of every restart */
-	const char *fail_first_job;     /* the first restart's job result, if set */
-	const char *settle_active;      /* ActiveState read while settling */
-	unsigned long settle_restarts;  /* NRestarts read while settling */
-	long long clock;
-	unsigned reloads, restarts, states, sleeps;
-} F;
-
-static void fake_reset(void)
-{
-	memset(&F, 0, sizeof(F));
-	F.job_result = "done";
-	F.settle_active = "active";
-}
-
-static int f_open(sd_bus **bus)
-{
-	*bus = NULL;
-	return 0;
-}
-
-static void f_close(sd_bus *bus)
-{
-	(void)bus;
-}
-
-static int f_exists(sd_bus *bus, const char *unit, bool *exists)
-{
-	(void)bus, (void)unit;
-	*exists = true;
-	return 0;
-}
-
-static int f_reload(sd_bus *bus)
-{
-	(void)bus;
-	F.reloads++;
-	return F.reload_r;
-}
-
-static void state(struct sysd_unit_state *st, const char *job, const char *active,
-		  unsigned long restarts)
-{
-	bool ok = strcmp(job, "done") == 0;
-
-	memset(st, 0, sizeof(*st));
-	snprintf(st->job_result, sizeof(st->job_result), "%s", job);
-	snprintf(st->active, sizeof(st->active), "%s", ok ? active : "activating");
-	snprintf(st->sub, sizeof(st->sub), "%s", ok ? "running" : "auto-restart");
-	snprintf(st->result, sizeof(st->result), "%s", ok ? "success" : "exit-code");
-	st->exec_main_status = ok ? 0 : 1;
-	st->n_restarts = restarts;
-}
-
-static int f_restart(sd_bus *bus, const char *unit, unsigned timeout_ms, struct sysd_unit_state *st)
-{
-	const char *job = F.restarts == 0 && F.fail_first_job ? F.fail_first_job : F.job_result;
-
-	(void)bus, (void)unit, (void)timeout_ms;
-	F.restarts++;
-	state(st, job, "active", 3);
-	return 0;
-}
-
-static int f_state(sd_bus *bus, const char *unit, struct sysd_unit_state *st)
-{
-	(void)bus, (void)unit;
-	F.states++;
-	state(st, "done", F.settle_active, 3 + F.settle_restarts);
-	st->job_result[0] = '\0';
-	return 0;
-}
-
-static long long f_now(void)
-{
-	return F.clock;
-}
-
-static void f_sleep(long long ms)
-{
-	F.sleeps++;
-	F.clock += ms;
-}
-
-static const struct restart_ops fake_ops = {
-	f_open, f_close, f_exists, f_reload, f_restart, f_state, f_now, f_sleep,
-};
 
 static struct restart_policy policy(char *const *argv)
 {
@@ -151,8 +60,8 @@ static void test_restart_good(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
-	assert_int_equal(gate(&fake_ops, NULL, why, sizeof(why)), 0);
+	fakesd_reset();
+	assert_int_equal(gate(&fakesd_ops, NULL, why, sizeof(why)), 0);
 	assert_int_equal(F.reloads, 1);
 	assert_int_equal(F.restarts, 1);
 	/* the unit was watched through the whole settle period */
@@ -166,8 +75,8 @@ static void test_restart_good_with_health(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
-	assert_int_equal(gate(&fake_ops, argv, why, sizeof(why)), 0);
+	fakesd_reset();
+	assert_int_equal(gate(&fakesd_ops, argv, why, sizeof(why)), 0);
 }
 
 static void test_restart_reload_fails(void **state_)
@@ -175,9 +84,9 @@ static void test_restart_reload_fails(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	F.reload_r = -EACCES;
-	assert_int_equal(gate(&fake_ops, NULL, why, sizeof(why)), -EACCES);
+	assert_int_equal(gate(&fakesd_ops, NULL, why, sizeof(why)), -EACCES);
 	assert_non_null(strstr(why, "daemon-reload failed"));
 	assert_int_equal(F.restarts, 0);
 }
@@ -187,9 +96,9 @@ static void test_restart_job_failed(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	F.job_result = "failed";
-	assert_int_equal(gate(&fake_ops, NULL, why, sizeof(why)), -EPROTO);
+	assert_int_equal(gate(&fakesd_ops, NULL, why, sizeof(why)), -EPROTO);
 	assert_non_null(strstr(why, "k3s.service: job failed"));
 	/* judged by the job, not by settling */
 	assert_int_equal(F.states, 0);
@@ -200,10 +109,10 @@ static void test_restart_crash_loop(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	/* Restart=always: it went down and systemd started it again by itself */
 	F.settle_restarts = 1;
-	assert_int_equal(gate(&fake_ops, NULL, why, sizeof(why)), -EPROTO);
+	assert_int_equal(gate(&fakesd_ops, NULL, why, sizeof(why)), -EPROTO);
 	assert_non_null(strstr(why, "k3s.service: job -"));
 	assert_int_equal(F.states, 1);
 }
@@ -213,9 +122,9 @@ static void test_restart_not_active_after_settle(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	F.settle_active = "failed";
-	assert_int_equal(gate(&fake_ops, NULL, why, sizeof(why)), -EPROTO);
+	assert_int_equal(gate(&fakesd_ops, NULL, why, sizeof(why)), -EPROTO);
 	assert_non_null(strstr(why, "state failed/"));
 }
 
@@ -225,8 +134,8 @@ static void test_restart_health_fails(void **state_)
 	char why[512];
 
 	(void)state_;
-	fake_reset();
-	assert_int_equal(gate(&fake_ops, argv, why, sizeof(why)), -EPROTO);
+	fakesd_reset();
+	assert_int_equal(gate(&fakesd_ops, argv, why, sizeof(why)), -EPROTO);
 	assert_non_null(strstr(why, "health command 'sh' did not pass within 2s: not ready"));
 	/* tried again every interval until the timeout */
 	assert_true(F.sleeps > 5);
@@ -240,10 +149,10 @@ static void test_restart_health_not_found(void **state_)
 	unsigned before;
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	p.health_ms = 3600000;
 	before = 0;
-	assert_int_equal(restart_gate(&fake_ops, NULL, "k3s.service", &p, NULL, NULL, why, sizeof(why)),
+	assert_int_equal(restart_gate(&fakesd_ops, NULL, "k3s.service", &p, NULL, NULL, why, sizeof(why)),
 			 -ENOENT);
 	assert_non_null(strstr(why, "health command '/nonexistent/k3s-health-check' cannot be run: "));
 	/* at once: no retry until the hour is over */
@@ -275,13 +184,13 @@ static void test_restart_health_timeout_closed_output(void **state_)
 static void test_restart_health_timeout_through_gate(void **state_)
 {
 	char *const argv[] = { A("sh"), A("-c"), A("exec >/dev/null 2>&1; sleep 30"), NULL };
-	struct restart_ops ops = fake_ops;
+	struct restart_ops ops = fakesd_ops;
 	struct restart_policy p = policy(argv);
 	char why[512];
 	long long t0 = real_ms();
 
 	(void)state_;
-	fake_reset();
+	fakesd_reset();
 	/* the real clock: the health timeout is a real one */
 	ops.now_ms = restart_systemd_ops.now_ms;
 	ops.sleep_ms = restart_systemd_ops.sleep_ms;
@@ -366,7 +275,7 @@ static struct engine_opts eng_opts(const struct eng *e, bool live)
 	o.root = e->root;
 	o.live = live;
 	o.lock_timeout_ms = 1000;
-	o.restart_ops = &fake_ops;
+	o.restart_ops = &fakesd_ops;
 	o.sink.fn = sink;
 	return o;
 }
@@ -482,7 +391,7 @@ static void test_restart_engine_good(void **state_)
 	struct eng *e = *state_;
 	struct engine_result res;
 
-	fake_reset();
+	fakesd_reset();
 	run_apply(e, &res);
 	assert_int_equal(res.outcome, ENGINE_DONE);
 	assert_true(res.restarted);
@@ -499,7 +408,7 @@ static void test_restart_engine_restored(void **state_)
 	struct engine_result res;
 	char path[512], *cfg;
 
-	fake_reset();
+	fakesd_reset();
 	F.fail_first_job = "failed";
 	run_apply(e, &res);
 	assert_int_equal(res.outcome, ENGINE_RESTORED);
@@ -520,7 +429,7 @@ static void test_restart_engine_restore_fails(void **state_)
 	struct engine_result res;
 	char path[512], *cfg;
 
-	fake_reset();
+	fakesd_reset();
 	F.job_result = "failed";
 	run_apply(e, &res);
 	/* the files are back, but K3s does not come back with them: exit 4 */
