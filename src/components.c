@@ -534,7 +534,8 @@ static void am_emit(struct argmap *m, struct comp_line *l)
 {
 	size_t i, j;
 
-	qsort(m->v, m->n, sizeof(m->v[0]), cmp_entry);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(m->v[0]), cmp_entry);
 	for (i = 0; i < m->n; i++) {
 		struct argv_entry *e = &m->v[i];
 
@@ -982,7 +983,8 @@ static void build_kubelet_config(struct ctx *x)
 			else if (!strcmp(a->name, "config-dir") && strcmp(a->value, dir.data))
 				kfiles_dir(x, a->value, "20-cli-config-dir/", &files, &nf);
 		}
-		qsort(files, nf, sizeof(files[0]), kfile_cmp);
+		if (nf)
+			qsort(files, nf, sizeof(files[0]), kfile_cmp);
 		for (i = 0; i < nf; i++)
 			kubelet_file(x, files[i].path, false);
 	} else {
@@ -990,7 +992,8 @@ static void build_kubelet_config(struct ctx *x)
 			kubelet_file(x, cfg, true);
 		if (cdir) {
 			kfiles_dir(x, cdir, "", &files, &nf);
-			qsort(files, nf, sizeof(files[0]), kfile_cmp);
+			if (nf)
+				qsort(files, nf, sizeof(files[0]), kfile_cmp);
 			for (i = 0; i < nf; i++)
 				kubelet_file(x, files[i].path, false);
 		}
