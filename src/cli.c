@@ -204,6 +204,7 @@ void cli_usage(FILE *f)
 	static const struct cli_command *const cmds[] = {
 		&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
 		&profile_command,
+		&check_command, &benchmarks_command,
 	};
 	size_t i;
 
