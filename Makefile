@@ -68,7 +68,7 @@ FUZZ_LIMITS  := -timeout=10 -rss_limit_mb=2048
 FUZZ_PROBE   := printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' | \
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c -o /dev/null - >/dev/null 2>&1
 
-.PHONY: all check unit cli check-systemd san bench deps install uninstall clean \
+.PHONY: all check unit cli check-systemd san bench bench-check deps install uninstall clean \
 	fuzz fuzz-build fuzz-bins fuzz-replay
 all: $(BIN)
 
@@ -145,6 +145,7 @@ cli: $(BIN) $(TEST_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/txn.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/real_configs.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/hosts.sh
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/check.sh
 
 # Real-systemd tests (root and namespaces, TESTING-SYSTEMD.md). A script that
 # cannot run here exits 77 and counts as skipped; K3H_REQUIRE_SYSTEMD=1 (CI)
@@ -161,6 +162,9 @@ san:
 
 bench: $(BIN) $(BENCH_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) K3H_BUILD=$(CURDIR)/$(BUILD) bash bench/run.sh
+
+bench-check: $(BIN) $(BENCH_BIN)
+	K3H_BIN=$(CURDIR)/$(BIN) K3H_BUILD=$(CURDIR)/$(BUILD) bash bench/check.sh
 
 deps:
 	sh tools/install-deps.sh

@@ -291,7 +291,7 @@ static const struct cli_option global_options[] = {
 	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
 	{ "templates", 't', "DIR", "templates that override the built-in ones" },
 	{ "role", OPT_ROLE, "server|agent", "harden as a server or an agent (default: the profile's role; cis detects it)" },
-	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text)" },
+	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text; check also junit)" },
 	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
 	{ "quiet", 'q', NULL, "only errors on stderr" },
 	{ "verbose", 'v', NULL, "more detail" },
@@ -329,6 +329,7 @@ void cli_usage(FILE *f)
 	static const struct cli_command *const cmds[] = {
 		&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
 		&profile_command,
+		&check_command, &benchmarks_command,
 	};
 	size_t i;
 
@@ -376,8 +377,10 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 		} else if (strcmp(arg, "json") == 0) {
 			c->output = OUTPUT_JSON;
 			json_state.on = true;
+		} else if (strcmp(arg, "junit") == 0) {
+			c->output = OUTPUT_JUNIT;       /* check: JUnit XML; other commands print text */
 		} else {
-			cli_error("--output takes text or json, not '%s'", arg);
+			cli_error("--output takes text, json or junit, not '%s'", arg);
 			return EXIT_USAGE;
 		}
 		return 0;

@@ -20,7 +20,7 @@ enum {
 	EXIT_REPORT = 5,        /* done and committed, but the report could not be written */
 };
 
-enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+enum output_format { OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_JUNIT /* check only */ };
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 /* The global options, accepted before or after the command. */
@@ -57,6 +57,7 @@ struct cli_command {
 
 extern const struct cli_command render_command, diff_command, apply_command, rollback_command,
 	history_command, profile_command;
+extern const struct cli_command check_command, benchmarks_command;
 
 /*
  * Parse a command's argv: its own options and the global ones, in any order

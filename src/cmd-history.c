@@ -4,7 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "cli.h"
+#include "fsutil.h"
 #include "json.h"
 #include "txn.h"
 
@@ -12,6 +14,25 @@ static int no_options(void *ctx, int key, const char *arg)
 {
 	(void)ctx, (void)key, (void)arg;
 	return 0;
+}
+
+/* FAIL count of the check result stored with generation id, or -1 when none was stored. */
+static long stored_fails(const char *root, const char *id)
+{
+	char path[128], *data = NULL, *p, *end;
+	struct stat st;
+	size_t len;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/backups/%s/%s", TXN_STATE_DIR, id, CHECK_EVIDENCE_FILE);
+	if (root_read_file(root, path, 64u << 20, &data, &len, &st) < 0)
+		return -1;
+	/* the totals are the last object of the file check_evidence_store writes */
+	p = strstr(data, "\"totals\":{");
+	if (p && (p = strstr(p, "\"FAIL\":")))
+		n = strtol(p + 7, &end, 10);
+	free(data);
+	return n;
 }
 
 static int cmd_history(struct cli *c, int argc, char **argv)
@@ -39,12 +60,14 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	if (c->output == OUTPUT_JSON)
 		buf_adds(&b, "{\"generations\":[");
 	else if (n)
-		buf_printf(&b, "%-8s %-20s %-12s %-9s %5s  %s\n", "ID", "TIME", "PROFILE", "KIND",
-			   "FILES", "RESULT");
+		buf_printf(&b, "%-8s %-20s %-12s %-9s %5s %5s  %s\n", "ID", "TIME", "PROFILE", "KIND",
+			   "FILES", "FAIL", "RESULT");
 	for (i = 0; i < n; i++) {
 		char when[32];
 		time_t t = (time_t)v[i].time;
 		struct tm tm;
+		long fails = stored_fails(c->root, v[i].id);
+		char fs[24];
 
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 		if (c->output == OUTPUT_JSON) {
@@ -56,10 +79,15 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 			json_str(&b, v[i].kind);
 			buf_printf(&b, ",\"files\":%zu,\"result\":", v[i].files);
 			json_str(&b, v[i].state);
-			buf_printf(&b, ",\"restart_pending\":%s}", v[i].restart_pending ? "true" : "false");
+			buf_printf(&b, ",\"restart_pending\":%s", v[i].restart_pending ? "true" : "false");
+			if (fails >= 0)
+				buf_printf(&b, ",\"fail\":%ld}", fails);
+			else
+				buf_adds(&b, ",\"fail\":null}");
 		} else {
-			buf_printf(&b, "%-8s %-20s %-12s %-9s %5zu  %s%s\n", v[i].id, when, v[i].profile,
-				   v[i].kind, v[i].files, v[i].state,
+			snprintf(fs, sizeof(fs), fails >= 0 ? "%ld" : "-", fails);
+			buf_printf(&b, "%-8s %-20s %-12s %-9s %5zu %5s  %s%s\n", v[i].id, when, v[i].profile,
+				   v[i].kind, v[i].files, fs, v[i].state,
 				   v[i].restart_pending ? ", K3s restart pending" : "");
 		}
 	}

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "check.h"
 #include "fsutil.h"
 #include "host.h"
 #include "manifest.h"
@@ -570,6 +571,26 @@ out:
 
 /* ---- apply ---- */
 
+/* The evidence kept with a committed generation (check.h): a failure to keep it is only noted. */
+static void keep_evidence(const struct engine_opts *o, const struct engine_result *res, bool server,
+			  const char *profile)
+{
+	struct diags d = { NULL, 0, 0 };
+	unsigned fails = 0;
+	int r;
+
+	if (res->outcome != ENGINE_DONE || !res->generation[0] || res->kernel_only)
+		return;
+	r = check_evidence_store(o->root, res->generation, server, o->live, profile, &fails, &d);
+	if (r < 0)
+		emit(o, ENGINE_NOTE, "the check result of generation %s could not be stored: %s", res->generation,
+		     d.n ? d.v[0].msg : strerror(-r));
+	else if (fails)
+		emit(o, ENGINE_NOTE, "generation %s: %u CIS control%s FAIL (k3s-harden check --generation %s)",
+		     res->generation, fails, fails == 1 ? "" : "s", res->generation);
+	diags_free(&d);
+}
+
 static int nothing(struct engine_result *res)
 {
 	res->outcome = ENGINE_NOTHING;
@@ -631,6 +652,8 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		goto out;
 	}
 	r = run_plan(o, "apply", t, &rx, res);
+	if (r == 0)
+		keep_evidence(o, res, role != ROLE_AGENT, p->name);
 out:
 	restart_close(&rx);
 	txn_close(t);
@@ -700,7 +723,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	size_t gn = 0;
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
-	enum profile_role role;
+	enum profile_role role = ROLE_SERVER;
 	char unit[128];
 	bool recovered, have_gen;
 	int r;
@@ -744,8 +767,11 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	have_gen = txn_read_generation(o->root, id, &g, &gv, &gn) == 0;
 	gen_entries_free(gv, gn);
 	/* the unit the generation restarted; without one, the profile's for this role */
-	if (have_gen && g.unit[0] && strcmp(g.unit, "-"))
+	if (have_gen && g.unit[0] && strcmp(g.unit, "-")) {
+		/* the unit it restarted says the role it was applied for */
+		role = strstr(g.unit, "agent") ? ROLE_AGENT : ROLE_SERVER;
 		r = prepare_restart(p, o, &res->plan, ROLE_SERVER, g.unit, &rx);
+	}
 	else if ((r = resolve_role(p, o, &role, NULL, 0, unit, sizeof(unit))) == 0)
 		r = prepare_restart(p, o, &res->plan, role, !p->unit && unit[0] ? unit : NULL, &rx);
 	if (r < 0) {
@@ -756,6 +782,8 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	if (have_gen)
 		txn_set_profile(t, g.profile);
 	r = run_plan(o, "rollback", t, &rx, res);
+	if (r == 0)
+		keep_evidence(o, res, role != ROLE_AGENT, have_gen ? g.profile : p->name);
 out:
 	restart_close(&rx);
 	diags_free(&e);

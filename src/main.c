@@ -13,6 +13,7 @@
 static const struct cli_command *const commands[] = {
 	&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
 	&profile_command,
+	&check_command, &benchmarks_command,
 };
 
 static const struct cli_command *find(const char *name)

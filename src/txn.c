@@ -1374,3 +1374,19 @@ int txn_set_restart_pending(const char *root, const char *id, bool pending)
 	close(dfd);
 	return r;
 }
+
+int txn_write_extra(const char *root, const char *id, const char *name, const void *data, size_t len)
+{
+	char path[256];
+	int dfd, r;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") || strchr(id, '/'))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/backups/%s", TXN_STATE_DIR, id);
+	r = root_open_dir(root, path, false, 0, &dfd);
+	if (r < 0)
+		return r;
+	r = write_atomic_at(dfd, name, data, len, 0600, 0, 0, true);
+	close(dfd);
+	return r;
+}

@@ -123,4 +123,11 @@ void gen_entries_free(struct gen_entry *v, size_t n);
 /* Mark a committed generation's restart as done or pending. */
 int txn_set_restart_pending(const char *root, const char *id, bool pending);
 
+/*
+ * Write file NAME (a plain file name) into the directory of generation ID,
+ * atomically, mode 0600: evidence kept with the generation (check's
+ * evidence.json). 0 or -errno; -ENOENT when the generation does not exist.
+ */
+int txn_write_extra(const char *root, const char *id, const char *name, const void *data, size_t len);
+
 #endif

@@ -1,0 +1,168 @@
+/* k3s-harden benchmarks [NAME]: the benchmark versions, or one's controls and what covers each. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchmark.h"
+#include "check.h"
+#include "cli.h"
+#include "json.h"
+
+/* A root with nothing in it: what K3s does on its own. */
+#define EMPTY_ROOT "/nonexistent/k3s-harden-empty-root"
+
+static int no_options(void *ctx, int key, const char *arg)
+{
+	(void)ctx, (void)key, (void)arg;
+	return 0;
+}
+
+static int list(const struct cli *c)
+{
+	struct buf b = BUF_INIT;
+	size_t n, i;
+	const char *const *names = benchmark_names(&n);
+
+	if (c->output == OUTPUT_JSON)
+		buf_adds(&b, "{\"benchmarks\":[");
+	else
+		buf_printf(&b, "%-13s %-11s %8s  %s\n", "NAME", "K3S", "CONTROLS", "TITLE");
+	for (i = 0; i < n; i++) {
+		struct benchmark *bm = NULL;
+		struct diags d = { NULL, 0, 0 };
+		char range[32];
+
+		if (benchmark_load(names[i], &bm, &d) < 0) {
+			cli_print_diags(&d);
+			diags_free(&d);
+			buf_free(&b);
+			return EXIT_USAGE;
+		}
+		diags_free(&d);
+		if (!strcmp(bm->k3s_min, bm->k3s_max))
+			snprintf(range, sizeof(range), "%s", bm->k3s_min);
+		else
+			snprintf(range, sizeof(range), "%s-%s", bm->k3s_min, bm->k3s_max);
+		if (c->output == OUTPUT_JSON) {
+			buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+			json_str(&b, bm->name);
+			buf_adds(&b, ",\"title\":");
+			json_str(&b, bm->title);
+			buf_adds(&b, ",\"k3s_min\":");
+			json_str(&b, bm->k3s_min);
+			buf_adds(&b, ",\"k3s_max\":");
+			json_str(&b, bm->k3s_max);
+			buf_printf(&b, ",\"controls\":%u}", bm->n_controls);
+		} else {
+			buf_printf(&b, "%-13s %-11s %8u  %s\n", bm->name, range, bm->n_controls, bm->title);
+		}
+		benchmark_free(bm);
+	}
+	if (c->output == OUTPUT_JSON)
+		buf_adds(&b, "]}\n");
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
+	return EXIT_OK;
+}
+
+static int show(const struct cli *c, const char *name)
+{
+	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL };
+	struct check_report R;
+	struct diags d = { NULL, 0, 0 };
+	struct buf b = BUF_INIT;
+	unsigned cnt[3] = { 0, 0, 0 };
+	size_t i;
+	int r;
+
+	/* judged on an empty root: what K3s covers by default */
+	r = check_run(&o, &R, &d);
+	if (r < 0) {
+		cli_print_diags(&d);
+		if (r == -ENOENT)
+			cli_error("unknown benchmark '%s' (see k3s-harden benchmarks)", name);
+		diags_free(&d);
+		check_report_free(&R);
+		return EXIT_USAGE;
+	}
+	diags_free(&d);
+	if (c->output == OUTPUT_JSON) {
+		buf_adds(&b, "{\"name\":");
+		json_str(&b, R.bench->name);
+		buf_adds(&b, ",\"title\":");
+		json_str(&b, R.bench->title);
+		buf_adds(&b, ",\"k3s_min\":");
+		json_str(&b, R.bench->k3s_min);
+		buf_adds(&b, ",\"k3s_max\":");
+		json_str(&b, R.bench->k3s_max);
+		buf_adds(&b, ",\"controls\":[");
+	} else {
+		buf_printf(&b, "%s: %s (K3s %s-%s, %u controls)\n%-8s %-9s %-30s %s\n", R.bench->name, R.bench->title,
+			   R.bench->k3s_min, R.bench->k3s_max, R.bench->n_controls, "ID", "COVERAGE", "SETTING",
+			   "TITLE");
+	}
+	for (i = 0; i < R.n; i++) {
+		const struct bench_control *bc = R.v[i].c;
+		const char *cov, *by;
+
+		if (bc->remedy == REMEDY_NA)
+			cov = "n/a", by = NULL, cnt[2]++;
+		else if (R.v[i].setting)
+			cov = "covered", by = R.v[i].setting, cnt[0]++;
+		else if (bc->remedy == REMEDY_HOST && R.v[i].status == CHECK_PASS)
+			cov = "covered", by = "K3s default", cnt[0]++;
+		else
+			cov = "manual", by = NULL, cnt[1]++;
+		if (c->output == OUTPUT_JSON) {
+			buf_adds(&b, i ? ",{\"id\":" : "{\"id\":");
+			json_str(&b, bc->id);
+			buf_adds(&b, ",\"key\":");
+			json_str(&b, bc->key);
+			buf_adds(&b, ",\"title\":");
+			json_str(&b, bc->title);
+			buf_printf(&b, ",\"coverage\":\"%s\",\"setting\":", cov);
+			if (R.v[i].setting)
+				json_str(&b, R.v[i].setting);
+			else
+				buf_adds(&b, "null");
+			buf_printf(&b, ",\"k3s_default\":%s,\"remedy\":\"%s\",\"scored\":%s}",
+				   by && !R.v[i].setting ? "true" : "false", bench_remedy_name(bc->remedy),
+				   bc->scored ? "true" : "false");
+		} else {
+			buf_printf(&b, "%-8s %-9s %-30s %s\n", bc->id, cov, by ? by : "-", bc->title);
+		}
+	}
+	if (c->output == OUTPUT_JSON)
+		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}}\n", cnt[0], cnt[1], cnt[2]);
+	else
+		buf_printf(&b, "\n%u covered, %u manual, %u not applicable to K3s\n", cnt[0], cnt[1], cnt[2]);
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
+	check_report_free(&R);
+	return EXIT_OK;
+}
+
+static int cmd_benchmarks(struct cli *c, int argc, char **argv)
+{
+	char **args;
+	int n, rc;
+
+	rc = cli_parse(c, &benchmarks_command, argc, argv, no_options, NULL, 0, 1, &args, &n);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = n ? show(c, args[0]) : list(c);
+	return fflush(stdout) == 0 && !ferror(stdout) ? rc : EXIT_USAGE;
+}
+
+const struct cli_command benchmarks_command = {
+	"benchmarks", cmd_benchmarks, "benchmarks [NAME]",
+	"benchmark versions; for one, its controls and what covers each",
+	"Without NAME, list the built-in CIS benchmark versions: name, K3s range,\n"
+	"number of controls, title. With NAME, list its controls and what covers\n"
+	"each: covered (by a profile setting, or by K3s's own default), manual\n"
+	"(the operator's judgement or an opt-in setting), or n/a (not applicable\n"
+	"to K3s).",
+	NULL,
+	"Exit codes: 0 listed; 2 unknown benchmark or usage error.\n",
+};
