@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The Ansible collection against the real ansible-playbook: an inventory of
+# three servers and three agents, all ansible_connection: local, each with
+# its own root under a temporary directory.
+#   K3H_BIN=/abs/k3s-harden bash tests/ansible/run.sh
+# --check --diff reports changed with the diff and writes nothing; a real run
+# changes each host once; a second run changes nothing; a server whose apply
+# fails (bad profile, read-only root) fails its task and, with serial: 1, the
+# servers after it stay untouched. Exit 0 passed, 1 failed, 77 ansible-playbook
+# is not installed (K3H_REQUIRE_ANSIBLE=1: that is a failure).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+bin=${K3H_BIN:?set K3H_BIN to the k3s-harden binary}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+pass=0 fail=0 n=0
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	[ -f "$T/play.out" ] && tail -n 25 "$T/play.out" | sed 's/^/#   /'
+}
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+cond() { eval "$1"; }
+
+if ! command -v ansible-playbook >/dev/null || ! command -v ansible-doc >/dev/null; then
+	echo "# SKIP ansible-playbook not found (apt-get install ansible)"
+	[ "${K3H_REQUIRE_ANSIBLE:-}" = 1 ] && exit 1
+	exit 77
+fi
+T=$(mktemp -d /tmp/k3h-ansible.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM HUP
+ans_setup "$T" "$bin" || { echo "not ok - set up the Ansible environment"; exit 1; }
+servers="s1 s2 s3" agents="a1 a2 a3"
+
+# inventory DIR [HOST=VAR:VALUE ...]: six hosts with roots under DIR
+inventory() {
+	local dir=$1 h kv
+	shift
+	{
+		echo "all:"
+		echo "  vars: { ansible_connection: local, ansible_python_interpreter: /usr/bin/python3 }"
+		echo "  children:"
+		echo "    k3s_servers:"
+		echo "      vars: { k3s_harden_profile: cis }"
+		echo "      hosts:"
+		for h in $servers; do
+			printf '        %s:\n          k3s_harden_root: %s/%s\n' "$h" "$dir" "$h"
+			for kv in "$@"; do [ "${kv%%=*}" = "$h" ] && printf '          %s: %s\n' "$(echo "${kv#*=}" | cut -d: -f1)" "$(echo "${kv#*=}" | cut -d: -f2-)"; done
+		done
+		echo "    k3s_agents:"
+		echo "      vars: { k3s_harden_profile: cis-agent }"
+		echo "      hosts:"
+		for h in $agents; do
+			printf '        %s:\n          k3s_harden_root: %s/%s\n' "$h" "$dir" "$h"
+			for kv in "$@"; do [ "${kv%%=*}" = "$h" ] && printf '          %s: %s\n' "$(echo "${kv#*=}" | cut -d: -f1)" "$(echo "${kv#*=}" | cut -d: -f2-)"; done
+		done
+	} >"$dir.yml"
+	echo "$dir.yml"
+}
+
+# roots DIR: a server or agent K3s config with the user's own settings
+roots() {
+	local dir=$1 h
+	for h in $servers; do
+		mkdir -p "$dir/$h/etc/rancher/k3s"
+		printf '# %s, by hand\ntoken: secret-%s\nnode-name: %s\ntls-san:\n  - %s.example\n' "$h" "$h" "$h" "$h" \
+			>"$dir/$h/etc/rancher/k3s/config.yaml"
+	done
+	for h in $agents; do
+		mkdir -p "$dir/$h/etc/rancher/k3s"
+		printf 'server: https://s1.example:6443\ntoken: secret\nnode-name: %s\n' "$h" >"$dir/$h/etc/rancher/k3s/config.yaml"
+	done
+}
+sums() { local d=$1 h; for h in $servers $agents; do printf '%s %s\n' "$h" "$(tree_sum "$d/$h")"; done; }
+all_count() { local key=$1 want=$2 h; for h in $servers $agents; do [ "$(ans_count "$h" "$key")" = "$want" ] || return 1; done; }
+gens() { "$bin" --root "$1" --output json history | grep -o '"id":"[0-9]*"' | wc -l; }
+
+# ---- the collection is well formed
+ansible-doc k3s_harden.hardening.k3s_harden >"$T/doc.out" 2>&1
+check "ansible-doc renders the module" cond 'grep -q "fail_on_noncompliance" "$T/doc.out" && grep -q "EXAMPLES" "$T/doc.out" && grep -q "RETURN VALUES" "$T/doc.out" && grep -q "backup_generation" "$T/doc.out"'
+ansible-doc -t role k3s_harden.hardening.harden >"$T/roledoc.out" 2>&1
+check "ansible-doc renders the role's argument spec" grep -q k3s_harden_profile_extra "$T/roledoc.out"
+
+# ---- a fleet: --check --diff, real run, second run
+R=$T/r1
+roots "$R"
+# a3 gets site content on top of its profile, written by the role
+inv=$(inventory "$R" 'a3=k3s_harden_profile_extra:{ k3s: { args: [ { list: kubelet-arg, flag: rotate-certificates, value: "true" } ] } }')
+ans_play "$inv" --syntax-check k3s_harden.hardening.rollout
+check "the rollout playbook passes --syntax-check" [ "$rc" = 0 ]
+
+before=$(sums "$R")
+ans_play "$inv" --check --diff k3s_harden.hardening.rollout
+check "--check --diff: exit 0" [ "$rc" = 0 ]
+check "--check --diff: every host reports changed (a3 also its profile file and directory)" \
+	cond 'for h in s1 s2 s3 a1 a2; do [ "$(ans_count $h changed)" = 1 ] || exit 1; done; [ "$(ans_count a3 changed)" = 3 ]'
+check "--check --diff: nothing failed" all_count failed 0
+check "--check --diff: a diff of the kernel parameters for each of the six hosts" \
+	[ "$(grep -c '^+++ b/etc/sysctl.d/90-kubelet.conf' "$T/play.out")" = 6 ]
+check "--check --diff: psa.yaml for the three servers only" \
+	[ "$(grep -c '^+++ b/var/lib/rancher/k3s/server/psa.yaml' "$T/play.out")" = 3 ]
+check "--check --diff: the user's config keeps its keys (in the context, never removed)" \
+	cond 'grep -q "^   - s2.example" "$T/play.out" && ! grep -q "^-token: secret" "$T/play.out"'
+check "--check --diff: a3's site profile shows in its diff" grep -q '^+  - rotate-certificates=true' "$T/play.out"
+check "--check --diff: wrote nothing on any host" [ "$(sums "$R")" = "$before" ]
+check "--check --diff: servers one per batch, agents at 20% (one of three) per batch" \
+	cond '[ "$(grep -c "^PLAY \[Harden K3s servers" "$T/play.out")" = 3 ] && [ "$(grep -c "^PLAY \[Harden K3s agents" "$T/play.out")" = 3 ]'
+
+ans_play "$inv" k3s_harden.hardening.rollout
+check "real run: exit 0" [ "$rc" = 0 ]
+check "real run: servers and a1, a2 changed once" cond 'for h in s1 s2 s3 a1 a2; do [ "$(ans_count $h changed)" = 1 ] || exit 1; done'
+check "real run: a3 changed its profile file and the host" [ "$(ans_count a3 changed)" = 3 ]
+check "real run: one generation on each host" cond 'for h in $servers $agents; do [ "$(gens "$R/$h")" = 1 ] || exit 1; done'
+check "real run: each host now matches its profile (k3s-harden diff exits 0)" \
+	cond 'for h in $servers; do "$bin" -q --root "$R/$h" -p cis diff >/dev/null || exit 1; done; for h in a1 a2; do "$bin" -q --root "$R/$h" -p cis-agent diff >/dev/null || exit 1; done'
+check "real run: a3 hardened with its site profile" \
+	cond '"$bin" -q --root "$R/a3" -p "$R/a3/etc/k3s-harden/ansible-profile.yaml" diff >/dev/null && grep -q rotate-certificates=true "$R/a3/etc/rancher/k3s/config.yaml"'
+check "real run: servers have psa.yaml, agents do not" \
+	cond '[ -f "$R/s3/var/lib/rancher/k3s/server/psa.yaml" ] && [ ! -e "$R/a1/var/lib/rancher/k3s/server/psa.yaml" ]'
+check "real run: the user's keys are still there" grep -q '^token: secret-s2' "$R/s2/etc/rancher/k3s/config.yaml"
+
+after=$(sums "$R")
+ans_play "$inv" k3s_harden.hardening.rollout
+check "second run: exit 0" [ "$rc" = 0 ]
+check "second run: changed=0 on every host" all_count changed 0
+check "second run: no new generation, nothing touched" \
+	cond '[ "$(sums "$R")" = "$after" ] && [ "$(gens "$R/s1")" = 1 ]'
+
+ans_play "$inv" --check --diff k3s_harden.hardening.rollout
+check "--check --diff after the run: changed=0, no diff" \
+	cond 'all_count changed 0 && ! grep -q "^+++ b/" "$T/play.out"'
+
+# ---- a server with a bad profile stops the rollout there
+R=$T/r2
+roots "$R"
+printf 'extends: cis\npod_security:\n  defaults:\n    enforce: strict\n' >"$T/bad.yaml"
+inv=$(inventory "$R" "s2=k3s_harden_profile:$T/bad.yaml")
+before=$(sums "$R")
+ans_play "$inv" k3s_harden.hardening.rollout
+check "bad profile on s2: the play fails" [ "$rc" != 0 ]
+check "bad profile on s2: s1 was hardened" cond '[ "$(ans_count s1 changed)" = 1 ] && [ "$(gens "$R/s1")" = 1 ]'
+check "bad profile on s2: s2's task failed" [ "$(ans_count s2 failed)" = 1 ]
+check "bad profile on s2: the task names the bad input (FILE:LINE:COL)" \
+	cond 'grep -q "rejected the input, nothing was changed (exit 2)" "$T/play.out" && grep -Eq "bad.yaml:4:[0-9]+:" "$T/play.out"'
+check "bad profile on s2: s2, s3 and every agent untouched" \
+	cond '[ "$(sums "$R" | grep -v "^s1 ")" = "$(echo "$before" | grep -v "^s1 ")" ] && [ ! -e "$R/s3/var/lib/k3s-harden" ]'
+check "bad profile on s2: s3 and the agents never ran" \
+	cond '[ -z "$(ans_recap s3)" ] && [ -z "$(ans_recap a1)" ]'
+
+# ---- a server whose root cannot be written (read-only bind mount)
+if unshare -m true 2>/dev/null; then
+	R=$T/r3
+	roots "$R"
+	inv=$(inventory "$R")
+	before=$(sums "$R")
+	setsid -w unshare -m sh -c 'mount -n --bind "$1" "$1" && mount -n -o remount,bind,ro "$1" && exec ansible-playbook -i "$2" k3s_harden.hardening.rollout' \
+		sh "$R/s2" "$inv" </dev/null >"$T/play.out" 2>&1
+	rc=$?
+	check "read-only root on s2: the play fails" [ "$rc" != 0 ]
+	check "read-only root on s2: s1 hardened, s2 failed with the tool's message" \
+		cond '[ "$(ans_count s1 changed)" = 1 ] && [ "$(ans_count s2 failed)" = 1 ] && grep -q "Read-only file system" "$T/play.out"'
+	check "read-only root on s2: s2, s3 and every agent untouched" \
+		cond '[ "$(sums "$R" | grep -v "^s1 ")" = "$(echo "$before" | grep -v "^s1 ")" ] && [ -z "$(ans_recap s3)" ]'
+else
+	echo "# SKIP read-only root: cannot make a mount namespace here"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
