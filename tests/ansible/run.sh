@@ -166,5 +166,55 @@ else
 	echo "# SKIP read-only root: cannot make a mount namespace here"
 fi
 
+# ---- state: checked and k3s_version/role, against the check command (issue 12).
+# GATE: runs only when this build has `check`; the integrator removes the
+# gate (the `if` in the call below) once --k3s-version, --role and check are merged.
+test_checked() {
+	local R=$T/r4 h want
+	roots "$R"
+	"$bin" -q --root "$R/s1" -p cis apply >/dev/null 2>&1
+	cat >"$T/checked.yml" <<-PLAY
+		- hosts: k3s_servers
+		  gather_facts: false
+		  tasks:
+		    - name: check, report only
+		      k3s_harden.hardening.k3s_harden:
+		        state: checked
+		        root: "{{ k3s_harden_root }}"
+		        profile: cis
+		        role: server
+		        k3s_version: v1.29.4+k3s1
+		        fail_on_noncompliance: false
+		      register: c
+		    - name: the totals, for the test
+		      ansible.builtin.debug:
+		        msg: "TOTALS {{ inventory_hostname }} FAIL={{ c.check.totals.FAIL }} PASS={{ c.check.totals.PASS }}"
+		    - name: check, failing on noncompliance
+		      k3s_harden.hardening.k3s_harden:
+		        state: checked
+		        root: "{{ k3s_harden_root }}"
+		        profile: cis
+		        role: server
+		        k3s_version: v1.29.4+k3s1
+		PLAY
+	inv=$(inventory "$R")
+	ans_play "$inv" -v "$T/checked.yml"
+	for h in s1 s2; do
+		want=$("$bin" --output json --root "$R/$h" -p cis --role server --k3s-version v1.29.4+k3s1 check |
+			python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("FAIL=%d PASS=%d" % (t["FAIL"], t["PASS"]))')
+		check "checked: $h's totals are the tool's own ($want)" grep -q "TOTALS $h $want" "$T/play.out"
+	done
+	check "checked: --role and --k3s-version reach the tool" \
+		cond 'grep -q "\"--role\", \"server\", \"--k3s-version\", \"v1.29.4+k3s1\"" "$T/play.out"'
+	check "checked: the unhardened s2 fails the second task, naming FAIL controls" \
+		cond '[ "$(ans_count s2 failed)" = 1 ] && grep -q "CIS controls FAIL on this host" "$T/play.out"'
+	check "checked: nothing changed on any host" cond '[ "$(ans_count s1 changed)" = 0 ] && [ "$(ans_count s2 changed)" = 0 ]'
+}
+if "$bin" help check >/dev/null 2>&1; then
+	test_checked
+else
+	echo "SKIP checked: no check command in this build"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
