@@ -155,6 +155,15 @@ cat >"$T/rollback.yml" <<-'PLAY'
 	    - name: the failure, for the test
 	      ansible.builtin.debug:
 	        msg: "BAD failed={{ bad.failed }} rc={{ bad.rc }}"
+	    - name: a binary that is not there
+	      k3s_harden.hardening.k3s_harden:
+	        root: "{{ k3s_harden_root }}"
+	        binary: /nonexistent/k3s-harden
+	      register: nobin
+	      ignore_errors: true
+	    - name: the failure, for the test
+	      ansible.builtin.debug:
+	        msg: "NOBIN failed={{ nobin.failed }} msg={{ nobin.msg }}"
 	PLAY
 before=$(sums "$R")
 ans_play "$inv" --check "$T/rollback.yml"
@@ -168,6 +177,8 @@ check "rolled_back: s1's K3s files are back as they were before the rollout" \
 	cond '[ ! -e "$R/s1/var/lib/rancher/k3s/server/psa.yaml" ] && grep -q "^# s1, by hand" "$R/s1/etc/rancher/k3s/config.yaml" && ! grep -q protect-kernel-defaults "$R/s1/etc/rancher/k3s/config.yaml"'
 check "rolled_back: an unknown generation fails with the tool's exit 2 and message" \
 	cond 'grep -q "BAD failed=True rc=2" "$T/play.out" && grep -q "no such generation" "$T/play.out"'
+check "a missing binary fails the task, saying so" \
+	grep -q "NOBIN failed=True msg=k3s-harden binary '/nonexistent/k3s-harden' is not executable" "$T/play.out"
 
 # ---- a server with a bad profile stops the rollout there
 R=$T/r2

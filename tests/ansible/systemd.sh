@@ -86,6 +86,15 @@ check "failing health command: K3s is active again with the old files" \
 check "failing health command: history records the rollback" \
 	cond '"$bin" --root "$SD_ROOT" history | grep -q rolled-back'
 
+starts1=$(sd_starts)
+inventory "k3s_harden_profile: $T/good.yaml" "k3s_harden_restart: false" \
+	"k3s_harden_profile_extra: { pod_security: { exemptions: { 'namespaces+': [monitoring] } } }"
+ans_play "$T/inv.yml" -v k3s_harden.hardening.rollout
+check "restart: false: changed, files written, K3s not restarted" \
+	cond '[ "$rc" = 0 ] && [ "$(ans_count s1 changed)" -ge 1 ] && [ "$(sd_starts)" = "$starts1" ] && grep -q monitoring "$SD_ROOT/var/lib/rancher/k3s/server/psa.yaml"'
+check "restart: false: the result and history say the restart is pending" \
+	cond 'grep -q "\"restart_pending\": true" "$T/play.out" && "$bin" --root "$SD_ROOT" history | grep -q "restart pending"'
+
 sd_stop
 check "nothing left behind (process, mount, cgroup)" sd_check_clean
 echo "$pass passed, $fail failed"
