@@ -56,6 +56,8 @@ dpkg-deb -x "$deb" "$T/x"
 kb=$T/x/usr/sbin/k3s-harden
 check "the packaged binary is executable" [ -x "$kb" ]
 check "k3s-harden --version agrees with debian/changelog" [ "$("$kb" --version)" = "k3s-harden $version" ]
+check "the packaged collection's galaxy.yml version agrees with debian/changelog" \
+	[ "$(sed -n 's/^version: *//p' "$T/x$coll/galaxy.yml")" = "$version" ]
 mkdir -p "$T/scratch/etc/rancher/k3s"
 printf 'token: secret\n' >"$T/scratch/etc/rancher/k3s/config.yaml"
 "$kb" --root "$T/scratch" --output json apply >"$T/apply.json" 2>"$T/apply.err"
