@@ -102,7 +102,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) | $(BUILD)/fuzz
 $(BUILD) $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
 	mkdir -p $@
 
-check: unit cli check-systemd fuzz-replay
+check: unit cli check-systemd fuzz-replay ansible-test deb-test completion-test
 
 fuzz-bins: $(FUZZ_BIN)
 
@@ -181,3 +181,36 @@ clean:
 	rm -rf build build-san build-fuzz k3s-harden
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/fuzz/*.d)
+
+# ---- fleet and packaging (issue 13): Ansible collection, Debian package,
+# bash completion. A test that cannot run here exits 77 (skipped);
+# K3H_REQUIRE_ANSIBLE=1 / K3H_REQUIRE_DEB=1 (CI) make that a failure.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+.PHONY: ansible-test deb-test completion-test deb install-completion uninstall-completion
+
+install: install-completion
+uninstall: uninstall-completion
+
+install-completion:
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/k3s-harden.bash $(DESTDIR)$(BASHCOMPDIR)/k3s-harden
+
+uninstall-completion:
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/k3s-harden
+
+deb:
+	sh tools/build-deb.sh $(CURDIR)/build-deb
+
+ansible-test: $(BIN)
+	@rc=0; K3H_BIN=$(CURDIR)/$(BIN) bash tests/ansible/run.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit $$rc
+	@rc=0; K3H_BIN=$(CURDIR)/$(BIN) bash tests/ansible/systemd.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit $$rc
+
+deb-test:
+	@rc=0; bash tests/deb.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit $$rc
+
+completion-test: $(BIN)
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/completion.sh
+
+clean: clean-deb
+clean-deb:
+	rm -rf build-deb
