@@ -256,29 +256,24 @@ void names_free(char **names, size_t n)
 	free(names);
 }
 
-int root_list_dir(const char *root, const char *rel, char ***names, size_t *n)
+int list_dir_fd(int dirfd, char ***names, size_t *n)
 {
 	struct dirent *de;
 	char **v = NULL, **nv;
 	size_t k = 0;
 	DIR *dir;
-	int fd, r;
+	int fd, r = 0;
 
-	r = root_open_dir(root, rel, false, 0, &fd);
-	if (r == -ENOENT) {
-		*names = NULL;
-		*n = 0;
-		return 0;
-	}
-	if (r < 0)
-		return r;
+	/* a descriptor of our own: closedir closes it, the caller's stays */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	dir = fdopendir(fd);
 	if (!dir) {
 		r = -errno;
 		close(fd);
 		return r;
 	}
-	r = 0;
 	while ((errno = 0, de = readdir(dir))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -303,6 +298,23 @@ int root_list_dir(const char *root, const char *rel, char ***names, size_t *n)
 	*names = v;
 	*n = k;
 	return 0;
+}
+
+int root_list_dir(const char *root, const char *rel, char ***names, size_t *n)
+{
+	int fd, r;
+
+	r = root_open_dir(root, rel, false, 0, &fd);
+	if (r == -ENOENT) {
+		*names = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = list_dir_fd(fd, names, n);
+	close(fd);
+	return r;
 }
 
 int root_stat(const char *root, const char *rel, struct stat *st)

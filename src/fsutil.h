@@ -67,6 +67,8 @@ int path_split(const char *path, char **dir, char **base);
  */
 int root_list_dir(const char *root, const char *rel, char ***names, size_t *n);
 void names_free(char **names, size_t n);
+/* The same for the directory dirfd refers to (dirfd stays open). */
+int list_dir_fd(int dirfd, char ***names, size_t *n);
 
 /* lstat-like: metadata of REL below ROOT without following symlinks anywhere. */
 int root_stat(const char *root, const char *rel, struct stat *st);

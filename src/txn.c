@@ -252,8 +252,9 @@ static int manifest_text(struct txn *t, struct buf *b)
 	size_t i;
 	int r;
 
-	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n",
-		       t->id, (long long)time(NULL), t->profile, t->o.kind, t->unit[0] ? t->unit : "-");
+	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n"
+		       "retention %u\n", t->id, (long long)time(NULL), t->profile, t->o.kind,
+		       t->unit[0] ? t->unit : "-", t->o.retention);
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 		char flags[8];
@@ -288,7 +289,7 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		p += l + (nl ? 1 : 0);
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
-		    sscanf(line, "unit %127s", g->unit) == 1)
+		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1)
 			continue;
 		if (strchr("FMDR", line[0]) && line[1] == ' ') {
 			struct gen_entry e;
@@ -368,7 +369,7 @@ static int next_id(struct txn *t)
 	unsigned long max = 0;
 	int r;
 
-	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	r = list_dir_fd(t->backups_fd, &names, &n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -825,7 +826,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 tidy:
 	remove_stale_temps(t->state_fd);
 	/* generations that never got a journal changed nothing: drop them */
-	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	r = list_dir_fd(t->backups_fd, &names, &n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -1188,19 +1189,35 @@ static int remove_dirs(struct txn *t, struct diags *e)
 	return r;
 }
 
+/* The first generation holds the host as it was before the tool first ran. */
+static int first_generation(char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strstr(names[i], ".tmp"))
+			return (int)i;
+	return -1;
+}
+
 static void prune(struct txn *t)
 {
 	char **names = NULL;
 	size_t n = 0, i, kept = 0;
+	int first;
 
-	if (root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n) < 0)
+	if (list_dir_fd(t->backups_fd, &names, &n) < 0)
 		return;
-	/* newest first; the newest generation is what a rollback needs */
+	first = first_generation(names, n);
+	/* newest first; the newest generation is what a rollback needs, and
+	 * the first is the only one with the host as it was before us */
 	for (i = n; i-- > 0;) {
 		if (strstr(names[i], ".tmp") || strcmp(names[i], t->id) == 0) {
 			kept += strcmp(names[i], t->id) == 0;
 			continue;
 		}
+		if ((int)i == first)
+			continue;
 		if (++kept > t->o.retention)
 			remove_gen_dir(t->backups_fd, names[i]);
 	}
@@ -1373,4 +1390,37 @@ int txn_set_restart_pending(const char *root, const char *id, bool pending)
 			    pending ? 25 : 9, 0600, 0, 0, true);
 	close(dfd);
 	return r;
+}
+
+int txn_generation_pruned(const char *root, const char *id, unsigned *retention)
+{
+	struct generation *v = NULL;
+	unsigned long want, newest = 0, with_retention = 0;
+	bool exists = false;
+	size_t n = 0, i;
+	char *end;
+	int r;
+
+	want = strtoul(id, &end, 10);
+	if (!*id || *end || want == 0)
+		return 0;
+	r = txn_history(root, &v, &n);
+	if (r < 0)
+		return r;
+	*retention = 0;
+	for (i = 0; i < n; i++) {
+		unsigned long g = strtoul(v[i].id, NULL, 10);
+
+		exists |= g == want;
+		if (g > newest)
+			newest = g;
+		/* the newest apply's manifest says what its prune kept (a rollback
+		 * prunes nothing and records 0) */
+		if (v[i].retention && g > with_retention) {
+			with_retention = g;
+			*retention = v[i].retention;
+		}
+	}
+	free(v);
+	return !exists && newest > want;
 }
