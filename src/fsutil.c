@@ -165,6 +165,29 @@ int open_regular_at(int dirfd, const char *name, int flags, struct stat *st)
 	return fd;
 }
 
+const char *file_type_name_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return "missing";
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a regular file";
+	}
+}
+
+const char *file_type_name(const char *path)
+{
+	return file_type_name_at(AT_FDCWD, path);
+}
+
 int root_read_file(const char *root, const char *rel, size_t max, char **data,
 		   size_t *len, struct stat *st)
 {

@@ -38,6 +38,10 @@ int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
  */
 int open_regular_at(int dirfd, const char *name, int flags, struct stat *st);
 
+/* "a FIFO", "a character device", ... for path (not followed); for messages. */
+const char *file_type_name(const char *path);
+const char *file_type_name_at(int dirfd, const char *name);
+
 /*
  * Open file REL below ROOT for reading without following symlinks anywhere.
  * -ENOENT when it (or a parent) does not exist, -ELOOP for a symlink,

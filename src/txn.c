@@ -145,14 +145,26 @@ static void tmp_name(char *out, size_t size, const char *base)
 	snprintf(out, size, ".%s" TMP_SUFFIX, base);
 }
 
+/* Why read_at failed, for a message. */
+static const char *unreadable(int r)
+{
+	switch (r) {
+	case -ELOOP: return "it is a symbolic link";
+	case -EINVAL: return "it is not a regular file (a FIFO, device or socket)";
+	case -EISDIR: return "it is a directory";
+	default: return strerror(-r);
+	}
+}
+
 static int read_at(int dirfd, const char *name, size_t max, char **data, size_t *len)
 {
 	struct stat st;
 	int fd, r;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* looked at before it is opened: a FIFO blocks, a device acts on an open */
+	fd = open_regular_at(dirfd, name, O_RDONLY, &st);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = read_fd_all(fd, max, data, len, &st);
 	close(fd);
 	return r;
@@ -697,7 +709,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && "
 					  "chmod %04o %s%s && chown %u:%u %s%s",
-					  g->path, strerror(-r), strcmp(t->o.root, "/") ? t->o.root : "",
+					  g->path, unreadable(r), strcmp(t->o.root, "/") ? t->o.root : "",
 					  TXN_STATE_DIR, id, g->blob, strcmp(t->o.root, "/") ? t->o.root : "",
 					  g->path, (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path,
 					  (unsigned)g->uid, (unsigned)g->gid,
@@ -799,7 +811,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 			if (r < 0) {
 				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot read generation %s to undo the interrupted transaction: %s",
-					  id, strerror(-r));
+					  id, unreadable(r));
 				kernel_free(k_keys, k_old, n_kernel);
 				return r;
 			}
@@ -819,8 +831,8 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 		*recovered = true;
 		snprintf(t->id, sizeof(t->id), "%s", id);
 	} else if (r != -ENOENT) {
-		diags_add(e, "k3s-harden", 0, 0, "cannot read the journal %s/journal: %s%s", TXN_STATE_DIR,
-			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
+		diags_add(e, "k3s-harden", 0, 0, "cannot read the journal %s/journal: %s; move it away "
+			  "to go on", TXN_STATE_DIR, unreadable(r));
 		return r;
 	}
 tidy:
