@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "hidx.h"
 #include "k3s_files.h"
 #include "kconfig.h"
 #include "model.h"
@@ -22,7 +23,17 @@ struct planner {
 	struct diags *errs, *warns;
 	const struct k3s_model *model;  /* built once per plan */
 	struct dirfds *dirs;            /* each directory of the root opened once per plan */
+	struct hidx paths;              /* out->v by path: 10,000 manifests, no quadratic scan */
+	bool paths_ok;
 };
+
+static const char *path_at(const void *ctx, size_t pos, size_t *len)
+{
+	const struct plan *pl = ctx;
+
+	*len = strlen(pl->v[pos].path);
+	return pl->v[pos].path;
+}
 
 static struct change *new_change(struct planner *P, const char *path)
 {
@@ -37,6 +48,10 @@ static struct change *new_change(struct planner *P, const char *path)
 	if (!c->path)
 		return NULL;
 	P->out->n++;
+	if (P->paths_ok && hidx_add(&P->paths, P->out->n - 1, path_at, P->out) < 0) {
+		hidx_free(&P->paths);
+		P->paths_ok = false;            /* scan instead */
+	}
 	return c;
 }
 
@@ -169,10 +184,13 @@ static int plan_file(struct planner *P, const struct artifact *a)
 	return 0;
 }
 
-static bool has_path(const struct plan *pl, const char *path)
+static bool has_path(const struct planner *P, const char *path)
 {
+	const struct plan *pl = P->out;
 	size_t i;
 
+	if (P->paths_ok)
+		return hidx_find(&P->paths, path, strlen(path), path_at, pl) >= 0;
 	for (i = 0; i < pl->n; i++)
 		if (strcmp(pl->v[i].path, path) == 0)
 			return true;
@@ -188,7 +206,7 @@ static int plan_remove_if_ours(struct planner *P, const char *path)
 	struct stat st;
 	int r;
 
-	if (has_path(P->out, path))
+	if (has_path(P, path))
 		return 0;
 	r = dirfds_read_file(P->dirs, path, HOST_FILE_MAX, &data, &len, &st);
 	if (r == -ENOENT)
@@ -282,7 +300,9 @@ static int check_effective(struct planner *P)
 	if (!files || !owned)
 		r = -ENOMEM;
 	for (i = 0; i < n && r == 0; i++) {
-		const struct change *c = find_change(P->out, paths[i]);
+		long at = P->paths_ok ? hidx_find(&P->paths, paths[i], strlen(paths[i]), path_at, P->out) : -1;
+		const struct change *c = P->paths_ok ? (at >= 0 ? &P->out->v[at] : NULL) :
+					 find_change(P->out, paths[i]);
 		struct stat st;
 
 		if (c && c->action == ACT_REMOVE)
@@ -375,7 +395,7 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	struct render_opts ro;
 	struct artifacts arts = { NULL, 0, 0 };
 	struct k3s_model m;
-	struct planner P = { p, o, out, errs, warns, &m, NULL };
+	struct planner P = { p, o, out, errs, warns, &m, NULL, { NULL, 0, 0 }, true };
 	char path[4096];
 	size_t i;
 	int r;
@@ -409,6 +429,7 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 		r = plan_drift(&P);
 	k3s_model_free(&m);
 	dirfds_free(P.dirs);
+	hidx_free(&P.paths);
 	if (r < 0) {
 		plan_free(out);
 		return r == -ENOMEM ? r : -EINVAL;
