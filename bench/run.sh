@@ -773,7 +773,11 @@ if run_part ratio; then
 		line=$("$BX" "${a[@]}" -- "$@") || return 1
 		echo "$(kv "$line" wall_med) $(kv "$line" wall_min) $(kv "$line" maxrss) $(kv "$line" iters)"
 	}
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else printf "%.2fx\n", a / b }'; }
+	# "med-ratio (min-ratio)"
+	ratio() {
+		awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {
+			if (b <= 0 || d <= 0) print "-"; else printf "%.2fx (%.2fx)\n", a / b, c / d }'
+	}
 	# "openat close all" system calls of CMD... (strace -f -c)
 	scount() {
 		strace -f -c -o "$RT/sc" "$@" >/dev/null 2>&1 || { echo "- - -"; return; }
@@ -781,7 +785,7 @@ if run_part ratio; then
 			END { printf "%d %d %d\n", o, c, t }' "$RT/sc"
 	}
 	fresh_prep=$(printf 'd=$(mktemp -d %q) && echo "$d"' "$RT/runs/f.XXXXXX")
-	printf '   %6s %6s  %-20s %-20s %-20s %6s  %-20s %-20s %6s  %s\n' ns files "no-op apply" read compare \
+	printf '   %6s %6s  %-20s %-20s %-20s %-14s  %-20s %-20s %-14s  %s\n' ns files "no-op apply" read compare \
 		ratio "first apply" batched ratio "maxrss (no-op, first)"
 	declare -A SC
 	for n in $RATIO_SIZES; do
@@ -809,10 +813,10 @@ if run_part ratio; then
 		rm -rf "${RT:?}/runs/"*
 		read -r bm bmin _ _ < <(wmeasure "$fresh_prep" "$BF" write '{}' "$RT/ref") || die "bench_files write failed"
 		rm -rf "${RT:?}/runs/"*
-		printf '   %6s %6s  %-20s %-20s %-20s %6s  %-20s %-20s %6s  %s, %s\n' "$n" "$files" \
+		printf '   %6s %6s  %-20s %-20s %-20s %-14s  %-20s %-20s %-14s  %s, %s\n' "$n" "$files" \
 			"$(medmin "$nm" "$nmin")" "$(medmin "$rm_" "$rmin")" "$(medmin "$cm" "$cmin")" \
-			"$(ratio "$nm" "$cm")" "$(medmin "$fm" "$fmin")" "$(medmin "$bm" "$bmin")" \
-			"$(ratio "$fm" "$bm")" \
+			"$(ratio "$nm" "$cm" "$nmin" "$cmin")" "$(medmin "$fm" "$fmin")" "$(medmin "$bm" "$bmin")" \
+			"$(ratio "$fm" "$bm" "$fmin" "$bmin")" \
 			"$(awk -v k="$nrss" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
 			"$(awk -v k="$frss" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
 		if [[ $rst == 1 ]]; then
@@ -824,7 +828,7 @@ if run_part ratio; then
 			rm -rf "${RT:?}/runs/"*
 		fi
 	done
-	echo "   ratio = k3s-harden / floor, medians; goal (issue 8): no-op within 2x of compare,"
+	echo "   ratio = k3s-harden / floor, of the medians (of the minimums); goal (issue 8): no-op within 2x of compare,"
 	echo "   first apply within 2x of batched, maxrss under 10 MiB at 1,000"
 	if [[ $rst == 1 ]]; then
 		echo
