@@ -896,6 +896,30 @@ run "$bin" apply --root "$X"
 check "a symlink planted at the temp file name is not followed" [ "$(outsig)" = "$osig" ]
 expect "... and apply still hardens the host" "rc=$rc: $err" same "$H" "$X"
 
+# ======================================================================
+# one directory fd per directory: the opens grow with the files, not with
+# the files times the depth of their paths (it was ~57 openat per file)
+# ======================================================================
+if have strace && strace -o /dev/null true 2>/dev/null; then
+	{
+		printf 'extends: cis\nname: many\nnetwork_policies:\n  namespaces:\n'
+		for i in $(seq 1 200); do echo "  - ns-$i"; done
+	} >"$tmp/many.yaml"
+	M=$tmp/many
+	mkdir "$M"
+	strace -f -c -o "$tmp/sc.first" -e trace=openat,open,openat2 "$bin" -q -p "$tmp/many.yaml" apply --root "$M" >/dev/null 2>&1
+	files=$(find "$M" -path "$M/var/lib/k3s-harden" -prune -o -type f -print | grep -c .)
+	opens=$(awk '$NF == "total" { print $4 }' "$tmp/sc.first")
+	expect "first apply of $files files: at most one openat per file and a few per directory ($opens)" \
+		"$(cat "$tmp/sc.first")" cond '[ "$files" -ge 200 ] && [ "$opens" -le $((files + 80)) ]'
+	strace -f -c -o "$tmp/sc.noop" -e trace=openat,open,openat2 "$bin" -q -p "$tmp/many.yaml" apply --root "$M" >/dev/null 2>&1
+	opens=$(awk '$NF == "total" { print $4 }' "$tmp/sc.noop")
+	expect "no-op apply of $files files: at most one openat per file and a few per directory ($opens)" \
+		"$(cat "$tmp/sc.noop")" cond '[ "$opens" -le $((files + 80)) ]'
+else
+	skip_t "openat counts: strace not usable"
+fi
+
 echo "# runtime $(($(date +%s) - start)) s"
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
