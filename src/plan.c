@@ -184,17 +184,17 @@ static int plan_file(struct planner *P, const struct artifact *a)
 	return 0;
 }
 
-static bool has_path(const struct planner *P, const char *path)
-{
-	const struct plan *pl = P->out;
-	size_t i;
+static const struct change *find_change(const struct plan *pl, const char *path);
 
-	if (P->paths_ok)
-		return hidx_find(&P->paths, path, strlen(path), path_at, pl) >= 0;
-	for (i = 0; i < pl->n; i++)
-		if (strcmp(pl->v[i].path, path) == 0)
-			return true;
-	return false;
+/* The change planned for path so far, or NULL: through the index when there is one. */
+static const struct change *planned(const struct planner *P, const char *path)
+{
+	long at;
+
+	if (!P->paths_ok)
+		return find_change(P->out, path);
+	at = hidx_find(&P->paths, path, strlen(path), path_at, P->out);
+	return at >= 0 ? &P->out->v[at] : NULL;
 }
 
 /* A file of ours (it carries our header) that the profile no longer renders. */
@@ -206,7 +206,7 @@ static int plan_remove_if_ours(struct planner *P, const char *path)
 	struct stat st;
 	int r;
 
-	if (has_path(P, path))
+	if (planned(P, path))
 		return 0;
 	r = dirfds_read_file(P->dirs, path, HOST_FILE_MAX, &data, &len, &st);
 	if (r == -ENOENT)
@@ -300,9 +300,7 @@ static int check_effective(struct planner *P)
 	if (!files || !owned)
 		r = -ENOMEM;
 	for (i = 0; i < n && r == 0; i++) {
-		long at = P->paths_ok ? hidx_find(&P->paths, paths[i], strlen(paths[i]), path_at, P->out) : -1;
-		const struct change *c = P->paths_ok ? (at >= 0 ? &P->out->v[at] : NULL) :
-					 find_change(P->out, paths[i]);
+		const struct change *c = planned(P, paths[i]);
 		struct stat st;
 
 		if (c && c->action == ACT_REMOVE)
