@@ -22,7 +22,9 @@
 #                    instruction counts of render (part 3) and diff (part 4)
 #   BENCH_CG_SIZES   namespace counts measured under callgrind
 #                    (default "100 1000"; cis is always measured)
-#   BENCH_PARTS      which parts to run (default "render diff apply systemd ratio")
+#   BENCH_PARTS      which parts to run (default "render diff apply systemd ratio keys")
+#   BENCH_KEYS       top-level key counts of the profiles part 8 validates
+#                    (default "10000 100000")
 #   BENCH_RATIO_SIZES namespace counts of part 7 (default "4 100 1000 10000")
 #   BENCH_CONF_LINES lines of the big config.yaml for diff (default 10000)
 #   BENCH_APPLY_NS   also time apply of cis with this many namespaces on a
@@ -40,7 +42,8 @@ SECS=${BENCH_SECONDS:-1.5}
 SIZES=${BENCH_SIZES:-10 100 1000 10000}
 CALLGRIND=${BENCH_CALLGRIND:-auto}
 CG_SIZES=${BENCH_CG_SIZES:-100 1000}
-PARTS=${BENCH_PARTS:-render diff apply systemd ratio}
+PARTS=${BENCH_PARTS:-render diff apply systemd ratio keys}
+KEYS=${BENCH_KEYS:-10000 100000}
 RATIO_SIZES=${BENCH_RATIO_SIZES:-4 100 1000 10000}
 CONF_LINES=${BENCH_CONF_LINES:-10000}
 APPLY_NS=${BENCH_APPLY_NS-100}
@@ -840,5 +843,32 @@ if run_part ratio; then
 				"$j / $k / $l"
 		done
 	fi
+	echo
+fi
+
+# --- 8. profile validate on a profile of many keys --------------------------
+# `extends: cis` and N unknown top-level keys k1..kN (each an error, all
+# reported), plus `kN/2+: [x]` beside `kN/2:` (a duplicate): the duplicate
+# check of the extends merge and the schema's pruning of unknown keys, which
+# were quadratic (~35 s at 100,000 keys).
+if run_part keys; then
+	echo "8. profile validate, N unknown keys and one key/key+ pair (exit 2; whole process)"
+	[[ -x $BX ]] || die "the keys part needs $BX (run 'make bench')"
+	printf '   %8s %9s %7s  %-20s %s\n' keys bytes iters cpu wall
+	for k in $KEYS; do
+		P=$TMP/keys-$k.yaml
+		awk -v n="$k" 'BEGIN { print "extends: cis"; for (i = 1; i <= n; i++) print "k" i ":";
+			print "k" int(n / 2) "+: [x]" }' >"$P"
+		st=0
+		"$BIN" profile validate "$P" >/dev/null 2>"$TMP/keys.err" || st=$?
+		[[ $st == 2 ]] || die "profile validate of $k keys exits $st, expected 2"
+		[[ $(grep -c ': unknown key' "$TMP/keys.err") == "$k" ]] ||
+			echo "   !! not every unknown key of $P was reported"
+		grep -q "k$((k / 2)): duplicate key" "$TMP/keys.err" || echo "   !! the key/key+ pair was not reported"
+		res=$(xmeasure 2 "" 100 "$BIN" profile validate "$P" 2>/dev/null) || die "profile validate of $k keys failed"
+		read -r cm cmin wm wmin it <<<"$res"
+		printf '   %8s %9s %7s  %-20s %s\n' "$k" "$(wc -c <"$P")" "$it" "$(medmin "$cm" "$cmin")" \
+			"$(medmin "$wm" "$wmin")"
+	done
 	echo
 fi
