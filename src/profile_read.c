@@ -225,10 +225,11 @@ static int read_profile_file(struct reader *R, const char *path, const struct yn
 			pctx_err(R->c, from, path, "%srefusing to read profile%s through a symbolic link",
 				 pre, name);
 		else if (r == -EISDIR)
-			pctx_err(R->c, from, path, "%sprofile%s is a directory, not a file", pre, name);
+			pctx_err(R->c, from, path, "%sprofile%s is not a regular file but a directory",
+				 pre, name);
 		else if (r == -EINVAL)
-			pctx_err(R->c, from, path, "%srefusing to read profile%s: it is %s, not a regular file",
-				 pre, name, file_type_name(path));
+			pctx_err(R->c, from, path, "%sprofile%s is not a regular file but %s; refusing to "
+				 "open it", pre, name, file_type_name(path));
 		else
 			pctx_err(R->c, from, path, "%scannot open profile%s: %s", pre, name, strerror(-r));
 		return r;

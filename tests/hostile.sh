@@ -64,10 +64,10 @@ fi
 mkfifo "$tmp/fifo.yaml"
 run "$bin" profile validate "$tmp/fifo.yaml"
 check "profile that is a FIFO: refused without blocking (exit 2)" [ "$rc" = 2 ]
-check "the message says it is a FIFO" grep -q "fifo.yaml: refusing to read profile: it is a FIFO, not a regular file" "$tmp/err"
+check "the message says it is a FIFO" grep -q "fifo.yaml: profile is not a regular file but a FIFO; refusing to open it" "$tmp/err"
 run "$bin" profile validate /dev/null
 check "profile that is a character device: refused (exit 2)" [ "$rc" = 2 ]
-check "the message says it is a device" grep -q "/dev/null: refusing to read profile: it is a character device, not a regular file" "$tmp/err"
+check "the message says it is a device" grep -q "/dev/null: profile is not a regular file but a character device; refusing to open it" "$tmp/err"
 printf 'extends: cis\n' >"$tmp/real.yaml"
 ln -s "$tmp/real.yaml" "$tmp/link.yaml"
 run "$bin" profile validate "$tmp/link.yaml"
@@ -76,7 +76,7 @@ check "the message says it is a symbolic link" grep -q "link.yaml: refusing to r
 printf 'extends: %s\n' "$tmp/fifo.yaml" >"$tmp/child.yaml"
 run "$bin" profile validate "$tmp/child.yaml"
 check "extends: of a FIFO: refused without blocking (exit 2)" [ "$rc" = 2 ]
-check "the message names the extends: line and the FIFO" grep -q "child.yaml:1:.*extends: refusing to read profile '.*fifo.yaml': it is a FIFO" "$tmp/err"
+check "the message names the extends: line and the FIFO" grep -q "child.yaml:1:.*extends: profile '.*fifo.yaml' is not a regular file but a FIFO" "$tmp/err"
 
 # --- the journal and a generation's manifest: read only when regular
 J=$tmp/journal; rm -rf "$J"; mkdir -p "$J"
