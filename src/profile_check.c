@@ -64,12 +64,16 @@ static void mark_drop(struct chk *c)
 	}
 	if (c->n_drops && c->drops[c->n_drops - 1].key == c->cur_key)
 		return;
-	v = realloc(c->drops, (c->n_drops + 1) * sizeof(*v));
-	if (!v) {
-		c->oom = -ENOMEM;
-		return;
+	/* doubling at each power of two: 100k unknown keys must not copy the
+	 * array 100k times (a sanitizer build moves every realloc) */
+	if ((c->n_drops & (c->n_drops - 1)) == 0) {
+		v = realloc(c->drops, (c->n_drops ? 2 * c->n_drops : 1) * sizeof(*v));
+		if (!v) {
+			c->oom = -ENOMEM;
+			return;
+		}
+		c->drops = v;
 	}
-	c->drops = v;
 	c->drops[c->n_drops].map = c->cur_map;
 	c->drops[c->n_drops++].key = c->cur_key;
 	saved = c->path[c->cur_path_len];
