@@ -5,7 +5,9 @@
 # fsync/syncfs calls apply makes (and that a no-op makes none, nor writes);
 # and what `apply --live` costs against a real systemd (a private instance,
 # tests/systemd/harness.sh): a no-op, and an apply that restarts K3s, without
-# the time the unit itself takes to stop and start.
+# the time the unit itself takes to stop and start; and (part 7) apply
+# against the floor of doing the same file work plainly (bench/bench_files),
+# as ratios in one run, at 4 / 100 / 1,000 / 10,000 namespaces.
 #
 #   make bench
 #   K3H_BIN=$PWD/k3s-harden K3H_BUILD=$PWD/build bash bench/run.sh
@@ -20,7 +22,10 @@
 #                    instruction counts of render (part 3) and diff (part 4)
 #   BENCH_CG_SIZES   namespace counts measured under callgrind
 #                    (default "100 1000"; cis is always measured)
-#   BENCH_PARTS      which parts to run (default "render diff apply systemd")
+#   BENCH_PARTS      which parts to run (default "render diff apply systemd ratio keys")
+#   BENCH_KEYS       top-level key counts of the profiles part 8 validates
+#                    (default "10000 100000")
+#   BENCH_RATIO_SIZES namespace counts of part 7 (default "4 100 1000 10000")
 #   BENCH_CONF_LINES lines of the big config.yaml for diff (default 10000)
 #   BENCH_APPLY_NS   also time apply of cis with this many namespaces on a
 #                    fresh root (default 100; empty: skip)
@@ -37,7 +42,9 @@ SECS=${BENCH_SECONDS:-1.5}
 SIZES=${BENCH_SIZES:-10 100 1000 10000}
 CALLGRIND=${BENCH_CALLGRIND:-auto}
 CG_SIZES=${BENCH_CG_SIZES:-100 1000}
-PARTS=${BENCH_PARTS:-render diff apply systemd}
+PARTS=${BENCH_PARTS:-render diff apply systemd ratio keys}
+KEYS=${BENCH_KEYS:-10000 100000}
+RATIO_SIZES=${BENCH_RATIO_SIZES:-4 100 1000 10000}
 CONF_LINES=${BENCH_CONF_LINES:-10000}
 APPLY_NS=${BENCH_APPLY_NS-100}
 STRACE=${BENCH_STRACE:-auto}
@@ -45,6 +52,7 @@ RESTARTS=${BENCH_RESTARTS:-20}
 BR=$BUILD/bench/bench_render
 BX=$BUILD/bench/bench_exec
 BS=$BUILD/bench/bench_restart
+BF=$BUILD/bench/bench_files
 
 die() { echo "bench: $*" >&2; exit 1; }
 run_part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -60,7 +68,7 @@ BIN_SRC=$BIN
 mkdir "$TMP/bin"
 cp "$BIN" "$TMP/bin/$(basename "$BIN")"
 BIN=$TMP/bin/$(basename "$BIN")
-for f in BR BX BS; do
+for f in BR BX BS BF; do
 	if [[ -x ${!f} ]]; then
 		cp "${!f}" "$TMP/bin/"
 		printf -v "$f" '%s' "$TMP/bin/$(basename "${!f}")"
@@ -733,5 +741,134 @@ if run_part systemd; then
 		fi
 	fi
 	trap 'rm -rf "$TMP"' EXIT
+	echo
+fi
+
+# --- 7. apply against the floor: the same files, handled plainly ------------
+# For each size: a profile of N network-policy namespaces; REF = its files
+# (`render --out`); H = a root after one apply. Every figure is a whole
+# process (bench_exec), all in this one run, so the ratios compare like with
+# like on whatever else the machine is doing.
+#   no-op apply  k3s-harden apply on H (nothing to do)
+#   read         bench_files read H REF: open and read each file of H once
+#   compare      bench_files compare H REF: read each file of H and of REF and
+#                compare: the floor of a no-op (apply has REF from rendering)
+#   first apply  k3s-harden apply on a fresh empty root (PREP, not timed)
+#   batched      bench_files write: every temp file, syncfs, every rename,
+#                syncfs (DESIGN.md) into a fresh empty root
+#   maxrss       of the apply runs (bench_exec, largest of any run)
+# and, with strace, the system calls of one no-op and one first apply.
+if run_part ratio; then
+	echo "7. apply against the floor (bench/bench_files; whole processes, wall median (min))"
+	[[ -x $BX ]] || die "the ratio part needs $BX (run 'make bench')"
+	[[ -x $BF ]] || die "the ratio part needs $BF (run 'make bench')"
+	RT=$TMP/ratio
+	mkdir -p "$RT/runs"
+	rst=$STRACE
+	if [[ $rst == auto ]]; then
+		command -v strace >/dev/null 2>&1 && strace -o /dev/null true 2>/dev/null && rst=1 || rst=0
+	fi
+	# wall times: "med min maxrss iters" of bench_exec
+	wmeasure() {
+		local prep=$1 line a=(-s "$SECS" -w 1 -n 1000)
+		shift
+		[[ -n $prep ]] && a+=(-p "$prep")
+		line=$("$BX" "${a[@]}" -- "$@") || return 1
+		echo "$(kv "$line" wall_med) $(kv "$line" wall_min) $(kv "$line" maxrss) $(kv "$line" iters)"
+	}
+	# "med-ratio (min-ratio)"
+	ratio() {
+		awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {
+			if (b <= 0 || d <= 0) print "-"; else printf "%.2fx (%.2fx)\n", a / b, c / d }'
+	}
+	# "openat close all" system calls of CMD... (strace -f -c)
+	scount() {
+		strace -f -c -o "$RT/sc" "$@" >/dev/null 2>&1 || { echo "- - -"; return; }
+		awk '$NF == "openat" { o = $4 } $NF == "close" { c = $4 } $NF == "total" { t = $4 }
+			END { printf "%d %d %d\n", o, c, t }' "$RT/sc"
+	}
+	fresh_prep=$(printf 'd=$(mktemp -d %q) && echo "$d"' "$RT/runs/f.XXXXXX")
+	printf '   %6s %6s  %-20s %-20s %-20s %-14s  %-20s %-20s %-14s  %s\n' ns files "no-op apply" read compare \
+		ratio "first apply" batched ratio "maxrss (no-op, first)"
+	declare -A SC
+	for n in $RATIO_SIZES; do
+		P=$RT/ns-$n.yaml
+		{
+			echo "name: bench-ns-$n"
+			echo "description: cis with $n network-policy namespaces"
+			echo "extends: cis"
+			echo "network_policies:"
+			echo "  namespaces:"
+			for ((i = 1; i <= n; i++)); do printf '  - ns-%05d\n' "$i"; done
+		} >"$P"
+		rm -rf "$RT/ref" "$RT/h"
+		"$BIN" -q -p "$P" render --out "$RT/ref" >/dev/null || die "render --out of $P failed"
+		mkdir "$RT/h"
+		"$BIN" -q -p "$P" -r "$RT/h" apply || die "apply of $P failed"
+		st=0
+		"$BIN" -q -p "$P" -r "$RT/h" diff >/dev/null || st=$?
+		[[ $st == 0 ]] || die "diff after apply of $P exits $st"
+		files=$("$BF" read "$RT/h" "$RT/ref" | sed 's/files=\([0-9]*\).*/\1/')
+		read -r nm nmin nrss _ < <(wmeasure "" "$BIN" -q -p "$P" -r "$RT/h" apply) || die "no-op apply failed"
+		read -r rm_ rmin _ _ < <(wmeasure "" "$BF" read "$RT/h" "$RT/ref") || die "bench_files read failed"
+		read -r cm cmin _ _ < <(wmeasure "" "$BF" compare "$RT/h" "$RT/ref") || die "bench_files compare failed"
+		read -r fm fmin frss _ < <(wmeasure "$fresh_prep" "$BIN" -q -p "$P" -r '{}' apply) || die "first apply failed"
+		rm -rf "${RT:?}/runs/"*
+		read -r bm bmin _ _ < <(wmeasure "$fresh_prep" "$BF" write '{}' "$RT/ref") || die "bench_files write failed"
+		rm -rf "${RT:?}/runs/"*
+		printf '   %6s %6s  %-20s %-20s %-20s %-14s  %-20s %-20s %-14s  %s, %s\n' "$n" "$files" \
+			"$(medmin "$nm" "$nmin")" "$(medmin "$rm_" "$rmin")" "$(medmin "$cm" "$cmin")" \
+			"$(ratio "$nm" "$cm" "$nmin" "$cmin")" "$(medmin "$fm" "$fmin")" "$(medmin "$bm" "$bmin")" \
+			"$(ratio "$fm" "$bm" "$fmin" "$bmin")" \
+			"$(awk -v k="$nrss" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+			"$(awk -v k="$frss" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
+		if [[ $rst == 1 ]]; then
+			mkdir "$RT/runs/s"
+			SC[$n]="$(scount "$BIN" -q -p "$P" -r "$RT/h" apply) $(scount "$BF" compare "$RT/h" "$RT/ref")"
+			SC[$n]+=" $(scount "$BIN" -q -p "$P" -r "$RT/runs/s" apply)"
+			mkdir "$RT/runs/b"
+			SC[$n]+=" $(scount "$BF" write "$RT/runs/b" "$RT/ref")"
+			rm -rf "${RT:?}/runs/"*
+		fi
+	done
+	echo "   ratio = k3s-harden / floor, of the medians (of the minimums); goal (issue 8): no-op within 2x of compare,"
+	echo "   first apply within 2x of batched, maxrss under 10 MiB at 1,000"
+	if [[ $rst == 1 ]]; then
+		echo
+		echo "   system calls of one run (strace -f -c): openat / close / all"
+		printf '   %6s  %-22s %-22s %-22s %s\n' ns "no-op apply" "compare" "first apply" "batched"
+		for n in $RATIO_SIZES; do
+			read -r a b c d e f g h i j k l <<<"${SC[$n]}"
+			printf '   %6s  %-22s %-22s %-22s %s\n' "$n" "$a / $b / $c" "$d / $e / $f" "$g / $h / $i" \
+				"$j / $k / $l"
+		done
+	fi
+	echo
+fi
+
+# --- 8. profile validate on a profile of many keys --------------------------
+# `extends: cis` and N unknown top-level keys k1..kN (each an error, all
+# reported), plus `kN/2+: [x]` beside `kN/2:` (a duplicate): the duplicate
+# check of the extends merge and the schema's pruning of unknown keys, which
+# were quadratic (~35 s at 100,000 keys).
+if run_part keys; then
+	echo "8. profile validate, N unknown keys and one key/key+ pair (exit 2; whole process)"
+	[[ -x $BX ]] || die "the keys part needs $BX (run 'make bench')"
+	printf '   %8s %9s %7s  %-20s %s\n' keys bytes iters cpu wall
+	for k in $KEYS; do
+		P=$TMP/keys-$k.yaml
+		awk -v n="$k" 'BEGIN { print "extends: cis"; for (i = 1; i <= n; i++) print "k" i ":";
+			print "k" int(n / 2) "+: [x]" }' >"$P"
+		st=0
+		"$BIN" profile validate "$P" >/dev/null 2>"$TMP/keys.err" || st=$?
+		[[ $st == 2 ]] || die "profile validate of $k keys exits $st, expected 2"
+		[[ $(grep -c ': unknown key' "$TMP/keys.err") == "$k" ]] ||
+			echo "   !! not every unknown key of $P was reported"
+		grep -q "k$((k / 2)): duplicate key" "$TMP/keys.err" || echo "   !! the key/key+ pair was not reported"
+		res=$(xmeasure 2 "" 100 "$BIN" profile validate "$P" 2>/dev/null) || die "profile validate of $k keys failed"
+		read -r cm cmin wm wmin it <<<"$res"
+		printf '   %8s %9s %7s  %-20s %s\n' "$k" "$(wc -c <"$P")" "$it" "$(medmin "$cm" "$cmin")" \
+			"$(medmin "$wm" "$wmin")"
+	done
 	echo
 fi

@@ -35,6 +35,34 @@ static long stored_fails(const char *root, const char *id)
 	return n;
 }
 
+/* Gaps in the ids are generations that retention pruned: say so once. */
+static void note_pruned(struct cli *c, const struct generation *v, size_t n)
+{
+	unsigned long pruned = 0, lo = 0, hi = 0;
+	unsigned keep = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++) {
+		unsigned long a = strtoul(v[i].id, NULL, 10), b = strtoul(v[i + 1].id, NULL, 10);
+
+		if (!keep && v[i].retention)
+			keep = v[i].retention;
+		if (a > b + 1) {
+			pruned += a - b - 1;
+			lo = lo && lo < b + 1 ? lo : b + 1;
+			hi = hi > a - 1 ? hi : a - 1;
+		}
+	}
+	if (!pruned)
+		return;
+	if (keep)
+		cli_note(c, "%lu generation%s between %lu and %lu %s pruned (retention keeps the last %u "
+			 "and the first)", pruned, pruned == 1 ? "" : "s", lo, hi, pruned == 1 ? "was" : "were", keep);
+	else
+		cli_note(c, "%lu generation%s between %lu and %lu %s pruned (retention keeps the last ones "
+			 "and the first)", pruned, pruned == 1 ? "" : "s", lo, hi, pruned == 1 ? "was" : "were");
+}
+
 static int cmd_history(struct cli *c, int argc, char **argv)
 {
 	struct generation *v = NULL;
@@ -95,6 +123,8 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 		buf_adds(&b, "]}\n");
 	else if (!n && c->verbose >= 0)
 		cli_note(c, "no generations yet: nothing was applied under this root");
+	if (c->output != OUTPUT_JSON && c->verbose >= 0)
+		note_pruned(c, v, n);
 	cli_json_print(&b);
 	buf_free(&b);
 	free(v);

@@ -38,6 +38,10 @@ int root_open_dir(const char *root, const char *rel, bool create, mode_t mode,
  */
 int open_regular_at(int dirfd, const char *name, int flags, struct stat *st);
 
+/* "a FIFO", "a character device", ... for path (not followed); for messages. */
+const char *file_type_name(const char *path);
+const char *file_type_name_at(int dirfd, const char *name);
+
 /*
  * Open file REL below ROOT for reading without following symlinks anywhere.
  * -ENOENT when it (or a parent) does not exist, -ELOOP for a symlink,
@@ -67,6 +71,8 @@ int path_split(const char *path, char **dir, char **base);
  */
 int root_list_dir(const char *root, const char *rel, char ***names, size_t *n);
 void names_free(char **names, size_t n);
+/* The same for the directory dirfd refers to (dirfd stays open). */
+int list_dir_fd(int dirfd, char ***names, size_t *n);
 
 /* lstat-like: metadata of REL below ROOT without following symlinks anywhere. */
 int root_stat(const char *root, const char *rel, struct stat *st);
@@ -89,5 +95,34 @@ int root_read_file_resolved(const char *root, const char *rel, size_t max, char 
  * the file system has no such flags, -ENOENT when missing, -errno on error.
  */
 int root_immutable(const char *root, const char *rel);
+
+/*
+ * Directory descriptors below one root, each opened once and kept for the
+ * run: the first use of "/var/lib/rancher/k3s/server/manifests" opens every
+ * component with O_NOFOLLOW (as root_open_dir does, -ELOOP for a symlink),
+ * later uses of it or of anything below it start from the deepest directory
+ * already open. A file is then one openat(dirfd, base) instead of a walk
+ * from the root. Only directories that exist are kept (a miss is asked
+ * again, so a directory made later is found). Descriptors are borrowed:
+ * they stay valid until dirfds_forget of that directory (or a parent), or
+ * dirfds_free.
+ */
+struct dirfds;
+
+int dirfds_new(const char *root, struct dirfds **out);
+void dirfds_free(struct dirfds *d);
+/* The directory REL (absolute below the root); create as root_open_dir. */
+int dirfds_get(struct dirfds *d, const char *rel, bool create, mode_t mode, int *fd);
+/* The directory holding PATH, and PATH's last component (points into path). */
+int dirfds_parent(struct dirfds *d, const char *path, int *fd, const char **base);
+/* REL (and everything below it) was removed or replaced: close and drop. */
+void dirfds_forget(struct dirfds *d, const char *rel);
+/* root_read_file, root_stat and root_list_dir through the kept descriptors. */
+int dirfds_read_file(struct dirfds *d, const char *rel, size_t max, char **data,
+		     size_t *len, struct stat *st);
+int dirfds_stat(struct dirfds *d, const char *rel, struct stat *st);
+int dirfds_list(struct dirfds *d, const char *rel, char ***names, size_t *n);
+/* Directories opened so far (each open counted once): for tests and figures. */
+unsigned dirfds_opened(const struct dirfds *d);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "hidx.h"
 #include "k3s_files.h"
 #include "kconfig.h"
 #include "model.h"
@@ -21,7 +22,18 @@ struct planner {
 	struct plan *out;
 	struct diags *errs, *warns;
 	const struct k3s_model *model;  /* built once per plan */
+	struct dirfds *dirs;            /* each directory of the root opened once per plan */
+	struct hidx paths;              /* out->v by path: 10,000 manifests, no quadratic scan */
+	bool paths_ok;
 };
+
+static const char *path_at(const void *ctx, size_t pos, size_t *len)
+{
+	const struct plan *pl = ctx;
+
+	*len = strlen(pl->v[pos].path);
+	return pl->v[pos].path;
+}
 
 static struct change *new_change(struct planner *P, const char *path)
 {
@@ -36,6 +48,10 @@ static struct change *new_change(struct planner *P, const char *path)
 	if (!c->path)
 		return NULL;
 	P->out->n++;
+	if (P->paths_ok && hidx_add(&P->paths, P->out->n - 1, path_at, P->out) < 0) {
+		hidx_free(&P->paths);
+		P->paths_ok = false;            /* scan instead */
+	}
 	return c;
 }
 
@@ -64,7 +80,7 @@ static void host_error(struct planner *P, const char *path, int r)
 static int read_host(struct planner *P, const char *path, char **data, size_t *len,
 		     struct stat *st)
 {
-	int r = root_read_file(P->o->root, path, HOST_FILE_MAX, data, len, st);
+	int r = dirfds_read_file(P->dirs, path, HOST_FILE_MAX, data, len, st);
 
 	if (r == -ENOENT) {
 		*data = NULL;
@@ -106,7 +122,7 @@ static int plan_dir(struct planner *P, const struct artifact *a)
 	if (!c)
 		return -ENOMEM;
 	c->kind = ART_DIR;
-	r = root_stat(P->o->root, a->path, &st);
+	r = dirfds_stat(P->dirs, a->path, &st);
 	if (r == -ENOENT) {
 		decide(c, false, NULL, a->mode);
 		return 0;
@@ -174,14 +190,17 @@ static int plan_file(struct planner *P, const struct artifact *a)
 	return 0;
 }
 
-static bool has_path(const struct plan *pl, const char *path)
-{
-	size_t i;
+static const struct change *find_change(const struct plan *pl, const char *path);
 
-	for (i = 0; i < pl->n; i++)
-		if (strcmp(pl->v[i].path, path) == 0)
-			return true;
-	return false;
+/* The change planned for path so far, or NULL: through the index when there is one. */
+static const struct change *planned(const struct planner *P, const char *path)
+{
+	long at;
+
+	if (!P->paths_ok)
+		return find_change(P->out, path);
+	at = hidx_find(&P->paths, path, strlen(path), path_at, P->out);
+	return at >= 0 ? &P->out->v[at] : NULL;
 }
 
 /* A file of ours (it carries our header) that the profile no longer renders. */
@@ -193,9 +212,9 @@ static int plan_remove_if_ours(struct planner *P, const char *path)
 	struct stat st;
 	int r;
 
-	if (has_path(P->out, path))
+	if (planned(P, path))
 		return 0;
-	r = root_read_file(P->o->root, path, HOST_FILE_MAX, &data, &len, &st);
+	r = dirfds_read_file(P->dirs, path, HOST_FILE_MAX, &data, &len, &st);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -233,7 +252,7 @@ static int plan_stale(struct planner *P)
 
 	if (P->o->role != ROLE_SERVER)
 		return 0;
-	r = root_list_dir(P->o->root, P->p->manifests_dir, &names, &n);
+	r = dirfds_list(P->dirs, P->p->manifests_dir, &names, &n);
 	if (r < 0) {
 		host_error(P, P->p->manifests_dir, r);
 		return -EINVAL;
@@ -287,7 +306,7 @@ static int check_effective(struct planner *P)
 	if (!files || !owned)
 		r = -ENOMEM;
 	for (i = 0; i < n && r == 0; i++) {
-		const struct change *c = find_change(P->out, paths[i]);
+		const struct change *c = planned(P, paths[i]);
 		struct stat st;
 
 		if (c && c->action == ACT_REMOVE)
@@ -423,15 +442,21 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	struct render_opts ro;
 	struct artifacts arts = { NULL, 0, 0 };
 	struct k3s_model m;
-	struct planner P = { p, o, out, errs, warns, &m };
+	struct planner P = { p, o, out, errs, warns, &m, NULL, { NULL, 0, 0 }, true };
 	char path[4096];
 	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->role = o->role;
-	if ((r = k3s_model_build(p, o->role, &m)) < 0)
+	if ((r = dirfds_new(o->root, &P.dirs)) < 0) {
+		host_error(&P, o->root, r);
+		return -EINVAL;
+	}
+	if ((r = k3s_model_build(p, o->role, &m)) < 0) {
+		dirfds_free(P.dirs);
 		return r;
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.templates_dir = o->templates_dir;
 	ro.role = o->role;
@@ -452,6 +477,8 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	if (r == 0 && o->live)
 		r = plan_drift(&P);
 	k3s_model_free(&m);
+	dirfds_free(P.dirs);
+	hidx_free(&P.paths);
 	if (r < 0) {
 		plan_free(out);
 		return r == -ENOMEM ? r : -EINVAL;
@@ -518,11 +545,14 @@ static int value_in(const char *label, const char *data, size_t len, const char 
 int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
 			 bool after, const char *key, char **value)
 {
+	struct dirfds *dirs = NULL;
 	char **paths = NULL;
 	size_t n = 0, i;
 	int r;
 
 	*value = NULL;
+	if ((r = dirfds_new(root, &dirs)) < 0)
+		return r;
 	r = k3s_config_files(root, config_path, NULL, &paths, &n);
 	for (i = 0; i < n && r == 0; i++) {
 		const struct change *c = after ? find_change(pl, paths[i]) : NULL;
@@ -545,15 +575,20 @@ int plan_effective_value(const char *root, const char *config_path, const struct
 		free(data);
 	}
 	names_free(paths, n);
+	dirfds_free(dirs);
 	return r;
 }
 
 /* The host still holds what the plan read: nobody changed it since. */
 bool plan_still_current(const char *root, const struct plan *pl)
 {
+	struct dirfds *dirs = NULL;
+	bool current = true;
 	size_t i;
 
-	for (i = 0; i < pl->n; i++) {
+	if (dirfds_new(root, &dirs) < 0)
+		return false;
+	for (i = 0; i < pl->n && current; i++) {
 		const struct change *c = &pl->v[i];
 		bool existed = c->kind == ART_FILE ? c->old_data != NULL : c->action != ACT_CREATE;
 		char *data = NULL;
@@ -562,18 +597,17 @@ bool plan_still_current(const char *root, const struct plan *pl)
 		int r;
 
 		if (c->kind == ART_FILE)
-			r = root_read_file(root, c->path, HOST_FILE_MAX, &data, &len, &st);
+			r = dirfds_read_file(dirs, c->path, HOST_FILE_MAX, &data, &len, &st);
 		else
-			r = root_stat(root, c->path, &st);
+			r = dirfds_stat(dirs, c->path, &st);
 		if (r == -ENOENT && !existed)
 			continue;
 		if (r < 0 || !existed || (st.st_mode & 07777) != c->old_mode || st.st_uid != c->old_uid ||
 		    st.st_gid != c->old_gid ||
-		    (c->kind == ART_FILE && (len != c->old_len || memcmp(data, c->old_data, len) != 0))) {
-			free(data);
-			return false;
-		}
+		    (c->kind == ART_FILE && (len != c->old_len || memcmp(data, c->old_data, len) != 0)))
+			current = false;
 		free(data);
 	}
-	return true;
+	dirfds_free(dirs);
+	return current;
 }

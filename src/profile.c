@@ -78,11 +78,15 @@ bool pctx_had_plus(const struct profile_ctx *c, const struct ynode *key)
 
 int pctx_note_dropped(struct profile_ctx *c, const char *path)
 {
-	char **v = realloc(c->dropped, (c->n_dropped + 1) * sizeof(*v));
+	char **v = c->dropped;
 
-	if (!v)
-		return -ENOMEM;
-	c->dropped = v;
+	/* doubling at each power of two: one realloc per key would be quadratic */
+	if ((c->n_dropped & (c->n_dropped - 1)) == 0) {
+		v = realloc(c->dropped, (c->n_dropped ? 2 * c->n_dropped : 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->dropped = v;
+	}
 	if (!(v[c->n_dropped] = strdup(path)))
 		return -ENOMEM;
 	c->n_dropped++;

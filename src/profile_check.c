@@ -64,12 +64,16 @@ static void mark_drop(struct chk *c)
 	}
 	if (c->n_drops && c->drops[c->n_drops - 1].key == c->cur_key)
 		return;
-	v = realloc(c->drops, (c->n_drops + 1) * sizeof(*v));
-	if (!v) {
-		c->oom = -ENOMEM;
-		return;
+	/* doubling at each power of two: 100k unknown keys must not copy the
+	 * array 100k times (a sanitizer build moves every realloc) */
+	if ((c->n_drops & (c->n_drops - 1)) == 0) {
+		v = realloc(c->drops, (c->n_drops ? 2 * c->n_drops : 1) * sizeof(*v));
+		if (!v) {
+			c->oom = -ENOMEM;
+			return;
+		}
+		c->drops = v;
 	}
-	c->drops = v;
 	c->drops[c->n_drops].map = c->cur_map;
 	c->drops[c->n_drops++].key = c->cur_key;
 	saved = c->path[c->cur_path_len];
@@ -305,13 +309,28 @@ static bool is_dropped(const struct chk *c, const struct ynode *map, const struc
 
 static void prune(const struct chk *c, struct ynode *n)
 {
-	size_t i;
+	size_t i, m = n->n;
 
-	for (i = n->n; i-- > 0;) {
-		if (n->kind == YN_MAP && is_dropped(c, n, n->keys[i]))
-			ynode_remove(n, i);
-		else
+	if (n->kind != YN_MAP) {
+		for (i = 0; i < m; i++)
 			prune(c, n->items[i]);
+		return;
+	}
+	/* one pass: ynode_remove re-indexes the whole map per key (O(n^2)
+	 * for a profile of 100k unknown keys); appending the kept pairs into
+	 * the same arrays keeps the index as it goes */
+	n->n = 0;
+	hidx_clear(&n->idx);
+	for (i = 0; i < m; i++) {
+		struct ynode *k = n->keys[i], *v = n->items[i];
+
+		if (is_dropped(c, n, k)) {
+			ynode_free(k);
+			ynode_free(v);
+			continue;
+		}
+		prune(c, v);
+		ynode_append(n, k, v);  /* never grows: fits where it was */
 	}
 }
 

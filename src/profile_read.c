@@ -109,12 +109,6 @@ static struct ynode *copy_plain(struct reader *R, const struct ynode *src, const
 	return c;
 }
 
-/* Key name without a trailing '+'. */
-static size_t base_len(const struct ynode *k)
-{
-	return k->len > 1 && k->value[k->len - 1] == '+' ? k->len - 1 : k->len;
-}
-
 /* Merge src into dst. Problems are reported and the entry skipped; only
  * running out of memory stops the merge. */
 static int merge_into(struct reader *R, struct ynode *dst, const struct ynode *src,
@@ -130,7 +124,7 @@ static int merge_into(struct reader *R, struct ynode *dst, const struct ynode *s
 		char name[512], full[1024];
 		long at;
 
-		if (kl >= sizeof(name)) {
+		if (kl + 2 > sizeof(name)) {       /* room for the '+' form too */
 			pctx_err(R->c, k, NULL, "key too long");
 			continue;
 		}
@@ -141,15 +135,24 @@ static int merge_into(struct reader *R, struct ynode *dst, const struct ynode *s
 				return -ENOMEM;
 		}
 		snprintf(full, sizeof(full), "%s%s%s", path, *path ? "." : "", name);
-		/* `key+:` and `key:` in one mapping: the second would silently win */
-		for (j = 0; j < i; j++)
-			if (base_len(src->keys[j]) == strlen(name) &&
-			    strncmp(src->keys[j]->value, name, strlen(name)) == 0)
-				break;
-		if (j < i) {
-			pctx_err(R->c, k, NULL, "%s: duplicate key (also set on line %u)", full,
-				 src->keys[j]->start.line);
-			continue;
+		/* `key+:` and `key:` in one mapping: the second would silently win.
+		 * Looked up by name, both forms, through the map's index: O(1). */
+		{
+			long plain = ynode_find(src, name), first = -1;
+
+			name[strlen(name) + 1] = '\0';
+			name[strlen(name)] = '+';
+			at = ynode_find(src, name);
+			name[strlen(name) - 1] = '\0';
+			if (plain >= 0 && (size_t)plain < i)
+				first = plain;
+			if (at >= 0 && (size_t)at < i && (first < 0 || at < first))
+				first = at;
+			if (first >= 0) {
+				pctx_err(R->c, k, NULL, "%s: duplicate key (also set on line %u)", full,
+					 src->keys[first]->start.line);
+				continue;
+			}
 		}
 		at = ynode_find(dst, name);
 		if (append && at >= 0) {
@@ -213,13 +216,20 @@ static int read_profile_file(struct reader *R, const char *path, const struct yn
 	/* at the extends: line, name the file; for the file itself the label does */
 	if (from)
 		snprintf(name, sizeof(name), " '%s'", path);
-	/* O_NONBLOCK: a FIFO must not hang us before fstat can refuse it */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	/* the type is looked at before the open: a FIFO would block, a device
+	 * could act on being opened */
+	fd = open_regular_at(AT_FDCWD, path, O_RDONLY, st);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		if (r == -ELOOP)
 			pctx_err(R->c, from, path, "%srefusing to read profile%s through a symbolic link",
 				 pre, name);
+		else if (r == -EISDIR)
+			pctx_err(R->c, from, path, "%sprofile%s is not a regular file but a directory",
+				 pre, name);
+		else if (r == -EINVAL)
+			pctx_err(R->c, from, path, "%sprofile%s is not a regular file but %s; refusing to "
+				 "open it", pre, name, file_type_name(path));
 		else
 			pctx_err(R->c, from, path, "%scannot open profile%s: %s", pre, name, strerror(-r));
 		return r;

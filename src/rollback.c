@@ -26,6 +26,19 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 	memset(out, 0, sizeof(*out));
 	r = txn_read_generation(root, id, &g, &v, &n);
 	if (r < 0) {
+		unsigned keep = 0;
+
+		if (r == -ENOENT && txn_generation_pruned(root, id, &keep) == 1) {
+			if (keep)
+				diags_add(errs, "k3s-harden", 0, 0, "generation %lu was pruned (retention keeps "
+					  "the last %u and the first); see k3s-harden history",
+					  strtoul(id, NULL, 10), keep);
+			else
+				diags_add(errs, "k3s-harden", 0, 0, "generation %lu was pruned (retention keeps "
+					  "the last ones and the first); see k3s-harden history",
+					  strtoul(id, NULL, 10));
+			return -EINVAL;
+		}
 		diags_add(errs, "k3s-harden", 0, 0, "cannot read generation '%s': %s", id,
 			  r == -ENOENT ? "no such generation (see k3s-harden history)" : strerror(-r));
 		return -EINVAL;

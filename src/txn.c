@@ -78,6 +78,8 @@ struct txn {
 	char profile[64];
 	char unit[128];
 	int state_fd, backups_fd, lock_fd;
+	struct dirfds *dirs;            /* each directory of the root opened once per transaction */
+	char noted[4096];               /* the directory note_missing_dirs last did for a file */
 	char id[16];
 	const struct change *v;
 	size_t n;
@@ -124,20 +126,10 @@ static int create_file_at(int dirfd, const char *name, const char *data, size_t 
 	return r;
 }
 
-static int open_parent(const char *root, const char *path, int *dfd, char **base)
+/* The directory of path (borrowed from the run's kept descriptors) and its name in it. */
+static int open_parent(struct txn *t, const char *path, int *dfd, const char **base)
 {
-	char *dir;
-	int r = path_split(path, &dir, base);
-
-	if (r < 0)
-		return r;
-	r = root_open_dir(root, dir, false, 0, dfd);
-	free(dir);
-	if (r < 0) {
-		free(*base);
-		*base = NULL;
-	}
-	return r;
+	return dirfds_parent(t->dirs, path, dfd, base);
 }
 
 static void tmp_name(char *out, size_t size, const char *base)
@@ -145,14 +137,26 @@ static void tmp_name(char *out, size_t size, const char *base)
 	snprintf(out, size, ".%s" TMP_SUFFIX, base);
 }
 
+/* Why read_at failed, for a message. */
+static const char *unreadable(int r)
+{
+	switch (r) {
+	case -ELOOP: return "it is a symbolic link";
+	case -EINVAL: return "it is not a regular file (a FIFO, device or socket)";
+	case -EISDIR: return "it is a directory";
+	default: return strerror(-r);
+	}
+}
+
 static int read_at(int dirfd, const char *name, size_t max, char **data, size_t *len)
 {
 	struct stat st;
 	int fd, r;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* looked at before it is opened: a FIFO blocks, a device acts on an open */
+	fd = open_regular_at(dirfd, name, O_RDONLY, &st);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = read_fd_all(fd, max, data, len, &st);
 	close(fd);
 	return r;
@@ -214,6 +218,14 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
+	/* files of one directory come in a row (1,000 manifests): once is enough */
+	if (!include_self) {
+		const char *s = strrchr(path, '/');
+		size_t dl = s ? (size_t)(s - path) : 0;
+
+		if (dl && strlen(t->noted) == dl && strncmp(t->noted, path, dl) == 0)
+			return 0;
+	}
 	memcpy(buf, path, len + 1);
 	for (i = 1; i <= len && r == 0; i++) {
 		struct stat st;
@@ -225,7 +237,7 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 		if (last && !include_self)
 			break;
 		buf[i] = '\0';
-		r = root_stat(t->o.root, buf, &st);
+		r = dirfds_stat(t->dirs, buf, &st);
 		if (r == 0) {
 			if (S_ISLNK(st.st_mode))
 				r = -ELOOP;
@@ -244,6 +256,13 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 		if (!last)
 			buf[i] = '/';
 	}
+	if (r == 0 && !include_self) {
+		const char *s = strrchr(path, '/');
+		size_t dl = s ? (size_t)(s - path) : 0;
+
+		memcpy(t->noted, path, dl);
+		t->noted[dl] = '\0';
+	}
 	return r;
 }
 
@@ -252,8 +271,9 @@ static int manifest_text(struct txn *t, struct buf *b)
 	size_t i;
 	int r;
 
-	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n",
-		       t->id, (long long)time(NULL), t->profile, t->o.kind, t->unit[0] ? t->unit : "-");
+	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n"
+		       "retention %u\n", t->id, (long long)time(NULL), t->profile, t->o.kind,
+		       t->unit[0] ? t->unit : "-", t->o.retention);
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 		char flags[8];
@@ -288,7 +308,7 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		p += l + (nl ? 1 : 0);
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
-		    sscanf(line, "unit %127s", g->unit) == 1)
+		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1)
 			continue;
 		if (strchr("FMDR", line[0]) && line[1] == ' ') {
 			struct gen_entry e;
@@ -368,7 +388,7 @@ static int next_id(struct txn *t)
 	unsigned long max = 0;
 	int r;
 
-	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	r = list_dir_fd(t->backups_fd, &names, &n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -624,11 +644,10 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 				best = j;
 		if (best == n)
 			break;
-		r = root_open_dir(t->o.root, v[best].path, true, v[best].mode, &dfd);
+		r = dirfds_get(t->dirs, v[best].path, true, v[best].mode, &dfd);
 		if (r == 0) {
 			if (fchmod(dfd, v[best].mode) < 0 || fchown(dfd, v[best].uid, v[best].gid) < 0)
 				r = -errno;
-			close(dfd);
 		}
 		if (r < 0) {
 			diags_add(e, "k3s-harden", 0, 0, "cannot make directory '%s' again: %s; by hand: "
@@ -640,12 +659,13 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 	}
 	for (i = n; i-- > 0;) {
 		struct gen_entry *g = &v[i];
-		char *base = NULL, tmp[300];
+		const char *base = NULL;
+		char tmp[300];
 		int dfd;
 
 		if (g->kind == GEN_DIR_MADE || g->kind == GEN_DIR_REMOVED)
 			continue;
-		r = open_parent(t->o.root, g->path, &dfd, &base);
+		r = open_parent(t, g->path, &dfd, &base);
 		if (r == -ENOENT && g->kind == GEN_FILE && !g->existed)
 			continue;       /* its directory is gone: so is the file */
 		if (r < 0) {
@@ -676,14 +696,12 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 			r = read_at(gfd, g->blob, BACKUP_MAX, &data, &len);
 			/* a file the transaction never replaced is left alone: rewriting it
 			 * would need free space, which a full disk does not have */
-			same = r == 0 && root_read_file(t->o.root, g->path, BACKUP_MAX, &now, &now_len, &st) == 0 &&
+			same = r == 0 && dirfds_read_file(t->dirs, g->path, BACKUP_MAX, &now, &now_len, &st) == 0 &&
 			       now_len == len && memcmp(now, data, len) == 0 && (st.st_mode & 07777) == g->mode &&
 			       st.st_uid == g->uid && st.st_gid == g->gid;
 			free(now);
 			if (same) {
 				free(data);
-				close(dfd);
-				free(base);
 				continue;
 			}
 			if (r == 0)
@@ -696,7 +714,7 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot restore '%s' (%s); by hand: cp %s%s/backups/%s/%s %s%s && "
 					  "chmod %04o %s%s && chown %u:%u %s%s",
-					  g->path, strerror(-r), strcmp(t->o.root, "/") ? t->o.root : "",
+					  g->path, unreadable(r), strcmp(t->o.root, "/") ? t->o.root : "",
 					  TXN_STATE_DIR, id, g->blob, strcmp(t->o.root, "/") ? t->o.root : "",
 					  g->path, (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path,
 					  (unsigned)g->uid, (unsigned)g->gid,
@@ -710,21 +728,18 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 				  strcmp(t->o.root, "/") ? t->o.root : "", g->path);
 			failed++;
 		}
-		close(dfd);
-		free(base);
 	}
 	/* directories we made, deepest first; one that is not empty stays */
 	for (i = n; i-- > 0;) {
-		char *base = NULL;
+		const char *base = NULL;
 		int dfd;
 
 		if (v[i].kind != GEN_DIR_MADE)
 			continue;
-		if (open_parent(t->o.root, v[i].path, &dfd, &base) < 0)
+		if (open_parent(t, v[i].path, &dfd, &base) < 0)
 			continue;
-		unlinkat(dfd, base, AT_REMOVEDIR);
-		close(dfd);
-		free(base);
+		if (unlinkat(dfd, base, AT_REMOVEDIR) == 0)
+			dirfds_forget(t->dirs, v[i].path);
 	}
 	free(done);
 	r = do_syncfs(t, gfd);
@@ -798,7 +813,7 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 			if (r < 0) {
 				diags_add(e, "k3s-harden", 0, 0,
 					  "cannot read generation %s to undo the interrupted transaction: %s",
-					  id, strerror(-r));
+					  id, unreadable(r));
 				kernel_free(k_keys, k_old, n_kernel);
 				return r;
 			}
@@ -818,14 +833,14 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 		*recovered = true;
 		snprintf(t->id, sizeof(t->id), "%s", id);
 	} else if (r != -ENOENT) {
-		diags_add(e, "k3s-harden", 0, 0, "cannot read the journal %s/journal: %s%s", TXN_STATE_DIR,
-			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
+		diags_add(e, "k3s-harden", 0, 0, "cannot read the journal %s/journal: %s; move it away "
+			  "to go on", TXN_STATE_DIR, unreadable(r));
 		return r;
 	}
 tidy:
 	remove_stale_temps(t->state_fd);
 	/* generations that never got a journal changed nothing: drop them */
-	r = root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n);
+	r = list_dir_fd(t->backups_fd, &names, &n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -865,7 +880,9 @@ int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct
 	t->o = *o;
 	txn_set_profile(t, o->profile);
 	t->state_fd = t->backups_fd = t->lock_fd = -1;
-	r = open_state(t);
+	r = dirfds_new(o->root, &t->dirs);
+	if (r == 0)
+		r = open_state(t);
 	if (r < 0) {
 		diags_add(e, "k3s-harden", 0, 0, "cannot open the state directory '%s': %s%s", TXN_STATE_DIR,
 			  strerror(-r), r == -ELOOP ? " (a symbolic link is in the way)" : "");
@@ -899,6 +916,7 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 
 	t->v = v;
 	t->n = n;
+	t->noted[0] = '\0';
 	gen_entries_free(t->entries, t->n_entries);
 	t->entries = NULL;
 	t->n_entries = 0;
@@ -923,7 +941,7 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 		memset(&g, 0, sizeof(g));
 		g.path = x->path;
 		g.flags = x->flags;
-		r = root_stat(t->o.root, x->path, &st);
+		r = dirfds_stat(t->dirs, x->path, &st);
 		if (r == 0 && S_ISLNK(st.st_mode))
 			r = -ELOOP;
 		if (r < 0 && r != -ENOENT) {
@@ -960,17 +978,26 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 			break;
 		}
 		{
-			char *data = NULL, *dir = NULL, *base = NULL;
+			char *data = NULL;
 			size_t len = 0;
 			struct stat st2;
 
-			r = root_read_file(t->o.root, x->path, BACKUP_MAX, &data, &len, &st2);
+			/* the plan read it under the lock (or checked it was unchanged since):
+			 * back up those bytes instead of reading the file again, when what is
+			 * there still looks like it */
+			if (x->old_data && (size_t)st.st_size == x->old_len &&
+			    (st.st_mode & 07777) == x->old_mode && st.st_uid == x->old_uid &&
+			    st.st_gid == x->old_gid) {
+				st2 = st;
+				r = 0;
+			} else {
+				r = dirfds_read_file(t->dirs, x->path, BACKUP_MAX, &data, &len, &st2);
+			}
 			snprintf(blob, sizeof(blob), "f%zu", k++);
 			if (r == 0)
-				r = create_file_at(gfd, blob, data, len, 0600, 0, 0);
+				r = data ? create_file_at(gfd, blob, data, len, 0600, 0, 0) :
+				    create_file_at(gfd, blob, x->old_data, x->old_len, 0600, 0, 0);
 			free(data);
-			free(dir);
-			free(base);
 			g.existed = true;
 			g.mode = st2.st_mode & 07777;
 			g.uid = st2.st_uid;
@@ -1023,17 +1050,18 @@ static int sync_targets(struct txn *t)
 {
 	dev_t devs[16];
 	size_t nd = 0, i, j;
-	int r = 0;
+	int r = 0, last = -1;
 
 	for (i = 0; i < t->n && r == 0; i++) {
-		char *base = NULL;
+		const char *base = NULL;
 		struct stat st;
 		int dfd;
 
 		if (t->v[i].action == ACT_UNCHANGED)
 			continue;
-		if (open_parent(t->o.root, t->v[i].path, &dfd, &base) < 0)
+		if (open_parent(t, t->v[i].path, &dfd, &base) < 0 || dfd == last)
 			continue;
+		last = dfd;
 		if (fstat(dfd, &st) == 0) {
 			for (j = 0; j < nd; j++)
 				if (devs[j] == st.st_dev)
@@ -1043,8 +1071,6 @@ static int sync_targets(struct txn *t)
 				r = do_syncfs(t, dfd);
 			}
 		}
-		close(dfd);
-		free(base);
 	}
 	return r;
 }
@@ -1057,16 +1083,17 @@ int txn_write(struct txn *t, struct diags *e)
 	/* directories first: the audit log directory exists before anything names it */
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *g = &t->entries[i];
-		char *base = NULL;
+		const char *base = NULL;
 		int dfd, fd;
 
 		if (g->kind != GEN_DIR_MADE)
 			continue;
-		r = open_parent(t->o.root, g->path, &dfd, &base);
+		r = open_parent(t, g->path, &dfd, &base);
 		if (r < 0)
 			break;
 		if (mkdirat(dfd, base, 0700) < 0 && errno != EEXIST)
 			r = -errno;
+		dirfds_forget(t->dirs, g->path);        /* no longer missing */
 		fd = r == 0 ? openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
 		if (r == 0 && fd < 0)
 			r = -errno;
@@ -1074,48 +1101,47 @@ int txn_write(struct txn *t, struct diags *e)
 			r = -errno;
 		if (fd >= 0)
 			close(fd);
-		close(dfd);
 		if (r < 0)
 			diags_add(e, "k3s-harden", 0, 0, "cannot create directory '%s': %s", g->path, strerror(-r));
-		free(base);
 	}
 	for (i = 0; i < t->n && r == 0; i++) {
 		const struct change *x = &t->v[i];
-		char *base = NULL, tmp[300];
+		const char *base = NULL;
+		char tmp[300];
 		int dfd;
 
 		if (x->action == ACT_UNCHANGED || x->action == ACT_REMOVE)
 			continue;
 		if (x->kind == ART_DIR) {
-			r = root_open_dir(t->o.root, x->path, false, 0, &dfd);
+			r = dirfds_get(t->dirs, x->path, false, 0, &dfd);
 			if (r == 0 && (fchmod(dfd, x->mode) < 0 || fchown(dfd, x->uid, x->gid) < 0))
 				r = -errno;
-			if (r == 0)
-				close(dfd);
 		} else {
-			r = open_parent(t->o.root, x->path, &dfd, &base);
+			r = open_parent(t, x->path, &dfd, &base);
 			if (r == 0) {
 				tmp_name(tmp, sizeof(tmp), base);
-				unlinkat(dfd, tmp, 0);
 				r = create_file_at(dfd, tmp, x->new_data, x->new_len, x->mode, x->uid, x->gid);
-				close(dfd);
+				/* one a killed run left */
+				if (r == -EEXIST && unlinkat(dfd, tmp, 0) == 0)
+					r = create_file_at(dfd, tmp, x->new_data, x->new_len, x->mode, x->uid,
+							   x->gid);
 			}
 		}
 		if (r < 0)
 			diags_add(e, "k3s-harden", 0, 0, "cannot write '%s': %s", x->path, strerror(-r));
-		free(base);
 	}
 	if (r == 0)
 		r = sync_targets(t);
 	for (i = 0; i < t->n && r == 0; i++) {
 		const struct change *x = &t->v[i];
 		bool remove = x->action == ACT_REMOVE;
-		char *base = NULL, tmp[300];
+		const char *base = NULL;
+		char tmp[300];
 		int dfd;
 
 		if (x->action == ACT_UNCHANGED || (x->kind == ART_DIR && !remove))
 			continue;
-		r = open_parent(t->o.root, x->path, &dfd, &base);
+		r = open_parent(t, x->path, &dfd, &base);
 		if (r == -ENOENT && remove) {
 			r = 0;
 			continue;
@@ -1133,8 +1159,6 @@ int txn_write(struct txn *t, struct diags *e)
 		}
 		if (r < 0)
 			diags_add(e, "k3s-harden", 0, 0, "cannot replace '%s': %s", x->path, strerror(-r));
-		close(dfd);
-		free(base);
 	}
 	if (r == 0)
 		r = remove_dirs(t, e);
@@ -1165,42 +1189,57 @@ static int remove_dirs(struct txn *t, struct diags *e)
 			v[k++] = &t->v[i];
 	qsort(v, k, sizeof(*v), cmp_len_desc);
 	for (i = 0; i < k && r == 0; i++) {
-		char *base = NULL;
+		const char *base = NULL;
 		int dfd;
 
-		r = open_parent(t->o.root, v[i]->path, &dfd, &base);
+		r = open_parent(t, v[i]->path, &dfd, &base);
 		if (r == -ENOENT) {
 			r = 0;
 			continue;
 		}
 		if (r < 0)
 			break;
-		if (unlinkat(dfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
-		    errno != EEXIST) {
+		if (unlinkat(dfd, base, AT_REMOVEDIR) == 0)
+			dirfds_forget(t->dirs, v[i]->path);
+		else if (errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
 			r = -errno;
 			diags_add(e, "k3s-harden", 0, 0, "cannot remove directory '%s': %s", v[i]->path,
 				  strerror(-r));
 		}
-		close(dfd);
-		free(base);
 	}
 	free(v);
 	return r;
+}
+
+/* The first generation holds the host as it was before the tool first ran. */
+static int first_generation(char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strstr(names[i], ".tmp"))
+			return (int)i;
+	return -1;
 }
 
 static void prune(struct txn *t)
 {
 	char **names = NULL;
 	size_t n = 0, i, kept = 0;
+	int first;
 
-	if (root_list_dir(t->o.root, TXN_STATE_DIR "/backups", &names, &n) < 0)
+	if (list_dir_fd(t->backups_fd, &names, &n) < 0)
 		return;
-	/* newest first; the newest generation is what a rollback needs */
+	first = first_generation(names, n);
+	/* newest first; the newest generation is what a rollback needs, and
+	 * the first is the only one with the host as it was before us */
 	for (i = n; i-- > 0;) {
 		if (strstr(names[i], ".tmp") || strcmp(names[i], t->id) == 0) {
 			kept += strcmp(names[i], t->id) == 0;
 			continue;
 		}
+		if ((int)i == first)
+			continue;
 		if (++kept > t->o.retention)
 			remove_gen_dir(t->backups_fd, names[i]);
 	}
@@ -1279,6 +1318,7 @@ void txn_close(struct txn *t)
 		return;
 	gen_entries_free(t->entries, t->n_entries);
 	kernel_free(t->k_keys, t->k_old, t->n_kernel);
+	dirfds_free(t->dirs);
 	if (t->lock_fd >= 0)
 		close(t->lock_fd);
 	if (t->backups_fd >= 0)
@@ -1389,4 +1429,37 @@ int txn_write_extra(const char *root, const char *id, const char *name, const vo
 	r = write_atomic_at(dfd, name, data, len, 0600, 0, 0, true);
 	close(dfd);
 	return r;
+}
+
+int txn_generation_pruned(const char *root, const char *id, unsigned *retention)
+{
+	struct generation *v = NULL;
+	unsigned long want, newest = 0, with_retention = 0;
+	bool exists = false;
+	size_t n = 0, i;
+	char *end;
+	int r;
+
+	want = strtoul(id, &end, 10);
+	if (!*id || *end || want == 0)
+		return 0;
+	r = txn_history(root, &v, &n);
+	if (r < 0)
+		return r;
+	*retention = 0;
+	for (i = 0; i < n; i++) {
+		unsigned long g = strtoul(v[i].id, NULL, 10);
+
+		exists |= g == want;
+		if (g > newest)
+			newest = g;
+		/* the newest apply's manifest says what its prune kept (a rollback
+		 * prunes nothing and records 0) */
+		if (v[i].retention && g > with_retention) {
+			with_retention = g;
+			*retention = v[i].retention;
+		}
+	}
+	free(v);
+	return !exists && newest > want;
 }

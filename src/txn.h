@@ -35,6 +35,7 @@ struct generation {
 	char state[32];         /* prepared, committed, rolled-back, interrupted */
 	bool restart_pending;
 	size_t files;
+	unsigned retention;     /* the retention it was committed with; 0: not recorded */
 };
 
 /*
@@ -120,6 +121,12 @@ int txn_read_generation(const char *root, const char *id, struct generation *g,
 			struct gen_entry **entries, size_t *n);
 int txn_read_blob(const char *root, const char *id, const char *blob, char **data, size_t *len);
 void gen_entries_free(struct gen_entry *v, size_t n);
+/*
+ * 1 when generation id (a number) is gone although a newer one exists:
+ * retention pruned it; *retention: what the newest apply that recorded one
+ * was committed with (0 when none says). 0 when it exists or never did.
+ */
+int txn_generation_pruned(const char *root, const char *id, unsigned *retention);
 /* Mark a committed generation's restart as done or pending. */
 int txn_set_restart_pending(const char *root, const char *id, bool pending);
 

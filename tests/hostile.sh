@@ -60,5 +60,61 @@ else
 	check "the device was never opened" bash -c "! grep -q '90-kubelet.conf' '$tmp/trace'"
 fi
 
+# --- the profile file: a FIFO, a device or a symlink is refused by its type
+mkfifo "$tmp/fifo.yaml"
+run "$bin" profile validate "$tmp/fifo.yaml"
+check "profile that is a FIFO: refused without blocking (exit 2)" [ "$rc" = 2 ]
+check "the message says it is a FIFO" grep -q "fifo.yaml: profile is not a regular file but a FIFO; refusing to open it" "$tmp/err"
+run "$bin" profile validate /dev/null
+check "profile that is a character device: refused (exit 2)" [ "$rc" = 2 ]
+check "the message says it is a device" grep -q "/dev/null: profile is not a regular file but a character device; refusing to open it" "$tmp/err"
+printf 'extends: cis\n' >"$tmp/real.yaml"
+ln -s "$tmp/real.yaml" "$tmp/link.yaml"
+run "$bin" profile validate "$tmp/link.yaml"
+check "profile that is a symbolic link: refused (exit 2)" [ "$rc" = 2 ]
+check "the message says it is a symbolic link" grep -q "link.yaml: refusing to read profile through a symbolic link" "$tmp/err"
+printf 'extends: %s\n' "$tmp/fifo.yaml" >"$tmp/child.yaml"
+run "$bin" profile validate "$tmp/child.yaml"
+check "extends: of a FIFO: refused without blocking (exit 2)" [ "$rc" = 2 ]
+check "the message names the extends: line and the FIFO" grep -q "child.yaml:1:.*extends: profile '.*fifo.yaml' is not a regular file but a FIFO" "$tmp/err"
+
+# --- the journal and a generation's manifest: read only when regular
+J=$tmp/journal; rm -rf "$J"; mkdir -p "$J"
+"$bin" apply -q --root "$J" >/dev/null 2>&1
+mkfifo "$J/var/lib/k3s-harden/journal"
+run "$bin" apply --root "$J"
+check "a FIFO at the journal: refused without blocking (exit 2)" [ "$rc" = 2 ]
+check "the message names the journal and its type" grep -q "cannot read the journal /var/lib/k3s-harden/journal: it is not a regular file" "$tmp/err"
+rm "$J/var/lib/k3s-harden/journal"
+g=$(ls "$J/var/lib/k3s-harden/backups" | head -1)
+printf 'k3s-harden-journal 1\nid %s\n' "$g" >"$J/var/lib/k3s-harden/journal"
+rm "$J/var/lib/k3s-harden/backups/$g/manifest"; mkfifo "$J/var/lib/k3s-harden/backups/$g/manifest"
+run "$bin" apply --root "$J"
+check "a FIFO at the manifest of the generation to undo: refused without blocking (exit 2)" [ "$rc" = 2 ]
+check "the message names the generation and the type" grep -q "cannot read generation $g to undo the interrupted transaction: it is not a regular file" "$tmp/err"
+rm "$J/var/lib/k3s-harden/backups/$g/manifest" "$J/var/lib/k3s-harden/journal"
+if mknod "$J/var/lib/k3s-harden/journal" c 1 3 2>/dev/null && command -v strace >/dev/null &&
+	strace -o /dev/null true 2>/dev/null; then
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 30 strace -f -e trace=open,openat,openat2 -o "$tmp/trace" "$bin" apply --root "$J" >"$tmp/out" 2>"$tmp/err"; rc=$?
+	check "a device at the journal: refused (exit 2)" [ "$rc" = 2 ]
+	check "the device was never opened" bash -c "! grep -q '\"journal\"' '$tmp/trace'"
+else
+	skip "device at the journal" "mknod or strace not usable"
+fi
+
+# --- a profile of 100,000 keys is checked in full: every unknown key and
+# the one 'key'/'key+' pair reported (the duplicate check looks keys up
+# through the map's index; a timeout guards against a hang, nothing is timed)
+{
+	echo 'extends: cis'
+	i=1
+	while [ $i -le 100000 ]; do echo "k$i:"; i=$((i + 1)); done
+	echo 'k50000+: [x]'
+} >"$tmp/big.yaml"
+timeout 120 "$bin" profile validate "$tmp/big.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "100,000-key profile: validated to the end, refused (exit 2)" [ "$rc" = 2 ]
+check "... the key+ beside key is a duplicate, naming the first line" grep -q "^$tmp/big.yaml:100002:1: k50000: duplicate key (also set on line 50001)" "$tmp/err"
+check "... every one of the 100,000 unknown keys is reported" [ "$(grep -c ': unknown key' "$tmp/err")" = 100000 ]
+
 echo "$pass passed, $fail failed$( [ $skip -gt 0 ] && echo ", $skip skipped")"
 [ "$fail" = 0 ]

@@ -745,9 +745,12 @@ static void test_txn_retention(void **state)
 		v = file_target("/etc/r.conf", text, 0600);
 		run_txn(f, "cis", 2, &v, 1, id, sizeof(id));
 		assert_int_equal(txn_history(f->root, &h, &nh), 0);
-		assert_int_equal(nh, i < 2 ? i + 1 : 2);
+		/* the last two, and the first: the host before the tool ever ran */
+		assert_int_equal(nh, i < 3 ? i + 1 : 3);
 		/* the newest is what a rollback needs: always kept */
 		assert_string_equal(h[0].id, id);
+		assert_string_equal(h[nh - 1].id, "000001");
+		assert_int_equal(h[0].retention, 2);
 		free(h);
 		h = NULL;
 	}
@@ -772,16 +775,44 @@ static void test_txn_retention(void **state)
 		free(data);
 		gen_entries_free(e, ne);
 	}
-	/* retention 1 keeps only the newest */
+	/* a pruned generation is known as pruned, one that never was is not */
+	{
+		unsigned keep = 0;
+
+		assert_int_equal(txn_generation_pruned(f->root, "000003", &keep), 1);
+		assert_int_equal(keep, 2);
+		assert_int_equal(txn_generation_pruned(f->root, "000001", &keep), 0);
+		assert_int_equal(txn_generation_pruned(f->root, "000009", &keep), 0);
+	}
+	/* retention 1 keeps the newest, and the first */
 	{
 		struct change v = file_target("/etc/r.conf", "last\n", 0600);
 
 		run_txn(f, "cis", 1, &v, 1, id, sizeof(id));
 	}
 	assert_int_equal(txn_history(f->root, &h, &nh), 0);
-	assert_int_equal(nh, 1);
+	assert_int_equal(nh, 2);
 	assert_string_equal(h[0].id, id);
+	assert_string_equal(h[1].id, "000001");
 	free(h);
+	/* and the first still holds the bytes from before the first run */
+	{
+		struct generation g;
+		struct gen_entry *e = NULL;
+		size_t ne = 0;
+
+		size_t k, files = 0;
+
+		assert_int_equal(txn_read_generation(f->root, "000001", &g, &e, &ne), 0);
+		for (k = 0; k < ne; k++)
+			if (e[k].kind == GEN_FILE) {
+				assert_string_equal(e[k].path, "/etc/r.conf");
+				assert_false(e[k].existed);     /* it did not exist before */
+				files++;
+			}
+		assert_int_equal(files, 1);
+		gen_entries_free(e, ne);
+	}
 }
 
 static void test_txn_refuses_symlink(void **state)

@@ -770,11 +770,12 @@ for i in 1 2 3 4 5; do
 	[ "$i" = 5 ] && cp -a "$R" "$tmp/ret.before5"
 	"$bin" apply -p "$tmp/ret.yaml" --root "$R" >/dev/null 2>"$tmp/err" || { good=0; detail+="apply $i failed: $(cat "$tmp/err"); "; }
 	c=$(ngens "$R")
-	want=$((i < 2 ? i : 2))
+	# the last two, and the first (the host before the tool ever ran)
+	want=$((i < 3 ? i : 3))
 	[ "$c" = "$want" ] || { good=0; detail+="after apply $i: $c generations ($(gens "$R" | tr '\n' ' ')); "; }
 	[ "$(newest "$R")" = "$(printf '%06d' "$i")" ] || { good=0; detail+="after apply $i: newest is $(newest "$R"); "; }
 done
-expect "retention: 2 keeps the last two generations after each apply" "$detail" [ "$good" = 1 ]
+expect "retention: 2 keeps the last two generations and the first after each apply" "$detail" [ "$good" = 1 ]
 cp -a "$R" "$tmp/ret.after5"
 run "$bin" rollback --root "$R"
 check "retention: the generation a rollback needs was kept (rollback exits 0)" [ "$rc" = 0 ]
@@ -790,8 +791,41 @@ for i in $(seq 1 12); do
 	printf 'extends: cis\nname: def%s\naudit:\n  max_age: %s\n' "$i" "$((20 + i))" >"$tmp/def.yaml"
 	"$bin" apply -p "$tmp/def.yaml" --root "$D" >/dev/null 2>&1
 done
-expect "retention defaults to 10 generations" "$(gens "$D" | tr '\n' ' ')" \
-	cond '[ "$(ngens "$D")" = 10 ] && [ "$(newest "$D")" = 000012 ] && [ "$(gens "$D" | head -1)" = 000003 ]'
+expect "retention defaults to 10 generations, and the first is kept" "$(gens "$D" | tr '\n' ' ')" \
+	cond '[ "$(ngens "$D")" = 11 ] && [ "$(newest "$D")" = 000012 ] && [ "$(gens "$D" | head -2 | tr "\n" " ")" = "000001 000003 " ]'
+
+# twelve applies alternating two profiles: the first generation (the only
+# one holding the user's own config.yaml) survives, and rollback 1 brings
+# that file back byte for byte, with its mode and owner
+F=$tmp/retention-first
+cp -a "$P" "$F"
+chown 1234:5678 "$F/etc/rancher/k3s/config.yaml"
+chmod 0640 "$F/etc/rancher/k3s/config.yaml"
+cp -a "$F/etc/rancher/k3s/config.yaml" "$tmp/first.config.yaml"
+first_meta=$(stat -c '%a %u %g' "$F/etc/rancher/k3s/config.yaml")
+printf 'extends: cis\nname: alt-a\naudit:\n  max_age: 21\n' >"$tmp/alt-a.yaml"
+printf 'extends: cis\nname: alt-b\naudit:\n  max_age: 22\n' >"$tmp/alt-b.yaml"
+good=1 detail=
+for i in $(seq 1 12); do
+	pf=$tmp/alt-a.yaml
+	[ $((i % 2)) = 0 ] && pf=$tmp/alt-b.yaml
+	"$bin" apply -p "$pf" --root "$F" >/dev/null 2>"$tmp/err" || { good=0; detail+="apply $i failed: $(cat "$tmp/err"); "; }
+done
+expect "retention: twelve alternating applies keep generation 1 and the last 10" "$detail $(gens "$F" | tr '\n' ' ')" \
+	cond '[ "$good" = 1 ] && [ "$(gens "$F" | head -1)" = 000001 ] && [ "$(ngens "$F")" = 11 ] && [ ! -e "$F/var/lib/k3s-harden/backups/000002" ]'
+run "$bin" rollback --root "$F" 2
+expect "retention: rollback of a pruned generation says it was pruned (exit 2)" "rc=$rc: $err" \
+	cond '[ "$rc" = 2 ] && grep -q "generation 2 was pruned (retention keeps the last 10 and the first)" "$tmp/err"'
+run "$bin" history --root "$F"
+expect "retention: history says which generations were pruned" "rc=$rc: $err" \
+	cond '[ "$rc" = 0 ] && grep -q "1 generation between 2 and 2 was pruned (retention keeps the last 10 and the first)" "$tmp/err"'
+run "$bin" rollback --force --root "$F" 1
+expect "retention: rollback 1 after twelve applies exits 0" "rc=$rc: $err" [ "$rc" = 0 ]
+expect "... and config.yaml is the user's original, byte for byte" \
+	"$(diff "$tmp/first.config.yaml" "$F/etc/rancher/k3s/config.yaml" 2>&1 | head -5)" \
+	cmp -s "$tmp/first.config.yaml" "$F/etc/rancher/k3s/config.yaml"
+expect "... with its mode and owner" "$(stat -c '%a %u %g' "$F/etc/rancher/k3s/config.yaml") (want $first_meta)" \
+	[ "$(stat -c '%a %u %g' "$F/etc/rancher/k3s/config.yaml")" = "$first_meta" ]
 
 # ======================================================================
 # planted symbolic links
@@ -861,6 +895,38 @@ osig=$(outsig)
 run "$bin" apply --root "$X"
 check "a symlink planted at the temp file name is not followed" [ "$(outsig)" = "$osig" ]
 expect "... and apply still hardens the host" "rc=$rc: $err" same "$H" "$X"
+
+# ======================================================================
+# one directory fd per directory: the opens grow with the files, not with
+# the files times the depth of their paths (it was ~57 openat per file)
+# ======================================================================
+if have strace && strace -o /dev/null true 2>/dev/null; then
+	# opens of a first and a no-op apply of cis + N namespaces: "FILES FIRST NOOP"
+	opens_for() {
+		local m=$tmp/many-$1
+		{
+			printf 'extends: cis\nname: many\nnetwork_policies:\n  namespaces:\n'
+			for i in $(seq 1 "$1"); do echo "  - ns-$i"; done
+		} >"$tmp/many-$1.yaml"
+		mkdir "$m"
+		strace -f -c -o "$tmp/sc.first" -e trace=openat,open,openat2 "$bin" -q -p "$tmp/many-$1.yaml" \
+			apply --root "$m" >/dev/null 2>&1
+		strace -f -c -o "$tmp/sc.noop" -e trace=openat,open,openat2 "$bin" -q -p "$tmp/many-$1.yaml" \
+			apply --root "$m" >/dev/null 2>&1
+		echo "$(find "$m" -path "$m/var/lib/k3s-harden" -prune -o -type f -print | grep -c .)" \
+			"$(awk '$NF == "total" { print $4 }' "$tmp/sc.first")" "$(awk '$NF == "total" { print $4 }' "$tmp/sc.noop")"
+	}
+	read -r f1 a1 b1 <<<"$(opens_for 100)"
+	read -r f2 a2 b2 <<<"$(opens_for 300)"
+	# what the 200 more files cost, whatever the process opens anyway
+	# (shared libraries, a sanitizer's own files)
+	expect "first apply: 200 more files cost at most one openat each ($f1 files: $a1, $f2 files: $a2)" \
+		"$(cat "$tmp/sc.first")" cond '[ $((f2 - f1)) -ge 200 ] && [ $((a2 - a1)) -le $((f2 - f1 + 4)) ]'
+	expect "no-op apply: 200 more files cost at most one openat each ($f1 files: $b1, $f2 files: $b2)" \
+		"$(cat "$tmp/sc.noop")" cond '[ $((b2 - b1)) -le $((f2 - f1 + 4)) ]'
+else
+	skip_t "openat counts: strace not usable"
+fi
 
 echo "# runtime $(($(date +%s) - start)) s"
 if [ "$skip" -gt 0 ]; then
