@@ -55,7 +55,8 @@ MAIN_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := tests/yamldoc.c
-EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache))
+EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache)) \
+	$(sort $(wildcard benchmarks/k3s-cis-*.yaml)) benchmarks/k3s-components.yaml
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # A fuzz target is tests/fuzz/fuzz_NAME.c with its seeds in tests/fuzz/corpus/NAME/.

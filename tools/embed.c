@@ -1,6 +1,7 @@
 /*
- * Build-time generator: turns the profiles (.yaml) and templates (.mustache)
- * into a C file of byte arrays, so the binary carries its built-in data.
+ * Build-time generator: turns the profiles (.yaml), templates (.mustache)
+ * and the benchmark tables of benchmarks/ into a C file of byte arrays, so
+ * the binary carries its built-in data.
  * usage: embed-gen OUT.c FILE...
  */
 #include <stdio.h>
@@ -53,9 +54,11 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++)
 		if (emit_file(out, argv[i], (unsigned)i) < 0)
 			return 1;
-	for (int pass = 0; pass < 2; pass++) {
-		const char *dir = pass == 0 ? "profiles/" : "templates/";
-		const char *name = pass == 0 ? "embedded_profiles" : "embedded_templates";
+	for (int pass = 0; pass < 3; pass++) {
+		static const char *const dirs[] = { "profiles/", "templates/", "benchmarks/" };
+		static const char *const names[] = { "embedded_profiles", "embedded_templates",
+						     "embedded_benchmarks" };
+		const char *dir = dirs[pass], *name = names[pass];
 
 		fprintf(out, "const struct embedded_file %s[] = {\n", name);
 		for (i = 2; i < argc; i++) {
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
 
 			if (!strstr(argv[i], dir))
 				continue;
-			if (pass == 0 && bl > 5 && strcmp(b + bl - 5, ".yaml") == 0)
+			if (pass != 1 && bl > 5 && strcmp(b + bl - 5, ".yaml") == 0)
 				bl -= 5;
 			else if (pass == 1 && bl > 9 && strcmp(b + bl - 9, ".mustache") == 0)
 				bl -= 9;
