@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "host.h"
 #include "manifest.h"
+#include "preflight.h"
 #include "rollback.h"
 #include "sysctl.h"
 #include "systemd.h"
@@ -98,7 +99,10 @@ static int build_plan(const struct profile *p, const struct engine_opts *o, enum
 	po.templates_dir = o->templates;
 	po.role = role;
 	po.live = o->live;
-	r = plan_build(p, &po, pl, &errs, &warns);
+	memset(pl, 0, sizeof(*pl));
+	r = preflight_check(p, &po, &errs);
+	if (r == 0)
+		r = plan_build(p, &po, pl, &errs, &warns);
 	emit_diags(o, ENGINE_DIAG, &errs);
 	emit_diags(o, ENGINE_WARNING, &warns);
 	if (r < 0 && errs.n == 0)

@@ -36,6 +36,7 @@ struct k3s_model {
 	size_t n_settings;
 	struct cfg_list *lists;
 	size_t n_lists;
+	const struct profile *p;        /* for control labels */
 };
 
 /* role is the resolved role (server or agent). */

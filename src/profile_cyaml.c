@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cyaml/cyaml.h>
 
+#include "benchmark.h"
 #include "buf.h"
 #include "profile_schema.h"
 #include "yemit.h"
@@ -74,6 +76,10 @@ void profile_cyaml_free(struct profile *p)
 
 	if (!p)
 		return;
+	/* not in the schema: set after loading */
+	free(p->env.k3s_version);
+	benchmark_free(p->env.bench);
+	memset(&p->env, 0, sizeof(p->env));
 	cyaml_cfg_init(&cfg, &cl);
 	cyaml_free(&cfg, &profile_schema, p, 0);
 	buf_free(&cl.msg);
