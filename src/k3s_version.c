@@ -509,34 +509,78 @@ static size_t key_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-int k3s_control_check(const char *control, char *suggest, size_t size)
+/* Every stable key of every benchmark, loaded once: the tables are built in. */
+static char **all_keys;
+static size_t n_all_keys;
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_keys(void)
 {
 	const char *const *names;
-	size_t n, i, j, best = SIZE_MAX;
 	struct diags d = { NULL, 0, 0 };
-	bool found = false;
+	size_t n, i, j, k = 0, cap = 0;
+	char **v = NULL;
+
+	if (all_keys)
+		return 0;
+	names = benchmark_names(&n);
+	for (i = 0; i < n; i++) {
+		struct benchmark *b = NULL;
+
+		if (benchmark_load(names[i], &b, &d) < 0)
+			continue;
+		for (j = 0; j < b->n_controls; j++) {
+			if (k == cap) {
+				char **nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+				if (!nv)
+					break;
+				v = nv;
+			}
+			if ((v[k] = strdup(b->controls[j].key)))
+				k++;
+		}
+		benchmark_free(b);
+	}
+	diags_free(&d);
+	if (!v)
+		return -ENOMEM;
+	qsort(v, k, sizeof(*v), cmp_str);
+	for (i = j = 0; i < k; i++) {
+		if (j && strcmp(v[j - 1], v[i]) == 0) {
+			free(v[i]);
+			continue;
+		}
+		v[j++] = v[i];
+	}
+	all_keys = v;
+	n_all_keys = j;
+	return 0;
+}
+
+int k3s_control_check(const char *control, char *suggest, size_t size)
+{
+	size_t i, best = SIZE_MAX;
 
 	if (!is_control_key(control))
 		return 0;
 	if (size)
 		suggest[0] = '\0';
-	names = benchmark_names(&n);
-	for (i = 0; i < n && !found; i++) {
-		struct benchmark *b = NULL;
+	if (load_keys() < 0)
+		return 0;       /* cannot tell: accept */
+	if (bsearch(&control, all_keys, n_all_keys, sizeof(*all_keys), cmp_str))
+		return 0;
+	for (i = 0; i < n_all_keys && size; i++) {
+		size_t dist = key_distance(control, all_keys[i]);
 
-		if (benchmark_load(names[i], &b, &d) < 0)
-			continue;
-		for (j = 0; j < b->n_controls && !found; j++) {
-			size_t dist = key_distance(control, b->controls[j].key);
-
-			found = dist == 0;
-			if (dist < best && dist <= 4 && size) {
-				best = dist;
-				snprintf(suggest, size, "%s", b->controls[j].key);
-			}
+		if (dist < best && dist <= 4) {
+			best = dist;
+			snprintf(suggest, size, "%s", all_keys[i]);
 		}
-		benchmark_free(b);
 	}
-	diags_free(&d);
-	return found ? 0 : -ENOENT;
+	return -ENOENT;
 }

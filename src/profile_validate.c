@@ -570,8 +570,9 @@ static void v_top(struct vctx *v, const struct profile *p)
 {
 	size_t n;
 
-	if (!p->name || !valid_dns1123_label(p->name))
-		verr(v, "name", "'%s' is not a profile name (a-z, 0-9 and '-')", p->name ? p->name : "");
+	/* dots for the benchmark versions in k3s-cis-1.10 */
+	if (!p->name || !valid_dns1123_subdomain(p->name) || strlen(p->name) > 63)
+		verr(v, "name", "'%s' is not a profile name (a-z, 0-9, '-' and '.')", p->name ? p->name : "");
 	n = p->unit ? strlen(p->unit) : 0;
 	if (p->unit && (n < 9 || strcmp(p->unit + n - 8, ".service") != 0 ||
 			strspn(p->unit, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.@\\") != n))
