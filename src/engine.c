@@ -532,6 +532,8 @@ static int nothing(struct engine_result *res)
 	return 0;
 }
 
+static void note_manifest_objects(const struct engine_opts *o, const struct plan *pl);
+
 int engine_apply(const struct profile *p, const struct engine_opts *o, struct engine_result *res)
 {
 	struct restart_rx rx;
@@ -581,6 +583,8 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		goto out;
 	}
 	r = run_plan(o, "apply", t, &rx, res);
+	if (res->outcome == ENGINE_DONE)
+		note_manifest_objects(o, &res->plan);
 out:
 	restart_close(&rx);
 	txn_close(t);

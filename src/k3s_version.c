@@ -39,6 +39,20 @@ static const struct { const char *since, *before; } features[K3S_FEATURE_COUNT] 
 	[K3S_CONFIG_DROPINS] = { "1.21", NULL },
 };
 
+/* kube-apiserver exits on a plugin it does not know (Kubernetes release notes). */
+static const struct k3s_plugin_range plugin_ranges[] = {
+	{ "PodSecurityPolicy", NULL, "1.25" },
+	{ "PodSecurity", "1.22", NULL },
+	{ "DenyServiceExternalIPs", "1.21", NULL },
+	{ "SecurityContextDeny", NULL, "1.30" },
+};
+
+const struct k3s_plugin_range *k3s_plugin_ranges(size_t *n)
+{
+	*n = sizeof(plugin_ranges) / sizeof(plugin_ranges[0]);
+	return plugin_ranges;
+}
+
 /* major.minor[.patch] after an optional 'v', then nothing or '+'/'-' and a suffix. */
 static bool parse(const char *s, unsigned long v[3], int *parts)
 {

@@ -40,6 +40,12 @@ bool k3s_has(const char *v, enum k3s_feature f);
 /* The range of a feature, for messages ("1.25", NULL = unbounded). */
 void k3s_feature_range(enum k3s_feature f, const char **since, const char **before);
 
+/* Admission plugins that exist only in some Kubernetes releases. */
+struct k3s_plugin_range {
+	const char *plugin, *since, *before;
+};
+const struct k3s_plugin_range *k3s_plugin_ranges(size_t *n);
+
 /*
  * The version `k3s --version` prints ("k3s version v1.30.4+k3s1 (98262b5d)")
  * as "v1.30.4+k3s1": 0 with *out (caller frees), -EINVAL when none.

@@ -187,6 +187,34 @@ static int version_plugins(const struct profile *p, struct buf *b)
 	return r;
 }
 
+/*
+ * Plugins the K3s version does not know come out of the user's value as
+ * well: an upgrade to 1.25 must not keep the PodSecurityPolicy of 1.24.
+ */
+static int drop_plugins(struct k3s_model *m, const struct profile *p)
+{
+	struct cfg_list *l = get_list(m, "kube-apiserver-arg");
+	const struct k3s_plugin_range *pr;
+	struct cfg_arg *a;
+	struct buf b = BUF_INIT;
+	size_t n, i;
+	int r = 0;
+
+	if (!l || l->n == 0)
+		return l ? 0 : -ENOMEM;
+	a = &l->args[l->n - 1];
+	pr = k3s_plugin_ranges(&n);
+	for (i = 0; i < n && r == 0; i++)
+		if (!k3s_version_in(p->env.k3s_version, pr[i].since, pr[i].before))
+			r = buf_printf(&b, "%s%s", b.len ? "," : "", pr[i].plugin);
+	if (r < 0) {
+		buf_free(&b);
+		return -ENOMEM;
+	}
+	a->drop = b.data ? buf_steal(&b) : NULL;
+	return 0;
+}
+
 /* The guide's six kubelet suites (hardening guide, all tabs of guide@035acb0). */
 static const char kubelet_suites[] =
 	"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,"
@@ -257,6 +285,8 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 		if (r == 0)
 			r = add_arg(m, "kube-apiserver-arg", "enable-admission-plugins", plugins.data,
 				    k ? k->admission_controls : NULL, k ? k->admission_controls_count : 0);
+		if (r == 0)
+			r = drop_plugins(m, p);
 		buf_free(&plugins);
 		if (r < 0)
 			return -ENOMEM;
@@ -343,6 +373,7 @@ void k3s_model_free(struct k3s_model *m)
 			free(m->lists[i].args[j].flag);
 			free(m->lists[i].args[j].value);
 			free(m->lists[i].args[j].controls);
+			free(m->lists[i].args[j].drop);
 		}
 		free(m->lists[i].args);
 		free(m->lists[i].name);

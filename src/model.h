@@ -23,6 +23,7 @@ struct cfg_arg {
 	char *flag;
 	char *value;
 	char *controls;
+	char *drop;             /* enable-admission-plugins: taken out of the user's value too, or NULL */
 };
 
 struct cfg_list {

@@ -14,14 +14,6 @@
 
 #define WHO "preflight"
 
-/* Admission plugins a Kubernetes release does not know (kube-apiserver exits). */
-static const struct { const char *plugin, *since, *before; } plugin_versions[] = {
-	{ "PodSecurityPolicy", NULL, "1.25" },
-	{ "PodSecurity", "1.22", NULL },
-	{ "DenyServiceExternalIPs", "1.21", NULL },
-	{ "SecurityContextDeny", NULL, "1.30" },
-};
-
 /* The values the kubelet insists on with protect-kernel-defaults. */
 static const char *const kubelet_kernel[] = {
 	"vm.overcommit_memory", "vm.panic_on_oom", "kernel.panic", "kernel.panic_on_oops",
@@ -60,11 +52,13 @@ static void check_plugins(const struct profile *p, const struct k3s_model *m, st
 {
 	const char *v = p->env.k3s_version;
 	const struct cfg_arg *a = model_arg(m, "kube-apiserver-arg", "enable-admission-plugins");
-	size_t i;
+	const struct k3s_plugin_range *plugin_versions;
+	size_t i, n;
 
 	if (!a)
 		return;
-	for (i = 0; i < sizeof(plugin_versions) / sizeof(plugin_versions[0]); i++) {
+	plugin_versions = k3s_plugin_ranges(&n);
+	for (i = 0; i < n; i++) {
 		if (!in_csv(a->value, plugin_versions[i].plugin) ||
 		    k3s_version_in(v, plugin_versions[i].since, plugin_versions[i].before))
 			continue;
