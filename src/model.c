@@ -338,7 +338,8 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
 				p->kernel->controls_count);
 	for (i = 0; r == 0 && k && i < k->settings_count; i++)
-		if (k3s_version_in(p->env.k3s_version, k->settings[i].since, k->settings[i].before))
+		if (k3s_version_in(p->env.k3s_version, k->settings[i].since, k->settings[i].before) &&
+		    (role != ROLE_AGENT || k3s_key_agent(k->settings[i].key)))
 			r = add_setting(m, k->settings[i].key, k->settings[i].value,
 				k->settings[i].controls, k->settings[i].controls_count);
 	if (r == 0 && role == ROLE_SERVER)

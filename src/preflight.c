@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "k3s_version.h"
-#include "keff.h"
 #include "model.h"
 #include "sysctl.h"
 
@@ -102,42 +101,6 @@ static void check_dropins(const struct profile *p, struct diags *errs)
 			  "hardening would be ignored; set k3s.mode: merge", v);
 }
 
-/* What the host's own configuration says against ours (DESIGN.md fact 18). */
-static void check_host_config(const struct profile *p, const struct plan_opts *o,
-			      const struct k3s_model *m, struct diags *errs)
-{
-	const struct cfg_arg *ours = model_arg(m, "kube-apiserver-arg", "enable-admission-plugins");
-	struct diags d = { NULL, 0, 0 };
-	struct keff E = KEFF_INIT;
-	const struct keff_item *dis;
-	const char *s;
-
-	if (!ours || !p->k3s || o->role != ROLE_SERVER)
-		return;
-	if (keff_read_root(&E, o->root, p->k3s->path, &d, NULL) < 0) {
-		diags_free(&d);
-		keff_free(&E);
-		return;         /* the plan reports unreadable files itself */
-	}
-	dis = keff_flag(&E, "kube-apiserver-arg", "disable-admission-plugins");
-	for (s = ours->value; dis && *s; s += strcspn(s, ","), s += *s == ',') {
-		char name[64];
-		size_t n = strcspn(s, ",");
-
-		if (n == 0 || n >= sizeof(name))
-			continue;
-		memcpy(name, s, n);
-		name[n] = '\0';
-		if (in_csv(keff_flag_value(dis->value), name))
-			diags_add(errs, dis->node->file, dis->node->start.line, dis->node->start.col,
-				  "disable-admission-plugins turns off %s, which the profile enables: "
-				  "kube-apiserver would not start with both; remove it from this entry",
-				  name);
-	}
-	diags_free(&d);
-	keff_free(&E);
-}
-
 /* With protect-kernel-defaults the kubelet exits when a value differs and cannot be set. */
 static void check_kernel(const struct profile *p, const struct plan_opts *o, struct diags *errs)
 {
@@ -150,7 +113,7 @@ static void check_kernel(const struct profile *p, const struct plan_opts *o, str
 		const struct sysctl_param *sp = &k->parameters[i];
 		char *live = NULL, file[4096];
 		bool checked = false;
-		int g;
+		int g, c;
 
 		for (j = 0; j < sizeof(kubelet_kernel) / sizeof(kubelet_kernel[0]); j++)
 			checked |= strcmp(kubelet_kernel[j], sp->key) == 0;
@@ -165,14 +128,16 @@ static void check_kernel(const struct profile *p, const struct plan_opts *o, str
 		for (j = (unsigned)(strlen(file) - strlen(sp->key)); file[j]; j++)
 			if (file[j] == '.')
 				file[j] = '/';
-		if (g == -ENOENT)
+		c = sysctl_check(o->root, sp->key);
+		if (g == -ENOENT || c == -ENOENT)
 			diags_add(errs, WHO, 0, 0, "the kernel has no %s, which the kubelet checks with "
 				  "protect-kernel-defaults: it would not start; turn protect_kernel_defaults "
 				  "off", sp->key);
-		else if (sysctl_check(o->root, sp->key) < 0 || g < 0 || access(file, W_OK) < 0)
+		else if (c == 0 && g == 0 && access(file, W_OK) < 0)
 			diags_add(errs, WHO, 0, 0, "%s is %s and cannot be set here; the kubelet would "
 				  "not start with protect-kernel-defaults: set it on the host (a container "
-				  "cannot) or turn protect_kernel_defaults off", sp->key, live ? live : "unreadable");
+				  "cannot) or turn protect_kernel_defaults off", sp->key, live);
+		/* a planted link or FIFO is the plan's to refuse, with its reason */
 		free(live);
 	}
 }
@@ -188,7 +153,6 @@ int preflight_check(const struct profile *p, const struct plan_opts *o, struct d
 	if (o->role == ROLE_SERVER) {
 		check_plugins(p, &m, errs);
 		check_psa(p, errs);
-		check_host_config(p, o, &m, errs);
 	}
 	check_dropins(p, errs);
 	check_kernel(p, o, errs);

@@ -99,8 +99,8 @@ static void v_controls(struct vctx *v, const char *base, char **ids, unsigned n)
 				     ids[i]);
 			continue;
 		}
-		verr(v, path, "'%s' is neither a control key (like apiserver.audit_log_path) nor a "
-		     "CIS control ID (like 1.2.16)", ids[i]);
+		verr(v, path, "'%s' is not a CIS control ID (like 1.2.16) or a control key (like "
+		     "apiserver.audit_log_path)", ids[i]);
 	}
 }
 
