@@ -484,18 +484,6 @@ static bool is_control_key(const char *s)
 	return islower((unsigned char)s[0]) && strchr(s, '.') && !strchr(s, ':');
 }
 
-const char *profile_control_label(const struct profile *p, const char *control)
-{
-	const struct bench_control *bc;
-
-	if (!is_control_key(control))
-		return control;
-	if (!p->env.bench)
-		return control;
-	bc = benchmark_by_key(p->env.bench, control);
-	return bc ? bc->id : NULL;
-}
-
 /* Edit distance for did-you-mean (keys are short: at most 63 characters). */
 static size_t key_distance(const char *a, const char *b)
 {
@@ -523,13 +511,30 @@ static size_t key_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/* Every stable key of every benchmark, loaded once: the tables are built in. */
-static char **all_keys;
+/*
+ * Every stable key of every benchmark, loaded once (the tables are built
+ * in), each with its ID in the newest benchmark that has it, for a control
+ * the benchmark in use lacks: "k3s-cis-1.24:4.2.6".
+ */
+struct key_entry {
+	char *key;
+	char *newest;
+	size_t order;           /* position over all tables, oldest first */
+};
+static struct key_entry *all_keys;
 static size_t n_all_keys;
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct key_entry *)a)->key, ((const struct key_entry *)b)->key);
+}
+
+static int cmp_key_newest(const void *a, const void *b)
+{
+	const struct key_entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->order < y->order) - (x->order > y->order);
 }
 
 static int load_keys(void)
@@ -537,7 +542,7 @@ static int load_keys(void)
 	const char *const *names;
 	struct diags d = { NULL, 0, 0 };
 	size_t n, i, j, k = 0, cap = 0;
-	char **v = NULL;
+	struct key_entry *v = NULL;
 
 	if (all_keys)
 		return 0;
@@ -549,24 +554,31 @@ static int load_keys(void)
 			continue;
 		for (j = 0; j < b->n_controls; j++) {
 			if (k == cap) {
-				char **nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+				struct key_entry *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
 
 				if (!nv)
 					break;
 				v = nv;
 			}
-			if ((v[k] = strdup(b->controls[j].key)))
-				k++;
+			v[k].order = k;
+			v[k].key = strdup(b->controls[j].key);
+			if (!v[k].key || asprintf(&v[k].newest, "%s:%s", names[i], b->controls[j].id) < 0) {
+				free(v[k].key);
+				continue;
+			}
+			k++;
 		}
 		benchmark_free(b);
 	}
 	diags_free(&d);
 	if (!v)
 		return -ENOMEM;
-	qsort(v, k, sizeof(*v), cmp_str);
+	/* of equal keys the newest benchmark's comes first and stays */
+	qsort(v, k, sizeof(*v), cmp_key_newest);
 	for (i = j = 0; i < k; i++) {
-		if (j && strcmp(v[j - 1], v[i]) == 0) {
-			free(v[i]);
+		if (j && strcmp(v[j - 1].key, v[i].key) == 0) {
+			free(v[i].key);
+			free(v[i].newest);
 			continue;
 		}
 		v[j++] = v[i];
@@ -574,6 +586,29 @@ static int load_keys(void)
 	all_keys = v;
 	n_all_keys = j;
 	return 0;
+}
+
+static const struct key_entry *key_find(const char *key)
+{
+	struct key_entry probe = { (char *)key, NULL, 0 };
+
+	if (load_keys() < 0)
+		return NULL;
+	return bsearch(&probe, all_keys, n_all_keys, sizeof(*all_keys), cmp_key);
+}
+
+const char *profile_control_label(const struct profile *p, const char *control)
+{
+	const struct bench_control *bc;
+	const struct key_entry *e;
+
+	if (!is_control_key(control) || !p->env.bench)
+		return control;
+	bc = benchmark_by_key(p->env.bench, control);
+	if (bc)
+		return bc->id;
+	e = key_find(control);
+	return e ? e->newest : NULL;
 }
 
 int k3s_control_check(const char *control, char *suggest, size_t size)
@@ -586,14 +621,14 @@ int k3s_control_check(const char *control, char *suggest, size_t size)
 		suggest[0] = '\0';
 	if (load_keys() < 0)
 		return 0;       /* cannot tell: accept */
-	if (bsearch(&control, all_keys, n_all_keys, sizeof(*all_keys), cmp_str))
+	if (key_find(control))
 		return 0;
 	for (i = 0; i < n_all_keys && size; i++) {
-		size_t dist = key_distance(control, all_keys[i]);
+		size_t dist = key_distance(control, all_keys[i].key);
 
 		if (dist < best && dist <= 4) {
 			best = dist;
-			snprintf(suggest, size, "%s", all_keys[i]);
+			snprintf(suggest, size, "%s", all_keys[i].key);
 		}
 	}
 	return -ENOENT;

@@ -40,6 +40,26 @@ static void cyaml_cfg_init(cyaml_config_t *cfg, struct cylog *cl)
 	cfg->flags = CYAML_CFG_NO_ALIAS;
 }
 
+/*
+ * Until the K3s version is known (k3s_version.h k3s_env_apply), control keys
+ * show as the IDs of the profile's benchmark, or of the newest one.
+ */
+static void default_benchmark(struct profile *p)
+{
+	struct diags d = { NULL, 0, 0 };
+	const char *const *names;
+	const char *name;
+	size_t n;
+
+	names = benchmark_names(&n);
+	if (n == 0)
+		return;
+	name = p->benchmark && strcmp(p->benchmark, "auto") != 0 ? p->benchmark : names[n - 1];
+	if (benchmark_load(name, &p->env.bench, &d) < 0)
+		p->env.bench = NULL;    /* validation names a bad benchmark */
+	diags_free(&d);
+}
+
 int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct profile **out)
 {
 	struct buf text = BUF_INIT;
@@ -62,6 +82,7 @@ int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct p
 		r = e == CYAML_ERR_OOM ? -ENOMEM : -EINVAL;
 		goto out;
 	}
+	default_benchmark(data);
 	*out = data;
 out:
 	buf_free(&text);

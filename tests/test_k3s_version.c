@@ -540,9 +540,11 @@ static void test_k3s_version_ids_follow_benchmark(void **state)
 		/* plain IDs are shown as written */
 		assert_string_equal(profile_control_label(f->doc->p, "1.2.99"), "1.2.99");
 	}
-	/* a key the benchmark does not have is not shown */
+	/* a key the benchmark does not have: the ID in the newest benchmark that has it */
 	load_fit_render(f, "k3s-cis-1.11", "1.30", NULL, ROLE_SERVER);
-	assert_null(profile_control_label(f->doc->p, "kubelet.protect_kernel_defaults"));
+	assert_string_equal(profile_control_label(f->doc->p, "kubelet.protect_kernel_defaults"),
+			    "k3s-cis-1.24:4.2.6");
+	assert_string_equal(profile_control_label(f->doc->p, "apiserver.insecure_port"), "k3s-cis-1.6:1.2.19");
 }
 
 static void test_k3s_version_unknown_key_did_you_mean(void **state)
