@@ -272,6 +272,20 @@ int k3s_version_detect(const char *root, unsigned timeout_ms, char **out, char *
 			return -ENOENT;
 		}
 	}
+	/* run as root: only a regular file no one but its owner (root or us) may change */
+	{
+		struct stat st;
+
+		if (stat(bin, &st) < 0) {
+			snprintf(why, why_size, "'%s': %s", bin, strerror(errno));
+			return -errno;
+		}
+		if (!S_ISREG(st.st_mode) || (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+			snprintf(why, why_size, "refusing to run '%s': not a regular file owned by root "
+				 "and writable only by its owner", bin);
+			return -EPERM;
+		}
+	}
 	r = run_version(bin, timeout_ms, buf, sizeof(buf), why, why_size);
 	if (r < 0)
 		return r;

@@ -673,6 +673,10 @@ static void test_k3s_version_detect(void **state)
 	assert_string_equal(v, "v1.24.17+k3s1");
 	free(v);
 	v = NULL;
+	/* a binary anyone may change is not run */
+	write_file(f->dir, "/usr/local/bin/k3s", "#!/bin/sh\necho 'k3s version v1.30.1+k3s1 (x)'\n", 0777);
+	assert_int_equal(k3s_version_detect(f->dir, 2000, &v, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "refusing to run"));
 	/* a K3s that hangs is given up on */
 	write_file(f->dir, "/usr/local/bin/k3s", "#!/bin/sh\nexec sleep 10\n", 0755);
 	assert_int_equal(k3s_version_detect(f->dir, 200, &v, why, sizeof(why)), -ETIMEDOUT);
