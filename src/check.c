@@ -33,10 +33,26 @@ const char *check_status_name(enum check_status s)
 }
 
 /* The one place that picks the benchmark when none is named (see check.h). */
-const char *check_default_benchmark(const char *profile)
+const char *check_default_benchmark(const struct profile *p)
 {
-	(void)profile;  /* the built-in profiles target k3s-cis-1.9 until profiles name a benchmark */
-	return "k3s-cis-1.9";
+	size_t n, i;
+	const char *const *names = benchmark_names(&n);
+
+	if (p && p->env.bench)
+		return p->env.bench->name;
+	if (p && p->benchmark && strcmp(p->benchmark, "auto") != 0)
+		return p->benchmark;
+	for (i = n; p && p->env.k3s_version && i-- > 0; ) {
+		struct diags d = { NULL, 0, 0 };
+		struct benchmark *b = NULL;
+		bool covers = benchmark_load(names[i], &b, &d) == 0 && benchmark_covers(b, p->env.k3s_version);
+
+		benchmark_free(b);
+		diags_free(&d);
+		if (covers)
+			return names[i];
+	}
+	return names[n - 1];
 }
 
 /* Stable control key -> the profile setting that serves it. */
@@ -1735,7 +1751,7 @@ static void keff_json(const struct keff *E, struct buf *b)
 	buf_addc(b, '}');
 }
 
-int check_evidence_store(const char *root, const char *id, bool server, bool live, const char *profile,
+int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
 			 unsigned *fails, struct diags *d)
 {
 	struct check_opts o = { root, NULL, server, false, live, NULL, NULL };
@@ -1745,7 +1761,8 @@ int check_evidence_store(const char *root, const char *id, bool server, bool liv
 	int r;
 
 	*fails = 0;
-	o.benchmark = check_default_benchmark(profile);
+	o.benchmark = check_default_benchmark(p);
+	o.k3s_version = p ? p->env.k3s_version : NULL;
 	r = check_run(&o, &R, d);
 	if (r < 0) {
 		check_report_free(&R);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "benchmark.h"
+#include "profile.h"
 #include "buf.h"
 #include "components.h"
 #include "diag.h"
@@ -54,8 +55,12 @@ struct check_opts {
 	const char *kubectl;    /* binary for --cluster; NULL: k3s from the usual places */
 };
 
-/* The benchmark checked when none is named, for a profile name (NULL: the default profile). */
-const char *check_default_benchmark(const char *profile);
+/*
+ * The benchmark checked when none is named: the one the profile's IDs come
+ * from (fitted to the K3s version), else the profile's `benchmark:`, else
+ * the newest that covers its K3s version, else the newest. p may be NULL.
+ */
+const char *check_default_benchmark(const struct profile *p);
 
 /*
  * Judge every control. 0 (also when K3s would refuse to start: see
@@ -79,7 +84,7 @@ const char *check_setting_for(const char *key);
  * result, as {"generation", "effective_config", "components", "check"}.
  * *fails receives the FAIL count. 0 or -errno.
  */
-int check_evidence_store(const char *root, const char *id, bool server, bool live, const char *profile,
+int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
 			 unsigned *fails, struct diags *d);
 
 /* The result as the JSON contract (issue 12); generation < 0: none. */

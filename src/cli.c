@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "k3s_version.h"
 
 #define DEFAULT_LOCK_TIMEOUT_MS 30000
 
@@ -172,6 +173,88 @@ int cli_load_profile(const struct cli *c, const char *name, struct profile_doc *
 	return r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
+static void print_notes(const struct cli *c, const struct diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (strncmp(d->v[i].msg, "warning: ", 9) == 0) {
+			if (c->verbose >= 0)
+				fprintf(stderr, "warning: %s\n", d->v[i].msg + 9);
+		} else {
+			cli_note(c, "%s", d->v[i].msg);
+		}
+	}
+}
+
+#define K3S_VERSION_TIMEOUT_MS 10000
+
+int cli_fit_profile(const struct cli *c, struct profile_doc **doc)
+{
+	struct diags notes = { NULL, 0, 0 }, errs = { NULL, 0, 0 };
+	struct profile *p = (*doc)->p;
+	struct k3s_components comp;
+	const char *v = c->k3s_version ? c->k3s_version : p->k3s_version;
+	char *detected = NULL, why[512];
+	int rc = EXIT_OK;
+
+	if (v && !k3s_version_valid(v)) {
+		cli_error("'%s' is not a K3s version (like 1.30 or v1.30.4+k3s1)", v);
+		return EXIT_USAGE;
+	}
+	if (!v && (strcmp(c->root, "/") == 0 || c->live)) {
+		if (k3s_version_detect(c->root, K3S_VERSION_TIMEOUT_MS, &detected, why, sizeof(why)) == 0) {
+			v = detected;
+			cli_note(c, "K3s %s (from k3s --version)", v);
+		} else {
+			cli_note(c, "cannot tell the K3s version: %s; pin it with --k3s-version", why);
+		}
+	}
+	/* the built-in default picks the benchmark profile for the version */
+	if (p->benchmark && strcmp(p->benchmark, "auto") == 0 && strcmp(p->name, "cis") == 0 &&
+	    strcmp(c->profile, "cis") == 0) {
+		struct profile_doc *picked = NULL;
+		const char *name;
+
+		if (k3s_pick_profile(v, &name) < 0) {
+			cli_error("no built-in profile covers K3s %s (k3s-harden profile list shows "
+				  "each profile's K3s versions)", v);
+			free(detected);
+			return EXIT_USAGE;
+		}
+		if (cli_load_profile(c, name, &picked) != EXIT_OK) {
+			free(detected);
+			return EXIT_USAGE;
+		}
+		if (v)
+			cli_note(c, "profile cis: %s, the newest benchmark that covers K3s %s", name, v);
+		else
+			cli_note(c, "profile cis: %s, the newest benchmark", name);
+		profile_doc_free(*doc);
+		*doc = picked;
+		p = picked->p;
+	}
+	k3s_components_all(&comp);
+	if (p->k3s && p->k3s->path) {
+		struct diags d = { NULL, 0, 0 };
+
+		/* an unreadable configuration is the plan's to report */
+		if (k3s_components_read(c->root, p->k3s->path, &comp, &d) < 0)
+			k3s_components_all(&comp);
+		diags_free(&d);
+	}
+	if (k3s_env_apply(p, v, &comp, &notes, &errs) < 0) {
+		cli_print_diags(&errs);
+		rc = EXIT_USAGE;
+	} else {
+		print_notes(c, &notes);
+	}
+	diags_free(&notes);
+	diags_free(&errs);
+	free(detected);
+	return rc;
+}
+
 /* ---- the engine's events ---- */
 
 static void event(void *ctx, const struct engine_event *ev)
@@ -284,13 +367,15 @@ int cli_exit_error(int r)
 
 /* ---- options and help ---- */
 
-enum { OPT_OUTPUT = 1000, OPT_COLOR, OPT_ROLE };
+enum { OPT_OUTPUT = 1000, OPT_COLOR, OPT_ROLE, OPT_K3S_VERSION };
 
 static const struct cli_option global_options[] = {
 	{ "profile", 'p', "NAME|FILE", "built-in profile or a profile file (default: cis)" },
 	{ "root", 'r', "DIR", "operate on the tree under DIR instead of /" },
 	{ "templates", 't', "DIR", "templates that override the built-in ones" },
 	{ "role", OPT_ROLE, "server|agent", "harden as a server or an agent (default: the profile's role; cis detects it)" },
+	{ "k3s-version", OPT_K3S_VERSION, "V", "the K3s version to harden for (default: the "
+	  "profile's k3s_version, else k3s --version on a live host)" },
 	{ "output", OPT_OUTPUT, "text|json", "format of what the command prints (default text; check also junit)" },
 	{ "color", OPT_COLOR, "auto|always|never", "colour the diff (default auto: on a terminal)" },
 	{ "quiet", 'q', NULL, "only errors on stderr" },
@@ -366,6 +451,13 @@ static int global_option(struct cli *c, int o, const char *arg, char **argv)
 	case 'p': c->profile = arg; return 0;
 	case 'r': c->root = arg; return 0;
 	case 't': c->templates = arg; return 0;
+	case OPT_K3S_VERSION:
+		if (!k3s_version_valid(arg)) {
+			cli_error("--k3s-version takes a K3s version like 1.30 or v1.30.4+k3s1, not '%s'", arg);
+			return EXIT_USAGE;
+		}
+		c->k3s_version = arg;
+		return 0;
 	case 'q': c->verbose = -1; return 0;
 	case 'v': c->verbose = 1; return 0;
 	case 'V':

@@ -34,6 +34,8 @@ struct cli {
 	int verbose;            /* -1 quiet, 0 normal, 1 verbose */
 	bool committed;         /* apply/rollback changed the host: the report must not say otherwise */
 	char *root_buf;         /* realpath of --root */
+	const char *k3s_version;        /* --k3s-version, or NULL */
+	bool live;                      /* apply --live: ask the K3s under --root for its version */
 };
 
 /* One option of a command, for getopt_long and for its help. */
@@ -79,6 +81,14 @@ void cli_print_diags(const struct diags *d);
 void cli_print_warnings(const struct cli *c, const struct diags *d);
 /* Load cli->profile (or name), printing problems; EXIT_OK or EXIT_USAGE. */
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out);
+/*
+ * Fit the loaded profile to the K3s it hardens: the version (--k3s-version,
+ * the profile's k3s_version, or on a live host `k3s --version`), for the
+ * built-in `cis` the newest benchmark profile that covers it (reloaded into
+ * *doc), the benchmark whose IDs are shown, and the bundled components the
+ * host's K3s configuration runs. EXIT_OK or EXIT_USAGE after a message.
+ */
+int cli_fit_profile(const struct cli *c, struct profile_doc **doc);
 /* The role to harden (--role, the profile's, or detected under --root); notes the choice. EXIT_OK or EXIT_USAGE. */
 int cli_resolve_role(const struct cli *c, const struct profile *p, enum profile_role *role);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -40,9 +40,15 @@ static int cmd_apply(struct cli *c, int argc, char **argv)
 	rc = cli_parse(c, &apply_command, argc, argv, set, &a, 0, 0, &args, &n);
 	if (rc != EXIT_OK)
 		return rc;
+	c->live = a.live;
 	rc = cli_load_profile(c, NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
+	rc = cli_fit_profile(c, &doc);
+	if (rc != EXIT_OK) {
+		profile_doc_free(doc);
+		return rc;
+	}
 	o = cli_engine_opts(c, a.live, a.no_restart, false);
 	if (a.dry_run) {
 		struct plan pl;

@@ -14,18 +14,17 @@
 #include "txn.h"
 #include "ynode.h"
 
-enum { OPT_BENCHMARK = 256, OPT_CLUSTER, OPT_GENERATION, OPT_K3S_VERSION };
+enum { OPT_BENCHMARK = 256, OPT_CLUSTER, OPT_GENERATION };
 
 static const struct cli_option options[] = {
 	{ "benchmark", OPT_BENCHMARK, "NAME", "benchmark version (default: the one the profile targets)" },
 	{ "cluster", OPT_CLUSTER, NULL, "on a live host, also read the cluster's namespaces (k3s kubectl)" },
 	{ "generation", OPT_GENERATION, "N", "print the result stored with generation N" },
-	{ "k3s-version", OPT_K3S_VERSION, "VERSION", "the K3s version to emulate (default: the benchmark's newest)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 struct args {
-	const char *benchmark, *role, *generation, *k3s_version;
+	const char *benchmark, *generation;
 	bool cluster;
 };
 
@@ -37,7 +36,6 @@ static int set(void *ctx, int key, const char *arg)
 	case OPT_BENCHMARK: a->benchmark = arg; break;
 	case OPT_CLUSTER: a->cluster = true; break;
 	case OPT_GENERATION: a->generation = arg; break;
-	case OPT_K3S_VERSION: a->k3s_version = arg; break;
 	default: break;
 	}
 	return 0;
@@ -259,45 +257,17 @@ out:
 	return rc;
 }
 
-static int cmd_check(struct cli *c, int argc, char **argv)
+/* Judge, then print the report as the output format asks; the exit code. */
+static int check_print(const struct cli *c, const struct check_opts *op)
 {
-	struct args a = { NULL, NULL, NULL, NULL, false };
-	struct profile_doc *doc = NULL;
-	struct check_opts o;
+	struct check_opts o = *op;
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;
 	struct row *v;
-	char **args;
-	int n, rc, r;
 	size_t i;
+	int rc, r;
 
-	rc = cli_parse(c, &check_command, argc, argv, set, &a, 0, 0, &args, &n);
-	if (rc != EXIT_OK)
-		return rc;
-	if (a.generation)
-		return stored(c, a.generation);
-	memset(&o, 0, sizeof(o));
-	o.root = c->root;
-	o.cluster = a.cluster;
-	o.live = engine_live(c->root, false);
-	o.k3s_version = a.k3s_version;
-	{
-		enum profile_role role;
-
-		rc = cli_load_profile(c, NULL, &doc);
-		if (rc != EXIT_OK)
-			return rc;
-		/* the global --role wins over the profile and the host's evidence */
-		rc = cli_resolve_role(c, doc->p, &role);
-		if (rc != EXIT_OK) {
-			profile_doc_free(doc);
-			return rc;
-		}
-		o.server = role != ROLE_AGENT;
-	}
-	o.benchmark = a.benchmark ? a.benchmark : check_default_benchmark(doc ? doc->p->name : c->profile);
-	profile_doc_free(doc);
 	if (o.cluster && !o.live) {
 		cli_error("--cluster asks the running cluster: it needs the live host (--root /)");
 		return EXIT_USAGE;
@@ -362,6 +332,54 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	buf_free(&b);
 	check_report_free(&R);
 	return fflush(stdout) == 0 && !ferror(stdout) ? rc : EXIT_USAGE;
+}
+
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	struct args a = { NULL, NULL, false };
+	struct profile_doc *doc = NULL;
+	struct check_opts o;
+	char **args, *version, *bench;
+	int n, rc;
+
+	rc = cli_parse(c, &check_command, argc, argv, set, &a, 0, 0, &args, &n);
+	if (rc != EXIT_OK)
+		return rc;
+	if (a.generation)
+		return stored(c, a.generation);
+	memset(&o, 0, sizeof(o));
+	o.root = c->root;
+	o.cluster = a.cluster;
+	o.live = engine_live(c->root, false);
+	{
+		enum profile_role role;
+
+		rc = cli_load_profile(c, NULL, &doc);
+		/* the version (--k3s-version, the profile's, k3s --version) and, for
+		 * cis, the benchmark profile that covers it */
+		if (rc == EXIT_OK)
+			rc = cli_fit_profile(c, &doc);
+		if (rc != EXIT_OK) {
+			profile_doc_free(doc);
+			return rc;
+		}
+		/* the global --role wins over the profile and the host's evidence */
+		rc = cli_resolve_role(c, doc->p, &role);
+		if (rc != EXIT_OK) {
+			profile_doc_free(doc);
+			return rc;
+		}
+		o.server = role != ROLE_AGENT;
+	}
+	version = doc->p->env.k3s_version ? strdup(doc->p->env.k3s_version) : NULL;
+	o.k3s_version = version;
+	bench = strdup(a.benchmark ? a.benchmark : check_default_benchmark(doc->p));
+	o.benchmark = bench;
+	profile_doc_free(doc);
+	rc = bench ? check_print(c, &o) : EXIT_USAGE;
+	free(bench);
+	free(version);
+	return rc;
 }
 
 const struct cli_command check_command = {

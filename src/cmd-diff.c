@@ -29,9 +29,15 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 	rc = cli_parse(c, &diff_command, argc, argv, set, &live, 0, 0, &args, &n);
 	if (rc != EXIT_OK)
 		return rc;
+	c->live = live;
 	rc = cli_load_profile(c, NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
+	rc = cli_fit_profile(c, &doc);
+	if (rc != EXIT_OK) {
+		profile_doc_free(doc);
+		return rc;
+	}
 	o = cli_engine_opts(c, live, false, false);
 	/* a transaction left half done is undone before we look */
 	r = engine_plan(doc->p, &o, &pl);

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "host.h"
 #include "json.h"
+#include "benchmark.h"
 #include "render.h"
 #include "sha256.h"
 
@@ -50,14 +51,22 @@ static int write_out(const char *out_dir, const struct artifacts *arts)
 	return EXIT_OK;
 }
 
-static void print_json(const char *out_dir, const char *profile, enum profile_role role,
+static void print_json(const char *out_dir, const struct profile *p, enum profile_role role,
 		       const struct artifacts *arts)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
 
 	buf_adds(&b, "{\"profile\":");
-	json_str(&b, profile);
+	json_str(&b, p->name);
+	if (p->env.bench) {
+		buf_adds(&b, ",\"benchmark\":");
+		json_str(&b, p->env.bench->name);
+	}
+	if (p->env.k3s_version) {
+		buf_adds(&b, ",\"k3s_version\":");
+		json_str(&b, p->env.k3s_version);
+	}
 	buf_printf(&b, ",\"role\":\"%s\"", profile_role_name(role));
 	if (out_dir) {
 		buf_adds(&b, ",\"out\":");
@@ -121,6 +130,11 @@ static int cmd_render(struct cli *c, int argc, char **argv)
 	rc = cli_load_profile(c, NULL, &doc);
 	if (rc != EXIT_OK)
 		return rc;
+	rc = cli_fit_profile(c, &doc);
+	if (rc != EXIT_OK) {
+		profile_doc_free(doc);
+		return rc;
+	}
 	memset(&ro, 0, sizeof(ro));
 	ro.templates_dir = c->templates;
 	rc = cli_resolve_role(c, doc->p, &ro.role);
@@ -150,7 +164,7 @@ static int cmd_render(struct cli *c, int argc, char **argv)
 			goto out;
 	}
 	if (c->output == OUTPUT_JSON) {
-		print_json(out_dir, doc->p->name, ro.role, &arts);
+		print_json(out_dir, doc->p, ro.role, &arts);
 	} else {
 		for (i = 0; i < arts.n; i++) {
 			const struct artifact *a = &arts.v[i];

@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "host.h"
 #include "manifest.h"
+#include "preflight.h"
 #include "rollback.h"
 #include "sysctl.h"
 #include "systemd.h"
@@ -130,12 +131,15 @@ static int build_plan(const struct profile *p, const struct engine_opts *o, enum
 	po.templates_dir = o->templates;
 	po.role = role;
 	po.live = o->live;
+	memset(pl, 0, sizeof(*pl));
 	/* K3s's data-dir moves the manifests and the default server paths */
 	r = host_data_dir(o->root, p, &data_dir, &errs);
 	if (r == 0)
 		r = host_view_init(&view, p, data_dir, &warns);
 	if (r == 0 && data_dir)
 		emit(o, ENGINE_NOTE, "data-dir %s: manifests go to %s", data_dir, view.p.manifests_dir);
+	if (r == 0)
+		r = preflight_check(&view.p, &po, &errs);
 	if (r == 0)
 		r = plan_build(&view.p, &po, pl, &errs, &warns);
 	if (r == 0)
@@ -573,7 +577,7 @@ out:
 
 /* The evidence kept with a committed generation (check.h): a failure to keep it is only noted. */
 static void keep_evidence(const struct engine_opts *o, const struct engine_result *res, bool server,
-			  const char *profile)
+			  const struct profile *p)
 {
 	struct diags d = { NULL, 0, 0 };
 	unsigned fails = 0;
@@ -581,7 +585,7 @@ static void keep_evidence(const struct engine_opts *o, const struct engine_resul
 
 	if (res->outcome != ENGINE_DONE || !res->generation[0] || res->kernel_only)
 		return;
-	r = check_evidence_store(o->root, res->generation, server, o->live, profile, &fails, &d);
+	r = check_evidence_store(o->root, res->generation, server, o->live, p, &fails, &d);
 	if (r < 0)
 		emit(o, ENGINE_NOTE, "the check result of generation %s could not be stored: %s", res->generation,
 		     d.n ? d.v[0].msg : strerror(-r));
@@ -597,6 +601,8 @@ static int nothing(struct engine_result *res)
 	res->result = "ok";
 	return 0;
 }
+
+static void note_manifest_objects(const struct engine_opts *o, const struct plan *pl);
 
 int engine_apply(const struct profile *p, const struct engine_opts *o, struct engine_result *res)
 {
@@ -653,7 +659,9 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	}
 	r = run_plan(o, "apply", t, &rx, res);
 	if (r == 0)
-		keep_evidence(o, res, role != ROLE_AGENT, p->name);
+		keep_evidence(o, res, role != ROLE_AGENT, p);
+	if (res->outcome == ENGINE_DONE)
+		note_manifest_objects(o, &res->plan);
 out:
 	restart_close(&rx);
 	txn_close(t);
@@ -783,7 +791,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 		txn_set_profile(t, g.profile);
 	r = run_plan(o, "rollback", t, &rx, res);
 	if (r == 0)
-		keep_evidence(o, res, role != ROLE_AGENT, have_gen ? g.profile : p->name);
+		keep_evidence(o, res, role != ROLE_AGENT, p);
 out:
 	restart_close(&rx);
 	diags_free(&e);

@@ -202,7 +202,10 @@ static char *arg_text(const struct cfg_arg *a, const char *user_item)
 	char *s = NULL, *v;
 
 	if (strcmp(a->flag, "enable-admission-plugins") == 0 && user_item) {
-		v = union_plugins(keff_flag_value(user_item), a->value);
+		char *kept = a->drop ? plugins_without(keff_flag_value(user_item), a->drop) : NULL;
+
+		v = union_plugins(kept ? kept : keff_flag_value(user_item), a->value);
+		free(kept);
 		if (!v || asprintf(&s, "%s=%s", a->flag, v) < 0)
 			s = NULL;
 		free(v);

@@ -7,20 +7,25 @@
 
 #include "buf.h"
 #include "k3s_keys.h"
+#include "k3s_version.h"
 
-static char *join_controls(char **ids, unsigned n)
+/* The controls as the benchmark in use numbers them; "" when it has none of them. */
+static char *join_controls(const struct k3s_model *m, char **ids, unsigned n)
 {
 	struct buf b = BUF_INIT;
 	unsigned i;
 
 	if (n == 0)
 		return NULL;
-	for (i = 0; i < n; i++)
-		if (buf_printf(&b, "%s%s", i ? ", " : "", ids[i]) < 0) {
+	for (i = 0; i < n; i++) {
+		const char *label = m->p ? profile_control_label(m->p, ids[i]) : ids[i];
+
+		if (label && buf_printf(&b, "%s%s", b.len ? ", " : "", label) < 0) {
 			buf_free(&b);
 			return NULL;
 		}
-	return buf_steal(&b);
+	}
+	return b.data ? buf_steal(&b) : NULL;
 }
 
 static bool raw_value(const char *v)
@@ -46,9 +51,9 @@ static int add_setting(struct k3s_model *m, const char *key, const char *value,
 	s->key = strdup(key);
 	s->value = strdup(value);
 	s->raw = raw_value(value);
-	s->controls = join_controls(ids, n_ids);
+	s->controls = join_controls(m, ids, n_ids);
 	m->n_settings++;
-	return s->key && s->value && (s->controls || !n_ids) ? 0 : -ENOMEM;
+	return s->key && s->value ? 0 : -ENOMEM;
 }
 
 static struct cfg_list *get_list(struct k3s_model *m, const char *name)
@@ -86,8 +91,8 @@ static int add_arg(struct k3s_model *m, const char *list, const char *flag,
 	memset(a, 0, sizeof(*a));
 	a->flag = strdup(flag);
 	a->value = strdup(value);
-	a->controls = join_controls(ids, n_ids);
-	return a->flag && a->value && (a->controls || !n_ids) ? 0 : -ENOMEM;
+	a->controls = join_controls(m, ids, n_ids);
+	return a->flag && a->value ? 0 : -ENOMEM;
 }
 
 char *audit_log_path(const struct audit *a)
@@ -98,13 +103,14 @@ char *audit_log_path(const struct audit *a)
 }
 
 /* The controls of a section that a derived flag serves, by kube-bench's IDs. */
-static const struct { const char *flag; const char *ids[3]; } flag_controls[] = {
-	{ "audit-log-path", { "1.2.16" } },
-	{ "audit-log-maxage", { "1.2.17" } },
-	{ "audit-log-maxbackup", { "1.2.18" } },
-	{ "audit-log-maxsize", { "1.2.19" } },
-	{ "audit-policy-file", { "3.2.1" } },
-	{ "admission-control-config-file", { "5.2.1", "1.2.9" } },
+static const struct { const char *flag; const char *ids[5]; } flag_controls[] = {
+	{ "audit-log-path", { "1.2.16", "apiserver.audit_log_path" } },
+	{ "audit-log-maxage", { "1.2.17", "apiserver.audit_log_maxage" } },
+	{ "audit-log-maxbackup", { "1.2.18", "apiserver.audit_log_maxbackup" } },
+	{ "audit-log-maxsize", { "1.2.19", "apiserver.audit_log_maxsize" } },
+	{ "audit-policy-file", { "3.2.1", "audit.policy_file" } },
+	{ "admission-control-config-file", { "5.2.1", "1.2.9", "policies.psa_restricted",
+					      "apiserver.admission_event_rate_limit" } },
 };
 
 /* The section's IDs this flag serves; all of them when the table knows none. */
@@ -116,7 +122,7 @@ static unsigned pick_controls(const char *flag, char **ids, unsigned n, char **o
 		if (strcmp(flag_controls[i].flag, flag) != 0)
 			continue;
 		for (j = 0; j < n; j++)
-			for (k = 0; k < 3 && flag_controls[i].ids[k]; k++)
+			for (k = 0; k < 5 && flag_controls[i].ids[k]; k++)
 				if (strcmp(ids[j], flag_controls[i].ids[k]) == 0)
 					out[got++] = ids[j];
 	}
@@ -150,6 +156,105 @@ static int add_num_arg(struct k3s_model *m, const char *flag, uint32_t n, char *
 	return add_derived(m, flag, v, ids, n_ids);
 }
 
+/*
+ * Admission plugins that follow from other settings: PodSecurityPolicy for
+ * the PSP section (K3s <= 1.24), and the opt-in Manual controls. With b
+ * NULL: whether there is any. Each is appended once.
+ */
+static int version_plugins(const struct profile *p, struct buf *b)
+{
+	const struct k3s_config *k = p->k3s;
+	const char *want[3];
+	unsigned n = 0, i, j;
+	int r = 0;
+
+	if (p->pod_security_policy && p->pod_security_policy->enabled &&
+	    k3s_has(p->env.k3s_version, K3S_PSP))
+		want[n++] = "PodSecurityPolicy";
+	if (p->opt_in && p->opt_in->always_pull_images)
+		want[n++] = "AlwaysPullImages";
+	if (p->opt_in && p->opt_in->deny_service_external_ips)
+		want[n++] = "DenyServiceExternalIPs";
+	if (!b)
+		return n > 0;
+	for (i = 0; i < n; i++) {
+		for (j = 0; k && j < k->admission_plugins_count; j++)
+			if (strcmp(k->admission_plugins[j], want[i]) == 0)
+				break;
+		if (!k || j == k->admission_plugins_count)
+			r |= buf_printf(b, "%s%s", b->len ? "," : "", want[i]);
+	}
+	return r;
+}
+
+/*
+ * Plugins the K3s version does not know come out of the user's value as
+ * well: an upgrade to 1.25 must not keep the PodSecurityPolicy of 1.24.
+ */
+static int drop_plugins(struct k3s_model *m, const struct profile *p)
+{
+	struct cfg_list *l = get_list(m, "kube-apiserver-arg");
+	const struct k3s_plugin_range *pr;
+	struct cfg_arg *a;
+	struct buf b = BUF_INIT;
+	size_t n, i;
+	int r = 0;
+
+	if (!l || l->n == 0)
+		return l ? 0 : -ENOMEM;
+	a = &l->args[l->n - 1];
+	pr = k3s_plugin_ranges(&n);
+	for (i = 0; i < n && r == 0; i++)
+		if (!k3s_version_in(p->env.k3s_version, pr[i].since, pr[i].before))
+			r = buf_printf(&b, "%s%s", b.len ? "," : "", pr[i].plugin);
+	if (r < 0) {
+		buf_free(&b);
+		return -ENOMEM;
+	}
+	a->drop = b.data ? buf_steal(&b) : NULL;
+	return 0;
+}
+
+/* The guide's six kubelet suites (hardening guide, all tabs of guide@035acb0). */
+static const char kubelet_suites[] =
+	"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,"
+	"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,"
+	"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305";
+
+static bool has_arg(const struct k3s_model *m, const char *list, const char *flag)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n_lists; i++)
+		for (j = 0; strcmp(m->lists[i].name, list) == 0 && j < m->lists[i].n; j++)
+			if (strcmp(m->lists[i].args[j].flag, flag) == 0)
+				return true;
+	return false;
+}
+
+/* The kubelet settings of the opt-in Manual controls (both roles). */
+static int opt_in_args(struct k3s_model *m, const struct profile *p)
+{
+	const struct opt_in *o = p->opt_in;
+	char v[16];
+	int r = 0;
+
+	if (!o)
+		return 0;
+	if (o->kubelet_tls_cipher_suites && !has_arg(m, "kubelet-arg", "tls-cipher-suites")) {
+		char *key = (char *)"kubelet.tls_cipher_suites";
+
+		r = add_arg(m, "kubelet-arg", "tls-cipher-suites", kubelet_suites, &key, 1);
+	}
+	if (r == 0 && o->pod_max_pids && !has_arg(m, "kubelet-arg", "pod-max-pids")) {
+		char *key = (char *)"kubelet.pod_max_pids";
+
+		snprintf(v, sizeof(v), "%u", o->pod_max_pids);
+		r = add_arg(m, "kubelet-arg", "pod-max-pids", v, &key, 1);
+	}
+	return r;
+}
+
 static int apiserver_args(struct k3s_model *m, const struct profile *p)
 {
 	const struct k3s_config *k = p->k3s;
@@ -163,7 +268,7 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 	/* enable-admission-plugins replaces K3s's default list, which holds
 	 * NodeRestriction (CIS 1.2.14): always keep it. EventRateLimit needs
 	 * to be on for its configuration to matter. */
-	if ((k && k->admission_plugins_count) || erl) {
+	if ((k && k->admission_plugins_count) || erl || version_plugins(p, NULL)) {
 		bool has_nr = false, has_erl = false;
 
 		for (i = 0; k && i < k->admission_plugins_count; i++) {
@@ -176,9 +281,12 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 			r |= buf_printf(&plugins, "%s%s", plugins.len ? "," : "", k->admission_plugins[i]);
 		if (erl && !has_erl)
 			r |= buf_printf(&plugins, ",EventRateLimit");
+		r |= version_plugins(p, &plugins);
 		if (r == 0)
 			r = add_arg(m, "kube-apiserver-arg", "enable-admission-plugins", plugins.data,
 				    k ? k->admission_controls : NULL, k ? k->admission_controls_count : 0);
+		if (r == 0)
+			r = drop_plugins(m, p);
 		buf_free(&plugins);
 		if (r < 0)
 			return -ENOMEM;
@@ -225,6 +333,7 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 	int r = 0;
 
 	memset(m, 0, sizeof(*m));
+	m->p = p;
 	if (p->kernel && p->kernel->protect_kernel_defaults)
 		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
 				p->kernel->controls_count);
@@ -232,6 +341,8 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 	 * secrets-encryption, no kube-apiserver-arg, no other server list */
 	for (i = 0; r == 0 && k && i < k->settings_count; i++) {
 		if (role == ROLE_AGENT && !k3s_key_agent(k->settings[i].key))
+			continue;
+		if (!k3s_version_in(p->env.k3s_version, k->settings[i].since, k->settings[i].before))
 			continue;
 		r = add_setting(m, k->settings[i].key, k->settings[i].value,
 				k->settings[i].controls, k->settings[i].controls_count);
@@ -243,8 +354,12 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 
 		if (role == ROLE_AGENT && !k3s_key_agent(a->list))
 			continue;
+		if (!k3s_version_in(p->env.k3s_version, a->since, a->before))
+			continue;
 		r = add_arg(m, a->list, a->flag, a->value, a->controls, a->controls_count);
 	}
+	if (r == 0)
+		r = opt_in_args(m, p);
 	if (r < 0)
 		k3s_model_free(m);
 	return r;
@@ -264,6 +379,7 @@ void k3s_model_free(struct k3s_model *m)
 			free(m->lists[i].args[j].flag);
 			free(m->lists[i].args[j].value);
 			free(m->lists[i].args[j].controls);
+			free(m->lists[i].args[j].drop);
 		}
 		free(m->lists[i].args);
 		free(m->lists[i].name);

@@ -23,6 +23,7 @@ struct cfg_arg {
 	char *flag;
 	char *value;
 	char *controls;
+	char *drop;             /* enable-admission-plugins: taken out of the user's value too, or NULL */
 };
 
 struct cfg_list {
@@ -36,6 +37,7 @@ struct k3s_model {
 	size_t n_settings;
 	struct cfg_list *lists;
 	size_t n_lists;
+	const struct profile *p;        /* for control labels */
 };
 
 /* role is the resolved role (server or agent). */

@@ -274,6 +274,28 @@ static int plan_stale(struct planner *P)
 	return r;
 }
 
+/*
+ * Files of ours that another K3s version does not use: the PSP manifest
+ * after an upgrade to >= 1.25, psa.yaml on a downgrade to a PSP profile.
+ */
+static int plan_stale_versioned(struct planner *P)
+{
+	const struct pod_security_policy *psp = P->p->pod_security_policy;
+	const struct pod_security *ps = P->p->pod_security;
+	char path[4096];
+	int r = 0;
+
+	if (P->o->role != ROLE_SERVER)
+		return 0;
+	if (psp && psp->manifest) {
+		snprintf(path, sizeof(path), "%s/%s", P->p->manifests_dir, psp->manifest);
+		r = plan_remove_if_ours(P, path);
+	}
+	if (r == 0 && ps && ps->path)
+		r = plan_remove_if_ours(P, ps->path);
+	return r;
+}
+
 static const struct change *find_change(const struct plan *pl, const char *path)
 {
 	size_t i;
@@ -466,6 +488,8 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 	artifacts_free(&arts);
 	if (r == 0)
 		r = plan_stale(&P);
+	if (r == 0)
+		r = plan_stale_versioned(&P);
 	if (r == 0 && p->k3s && p->k3s->mode == CONFIG_MERGE) {
 		snprintf(path, sizeof(path), "%s.d/%s", p->k3s->path, p->k3s->dropin);
 		r = plan_remove_if_ours(&P, path);

@@ -120,6 +120,8 @@ struct k3s_setting {
 	char *value;
 	char **controls;
 	unsigned controls_count;
+	char *since;            /* K3s versions it applies to: since (inclusive) */
+	char *before;           /* and before (exclusive); NULL: unbounded */
 };
 
 /* One `--flag=value` entry of a K3s list argument (kube-apiserver-arg, ...). */
@@ -129,6 +131,8 @@ struct k3s_arg {
 	char *value;
 	char **controls;
 	unsigned controls_count;
+	char *since;            /* as in k3s_setting */
+	char *before;
 };
 
 struct k3s_config {
@@ -155,6 +159,39 @@ struct restart_gate {
 	char *health_interval;
 };
 
+/* K3s minors a profile supports, "1.25" .. "1.28" (inclusive). */
+struct k3s_range {
+	char *min;
+	char *max;
+};
+
+/* PodSecurityPolicy for K3s <= 1.24, as the guide's v1.24 tab. */
+struct pod_security_policy {
+	bool enabled;
+	char **controls;
+	unsigned controls_count;
+	char *manifest;                 /* file name in manifests_dir */
+};
+
+/* The Manual controls the guide leaves to the operator: each off unless set. */
+struct opt_in {
+	bool always_pull_images;        /* apiserver.admission_always_pull_images */
+	bool deny_service_external_ips; /* apiserver.deny_service_external_ips */
+	bool kubelet_tls_cipher_suites; /* kubelet.tls_cipher_suites */
+	uint32_t pod_max_pids;          /* kubelet.pod_max_pids; 0: not set */
+};
+
+struct benchmark;
+
+/*
+ * What the tool found out about the K3s it hardens, set after loading
+ * (k3s_version.h k3s_env_apply), not read from the profile file.
+ */
+struct profile_env {
+	char *k3s_version;              /* the version hardened for, or NULL: unknown */
+	struct benchmark *bench;        /* the benchmark whose IDs are shown, or NULL */
+};
+
 struct profile {
 	char *name;
 	char *description;
@@ -171,6 +208,12 @@ struct profile {
 	struct service_accounts *service_accounts;
 	struct k3s_config *k3s;
 	struct restart_gate *restart;
+	char *benchmark;                /* k3s-cis-1.9, or "auto" (cis: the newest that covers the version) */
+	char *k3s_version;              /* pin the K3s version (offline roots, image builds) */
+	struct k3s_range *k3s_versions;
+	struct pod_security_policy *pod_security_policy;
+	struct opt_in *opt_in;
+	struct profile_env env;         /* not in the schema */
 };
 
 /* A loaded profile together with the merged tree it came from. */
@@ -204,5 +247,12 @@ static inline bool is_control_id(const char *s) { return valid_control_id(s); }
 static inline long long duration_ms(const char *s) { return valid_duration_ms(s); }
 /* The unit to restart: the profile's, else k3s.service or k3s-agent.service. */
 const char *profile_unit(const struct profile *p, enum profile_role role);
+
+/*
+ * The text shown for a control cited in a profile: a stable key
+ * (apiserver.audit_log_path) as the ID of the benchmark in use (1.2.16), or
+ * NULL when that benchmark has no such control; IDs as written.
+ */
+const char *profile_control_label(const struct profile *p, const char *control);
 
 #endif

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cyaml/cyaml.h>
 
+#include "benchmark.h"
 #include "buf.h"
 #include "profile_schema.h"
 #include "yemit.h"
@@ -38,6 +40,26 @@ static void cyaml_cfg_init(cyaml_config_t *cfg, struct cylog *cl)
 	cfg->flags = CYAML_CFG_NO_ALIAS;
 }
 
+/*
+ * Until the K3s version is known (k3s_version.h k3s_env_apply), control keys
+ * show as the IDs of the profile's benchmark, or of the newest one.
+ */
+static void default_benchmark(struct profile *p)
+{
+	struct diags d = { NULL, 0, 0 };
+	const char *const *names;
+	const char *name;
+	size_t n;
+
+	names = benchmark_names(&n);
+	if (n == 0)
+		return;
+	name = p->benchmark && strcmp(p->benchmark, "auto") != 0 ? p->benchmark : names[n - 1];
+	if (benchmark_load(name, &p->env.bench, &d) < 0)
+		p->env.bench = NULL;    /* validation names a bad benchmark */
+	diags_free(&d);
+}
+
 int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct profile **out)
 {
 	struct buf text = BUF_INIT;
@@ -60,6 +82,7 @@ int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct p
 		r = e == CYAML_ERR_OOM ? -ENOMEM : -EINVAL;
 		goto out;
 	}
+	default_benchmark(data);
 	*out = data;
 out:
 	buf_free(&text);
@@ -74,6 +97,10 @@ void profile_cyaml_free(struct profile *p)
 
 	if (!p)
 		return;
+	/* not in the schema: set after loading */
+	free(p->env.k3s_version);
+	benchmark_free(p->env.bench);
+	memset(&p->env, 0, sizeof(p->env));
 	cyaml_cfg_init(&cfg, &cl);
 	cyaml_free(&cfg, &profile_schema, p, 0);
 	buf_free(&cl.msg);

@@ -152,6 +152,8 @@ static const cyaml_schema_field_t setting_fields[] = {
 	CYAML_FIELD_STRING_PTR("key", CYAML_FLAG_DEFAULT, struct k3s_setting, key, 1, 256),
 	CYAML_FIELD_STRING_PTR("value", CYAML_FLAG_DEFAULT, struct k3s_setting, value, 0, STR_MAX),
 	STRINGS("controls", struct k3s_setting, controls),
+	STRING("since", struct k3s_setting, since),
+	STRING("before", struct k3s_setting, before),
 	CYAML_FIELD_END
 };
 
@@ -164,6 +166,8 @@ static const cyaml_schema_field_t arg_fields[] = {
 	CYAML_FIELD_STRING_PTR("flag", CYAML_FLAG_DEFAULT, struct k3s_arg, flag, 1, 256),
 	CYAML_FIELD_STRING_PTR("value", CYAML_FLAG_DEFAULT, struct k3s_arg, value, 0, STR_MAX),
 	STRINGS("controls", struct k3s_arg, controls),
+	STRING("since", struct k3s_arg, since),
+	STRING("before", struct k3s_arg, before),
 	CYAML_FIELD_END
 };
 
@@ -193,6 +197,27 @@ static const cyaml_schema_field_t restart_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t k3s_range_fields[] = {
+	STRING("min", struct k3s_range, min),
+	STRING("max", struct k3s_range, max),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t psp_fields[] = {
+	CYAML_FIELD_BOOL("enabled", OPT, struct pod_security_policy, enabled),
+	STRINGS("controls", struct pod_security_policy, controls),
+	STRING("manifest", struct pod_security_policy, manifest),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t opt_in_fields[] = {
+	CYAML_FIELD_BOOL("always_pull_images", OPT, struct opt_in, always_pull_images),
+	CYAML_FIELD_BOOL("deny_service_external_ips", OPT, struct opt_in, deny_service_external_ips),
+	CYAML_FIELD_BOOL("kubelet_tls_cipher_suites", OPT, struct opt_in, kubelet_tls_cipher_suites),
+	CYAML_FIELD_UINT("pod_max_pids", OPT, struct opt_in, pod_max_pids),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t profile_fields[] = {
 	STRING("name", struct profile, name),
 	STRING("description", struct profile, description),
@@ -209,6 +234,11 @@ static const cyaml_schema_field_t profile_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("service_accounts", OPT, struct profile, service_accounts, service_accounts_fields),
 	CYAML_FIELD_MAPPING_PTR("k3s", OPT, struct profile, k3s, k3s_fields),
 	CYAML_FIELD_MAPPING_PTR("restart", OPT, struct profile, restart, restart_fields),
+	STRING("benchmark", struct profile, benchmark),
+	STRING("k3s_version", struct profile, k3s_version),
+	CYAML_FIELD_MAPPING_PTR("k3s_versions", OPT, struct profile, k3s_versions, k3s_range_fields),
+	CYAML_FIELD_MAPPING_PTR("pod_security_policy", OPT, struct profile, pod_security_policy, psp_fields),
+	CYAML_FIELD_MAPPING_PTR("opt_in", OPT, struct profile, opt_in, opt_in_fields),
 	CYAML_FIELD_END
 };
 

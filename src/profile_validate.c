@@ -10,6 +10,8 @@
 #include "buf.h"
 #include "k3s_keys.h"
 #include "validate.h"
+#include "benchmark.h"
+#include "k3s_version.h"
 
 struct vctx {
 	struct profile_ctx *c;
@@ -82,10 +84,24 @@ static void v_controls(struct vctx *v, const char *base, char **ids, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
+		char near[80];
+
 		if (valid_control_id(ids[i]))
 			continue;
 		snprintf(path, sizeof(path), "%s.controls.%u", base, i);
-		verr(v, path, "'%s' is not a CIS control ID (like 1.2.16)", ids[i]);
+		if (islower((unsigned char)ids[i][0]) && strchr(ids[i], '.')) {
+			if (k3s_control_check(ids[i], near, sizeof(near)) == 0)
+				continue;
+			if (near[0])
+				verr(v, path, "'%s' is not a control key of any benchmark; did you mean '%s'?",
+				     ids[i], near);
+			else
+				verr(v, path, "'%s' is not a control key of any benchmark (see benchmarks/KEYS.md)",
+				     ids[i]);
+			continue;
+		}
+		verr(v, path, "'%s' is not a CIS control ID (like 1.2.16) or a control key (like "
+		     "apiserver.audit_log_path)", ids[i]);
 	}
 }
 
@@ -363,6 +379,72 @@ static const struct { const char *flag; enum flag_type type; const char *owner; 
 	{ "protect-kernel-defaults", FT_OWNED, "kernel.protect_kernel_defaults" },
 };
 
+/* Whether [s1, b1) and [s2, b2) share a K3s version (NULL: unbounded). */
+static bool ranges_overlap(const char *s1, const char *b1, const char *s2, const char *b2)
+{
+	if (b1 && s2 && k3s_version_cmp(b1, s2) <= 0)
+		return false;
+	if (b2 && s1 && k3s_version_cmp(b2, s1) <= 0)
+		return false;
+	return true;
+}
+
+static void v_since_before(struct vctx *v, const char *base, unsigned i, const char *since,
+			   const char *before)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s.%u.since", base, i);
+	if (since && !k3s_version_valid(since))
+		verr(v, path, "'%s' is not a K3s version (like 1.29)", since);
+	snprintf(path, sizeof(path), "%s.%u.before", base, i);
+	if (before && !k3s_version_valid(before))
+		verr(v, path, "'%s' is not a K3s version (like 1.29)", before);
+	else if (since && before && k3s_version_valid(since) && k3s_version_cmp(since, before) >= 0)
+		verr(v, path, "%s is not after since (%s): no K3s version is left", before, since);
+}
+
+/* The benchmark and K3s version keys. */
+static void v_versions(struct vctx *v, const struct profile *p)
+{
+	const char *const *names;
+	size_t n, i;
+
+	if (p->benchmark && strcmp(p->benchmark, "auto") != 0) {
+		names = benchmark_names(&n);
+		for (i = 0; i < n && strcmp(names[i], p->benchmark) != 0; i++)
+			;
+		if (i == n)
+			verr(v, "benchmark", "'%s' is not a benchmark (auto, or one of "
+			     "k3s-harden benchmarks: k3s-cis-1.6 ... k3s-cis-2.1)", p->benchmark);
+	}
+	if (p->k3s_version && !k3s_version_valid(p->k3s_version))
+		verr(v, "k3s_version", "'%s' is not a K3s version (like 1.30 or v1.30.4+k3s1)",
+		     p->k3s_version);
+	if (p->k3s_versions) {
+		const struct k3s_range *r = p->k3s_versions;
+
+		if (!r->min || !k3s_version_valid(r->min))
+			verr(v, "k3s_versions.min", "'%s' is not a K3s version (like 1.25)", r->min ? r->min : "");
+		if (!r->max || !k3s_version_valid(r->max))
+			verr(v, "k3s_versions.max", "'%s' is not a K3s version (like 1.28)", r->max ? r->max : "");
+		else if (r->min && k3s_version_valid(r->min) && k3s_version_cmp(r->min, r->max) > 0)
+			verr(v, "k3s_versions.max", "%s is before min (%s)", r->max, r->min);
+		if (p->k3s_version && k3s_version_valid(p->k3s_version) && r->min && r->max &&
+		    !k3s_version_in(p->k3s_version, r->min, NULL))
+			verr(v, "k3s_version", "K3s %s is before this profile's k3s_versions.min (%s)",
+			     p->k3s_version, r->min);
+	}
+	if (p->pod_security_policy) {
+		const struct pod_security_policy *psp = p->pod_security_policy;
+
+		v_controls(v, "pod_security_policy", psp->controls, psp->controls_count);
+		if (!psp->manifest || !ok_manifest_name(psp->manifest))
+			verr(v, "pod_security_policy.manifest", "'%s' is not a file name ending in .yaml",
+			     psp->manifest ? psp->manifest : "");
+	}
+}
+
 static void v_arg(struct vctx *v, const struct profile *p, unsigned i)
 {
 	const struct k3s_arg *a = &p->k3s->args[i];
@@ -388,8 +470,10 @@ static void v_arg(struct vctx *v, const struct profile *p, unsigned i)
 		return;
 	}
 	for (j = 0; j < i; j++)
-		if (strcmp(p->k3s->args[j].list, a->list) == 0 && strcmp(p->k3s->args[j].flag, a->flag) == 0)
-			verr(v, path, "%s %s is set twice", a->list, a->flag);
+		if (strcmp(p->k3s->args[j].list, a->list) == 0 && strcmp(p->k3s->args[j].flag, a->flag) == 0 &&
+		    ranges_overlap(p->k3s->args[j].since, p->k3s->args[j].before, a->since, a->before))
+			verr(v, path, "%s %s is set twice for the same K3s versions", a->list, a->flag);
+	v_since_before(v, "k3s.args", i, a->since, a->before);
 	snprintf(path, sizeof(path), "k3s.args.%u.value", i);
 	if (!valid_one_line(a->value)) {
 		verr(v, path, "newlines and control characters are not allowed");
@@ -453,6 +537,7 @@ static void v_k3s(struct vctx *v, const struct profile *p)
 
 		snprintf(path, sizeof(path), "k3s.settings.%u", i);
 		v_controls(v, path, s->controls, s->controls_count);
+		v_since_before(v, "k3s.settings", i, s->since, s->before);
 		snprintf(path, sizeof(path), "k3s.settings.%u.key", i);
 		if (!valid_flag_name(s->key)) {
 			verr(v, path, "'%s' is not a K3s option name", s->key);
@@ -479,8 +564,9 @@ static void v_top(struct vctx *v, const struct profile *p)
 {
 	size_t n;
 
-	if (!p->name || !valid_dns1123_label(p->name))
-		verr(v, "name", "'%s' is not a profile name (a-z, 0-9 and '-')", p->name ? p->name : "");
+	/* dots for the benchmark versions in k3s-cis-1.10 */
+	if (!p->name || !valid_dns1123_subdomain(p->name) || strlen(p->name) > 63)
+		verr(v, "name", "'%s' is not a profile name (a-z, 0-9, '-' and '.')", p->name ? p->name : "");
 	n = p->unit ? strlen(p->unit) : 0;
 	if (p->unit && (n < 9 || strcmp(p->unit + n - 8, ".service") != 0 ||
 			strspn(p->unit, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.@\\") != n))
@@ -571,4 +657,5 @@ void profile_validate(struct profile_ctx *c, const struct ynode *tree, const str
 	v_network_policies(v, p);
 	v_service_accounts(v, p);
 	v_k3s(v, p);
+	v_versions(v, p);
 }

@@ -12,6 +12,7 @@
 #include "embedded.h"
 #include "escape.h"
 #include "fsutil.h"
+#include "k3s_version.h"
 #include "kv.h"
 #include "model.h"
 #include "mustache.h"
@@ -355,16 +356,21 @@ static struct kv *str_list(char **v, unsigned n)
 	return l;
 }
 
-static int set_controls(struct kv *ctx, char **ids, unsigned n)
+/* The controls as the benchmark in use numbers them (profile_control_label). */
+static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned n)
 {
 	struct buf b = BUF_INIT;
 	unsigned i;
 	int r = 0;
 
-	if (n == 0)
+	for (i = 0; i < n && r == 0; i++) {
+		const char *label = profile_control_label(R->p, ids[i]);
+
+		if (label)
+			r = buf_printf(&b, "%s%s", b.len ? ", " : "", label);
+	}
+	if (r == 0 && !b.data)
 		return kv_map_bool(ctx, "controls", false);
-	for (i = 0; i < n && r == 0; i++)
-		r = buf_printf(&b, "%s%s", i ? ", " : "", ids[i]);
 	if (r == 0)
 		r = kv_map_str(ctx, "controls", b.data);
 	buf_free(&b);
@@ -437,7 +443,7 @@ static int render_psa(struct renderer *R)
 			ids[n++] = ps->controls[k];
 		for (k = 0; erl_on && k < e->controls_count; k++)
 			ids[n++] = e->controls[k];
-		r |= set_controls(ctx, ids, n);
+		r |= set_controls(R, ctx, ids, n);
 		free(ids);
 	}
 	if (r) {
@@ -459,7 +465,7 @@ static int render_audit(struct renderer *R)
 	if (!ctx)
 		return -ENOMEM;
 	r |= kv_map_str(ctx, "level", audit_level_name(a->level));
-	r |= set_controls(ctx, a->controls, a->controls_count);
+	r |= set_controls(R, ctx, a->controls, a->controls_count);
 	if (r) {
 		kv_free(ctx);
 		return -ENOMEM;
@@ -498,12 +504,48 @@ static int render_sysctl(struct renderer *R)
 		r |= kv_list_add(list, e);
 	}
 	r |= kv_map_set(ctx, "parameters", list);
-	r |= set_controls(ctx, k->controls, k->controls_count);
+	r |= set_controls(R, ctx, k->controls, k->controls_count);
 	if (r) {
 		kv_free(ctx);
 		return -ENOMEM;
 	}
 	return emit(R, "sysctl.conf", ctx, k->path, FMT_CONF, 0644, false);
+}
+
+/* What the network policies select depends on the K3s version. */
+static int netpol_version(struct renderer *R, struct kv *ctx)
+{
+	const char *v = R->p->env.k3s_version;
+	int r = 0;
+
+	/* Traefik v1 (K3s <= 1.20) pods are app=traefik, v2 app.kubernetes.io/name=traefik */
+	r |= kv_map_bool(ctx, "traefik_v1", k3s_has(v, K3S_TRAEFIK_V1));
+	/* before Kubernetes 1.21 no namespace carries kubernetes.io/metadata.name */
+	r |= kv_map_bool(ctx, "ns_name_label", k3s_has(v, K3S_NS_NAME_LABEL));
+	return r;
+}
+
+/* PodSecurityPolicy and its RBAC (K3s <= 1.24), as the guide's v1.24 tab. */
+static int render_psp(struct renderer *R)
+{
+	const struct pod_security_policy *psp = R->p->pod_security_policy;
+	char path[4096];
+	struct kv *ctx;
+	int r = 0;
+
+	if (!psp || !psp->enabled || !k3s_has(R->p->env.k3s_version, K3S_PSP) || !psp->manifest)
+		return 0;
+	ctx = kv_map();
+	if (!ctx)
+		return -ENOMEM;
+	r |= set_controls(R, ctx, psp->controls, psp->controls_count);
+	if (r == 0)
+		r = join_path(path, sizeof(path), R->p->manifests_dir, psp->manifest);
+	if (r) {
+		kv_free(ctx);
+		return r < 0 ? r : -ENOMEM;
+	}
+	return emit(R, "psp.yaml", ctx, path, FMT_YAML, 0600, false);
 }
 
 static int render_netpol(struct renderer *R)
@@ -527,7 +569,8 @@ static int render_netpol(struct renderer *R)
 		r |= kv_map_bool(ctx, "allow_metrics_server", np->allow_metrics_server);
 		r |= kv_map_bool(ctx, "allow_traefik", np->allow_traefik);
 		r |= kv_map_bool(ctx, "allow_svclb_traefik", np->allow_svclb_traefik);
-		r |= set_controls(ctx, np->controls, np->controls_count);
+		r |= netpol_version(R, ctx);
+		r |= set_controls(R, ctx, np->controls, np->controls_count);
 		snprintf(file, sizeof(file), "%s-%s.yaml", np->manifest_prefix, ns);
 		if (r == 0)
 			r = join_path(path, sizeof(path), R->p->manifests_dir, file);
@@ -553,7 +596,7 @@ static int render_service_accounts(struct renderer *R)
 	if (!ctx)
 		return -ENOMEM;
 	r |= kv_map_set(ctx, "namespaces", str_list(sa->namespaces, sa->namespaces_count));
-	r |= set_controls(ctx, sa->controls, sa->controls_count);
+	r |= set_controls(R, ctx, sa->controls, sa->controls_count);
 	if (r == 0)
 		r = join_path(path, sizeof(path), R->p->manifests_dir, sa->manifest);
 	if (r) {
@@ -681,6 +724,8 @@ int render_profile_model(const struct profile *p, const struct render_opts *o,
 	r = render_sysctl(&R);
 	if (r == 0 && o->role == ROLE_SERVER) {
 		r = render_psa(&R);
+		if (r == 0)
+			r = render_psp(&R);
 		if (r == 0)
 			r = render_audit(&R);
 		if (r == 0)

@@ -209,7 +209,7 @@ setup_name_beside_file() {
 	mkdir "$tmp/cwd"
 	printf 'extends: cis\n' >"$tmp/cwd/site.yaml"
 	RUN_DIR=$tmp/cwd check_bad x site \
-		"site"$'\t'"-"$'\t'"unknown profile 'site' (built-in: base, cis-agent, cis); to use the file, write './site.yaml'"
+		"site"$'\t'"-"$'\t'"unknown profile 'site' (built-in: base, cis-agent, cis-common, cis, k3s-cis-1.10, k3s-cis-1.11, k3s-cis-1.12, k3s-cis-1.23, k3s-cis-1.24, k3s-cis-1.6, k3s-cis-1.7, k3s-cis-1.8, k3s-cis-1.9, k3s-cis-2.0, k3s-cis-2.1); to use the file, write './site.yaml'"
 }
 
 for c in empty_file directory symlink extends_symlink fifo too_large missing unknown_builtin \
@@ -246,7 +246,7 @@ for f in tests/good-profiles/*.yaml; do
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "profile validate exit code $rc, expected 0"
 	[ ! -s "$tmp/stderr" ] || fail "profile validate printed on stderr"
-	run "$tmp/stdout" "$tmp/stderr" -p "$f" render --out "$tmp/out"
+	run "$tmp/stdout" "$tmp/stderr" -q -p "$f" render --out "$tmp/out"
 	rc=$?
 	[ "$rc" -eq 0 ] || fail "render exit code $rc, expected 0"
 	[ ! -s "$tmp/stderr" ] || fail "render printed on stderr"

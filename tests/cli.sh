@@ -62,7 +62,7 @@ while read -r mode path; do
 done <<<"$want_files"
 check "audit log directory exists with mode 0700" [ "$(stat -c %04a "$o/var/lib/rancher/k3s/server/logs" 2>/dev/null)" = 0700 ]
 count=$(find "$o" -type f | wc -l)
-check "render --out wrote exactly 8 files (got $count)" [ "$count" = 8 ]
+check "render --out wrote exactly 9 files (got $count)" [ "$count" = 9 ]
 check "no temporary files left" [ -z "$(find "$o" -name '.*k3s-harden*')" ]
 
 # the files are byte for byte what render prints

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "k3s_version.h"
 #include "kconfig.h"
 #include "render.h"
 
@@ -34,6 +35,9 @@ static int setup_profile(void **state, const char *name)
 	size_t i;
 
 	if (!f || profile_load(name, &f->doc, &f->d) < 0)
+		return -1;
+	/* the guide's 1.25 - 1.28 values, IDs of k3s-cis-1.9 (these tests are about the merge) */
+	if (k3s_env_apply(f->doc->p, "1.27", NULL, &f->d, &f->d) < 0)
 		return -1;
 	if (k3s_model_build(f->doc->p, ROLE_SERVER, &f->m) < 0)
 		return -1;
@@ -564,6 +568,7 @@ static void test_kconfig_dropin_mode_appends(void **state)
 	fclose(fp);
 	assert_int_equal(profile_load("/tmp/k3h-kconfig-dropin.yaml", &doc, &f->d), 0);
 	unlink("/tmp/k3h-kconfig-dropin.yaml");
+	assert_int_equal(k3s_env_apply(doc->p, "1.27", NULL, &f->d, &f->d), 0);   /* as setup's */
 	assert_int_equal(render_profile(doc->p, &ro, &arts, &f->d), 0);
 	for (i = 0; i < arts.n; i++)
 		if (strstr(arts.v[i].path, "config.yaml.d/90-k3s-harden.yaml"))

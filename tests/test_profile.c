@@ -213,8 +213,7 @@ static void test_profile_builtin_cis(void **state)
 	unsigned i;
 
 	assert_string_equal(p->name, "cis");
-	/* cis detects the role on the host (issue 9) */
-	assert_int_equal(p->role, ROLE_AUTO);
+	assert_int_equal(p->role, ROLE_AUTO);          /* detected, as the k3s-cis-* profiles */
 	assert_null(p->unit);
 	assert_string_equal(profile_unit(p, ROLE_SERVER), "k3s.service");
 	/* from base, through the implicit extends */
@@ -229,7 +228,7 @@ static void test_profile_builtin_cis(void **state)
 	assert_string_equal(p->pod_security->defaults.enforce_version, "latest");
 	assert_int_equal(p->pod_security->exemptions.namespaces_count, 2);
 	assert_string_equal(p->pod_security->exemptions.namespaces[0], "kube-system");
-	assert_string_equal(p->pod_security->exemptions.namespaces[1], "cis-operator-system");
+	assert_string_equal(p->pod_security->exemptions.namespaces[1], "compliance-operator-system");
 	assert_int_equal(p->pod_security->exemptions.usernames_count, 0);
 
 	assert_true(p->event_rate_limit->enabled);
@@ -255,10 +254,10 @@ static void test_profile_builtin_cis(void **state)
 		assert_string_equal(p->kernel->parameters[i].key, keys[i]);
 	assert_string_equal(p->kernel->parameters[5].value, "25000000");
 	assert_int_equal(p->kernel->parameters[0].controls_count, 1);
-	assert_string_equal(p->kernel->parameters[0].controls[0], "k3s-cis-1.24:4.2.6");
+	assert_string_equal(p->kernel->parameters[0].controls[0], "kubelet.protect_kernel_defaults");
 
 	assert_true(p->network_policies->enabled);
-	assert_int_equal(p->network_policies->namespaces_count, 3);
+	assert_int_equal(p->network_policies->namespaces_count, 4);      /* kube-node-lease too */
 	assert_string_equal(p->network_policies->manifest_prefix, "k3s-harden-netpol");
 	assert_true(p->service_accounts->enabled);
 	assert_int_equal(p->service_accounts->namespaces_count, 4);
@@ -270,12 +269,15 @@ static void test_profile_builtin_cis(void **state)
 	assert_string_equal(p->k3s->admission_plugins[0], "NodeRestriction");
 	assert_int_equal(p->k3s->settings_count, 1);
 	assert_string_equal(p->k3s->settings[0].key, "secrets-encryption");
-	assert_int_equal(p->k3s->args_count, 6);
+	/* terminated-pod-gc-threshold twice (before and since 1.29), three >= 1.29 values */
+	assert_int_equal(p->k3s->args_count, 9);
 	assert_string_equal(p->k3s->args[0].list, "kube-apiserver-arg");
 	assert_string_equal(p->k3s->args[0].flag, "request-timeout");
 	assert_string_equal(p->k3s->args[0].value, "300s");
-	assert_string_equal(p->k3s->args[4].flag, "streaming-connection-idle-timeout");
-	assert_string_equal(p->k3s->args[4].value, "5m");
+	assert_string_equal(p->k3s->args[6].flag, "streaming-connection-idle-timeout");
+	assert_string_equal(p->k3s->args[6].value, "5m");
+	assert_string_equal(p->k3s->args[4].since, "1.29");
+	assert_string_equal(p->k3s->args[3].before, "1.29");
 }
 
 static void test_profile_builtin_cis_agent(void **state)
@@ -304,7 +306,7 @@ static void test_profile_builtin_cis_agent(void **state)
 	/* lists written in the child replace the parent's */
 	assert_int_equal(p->k3s->admission_plugins_count, 0);
 	assert_int_equal(p->k3s->settings_count, 0);
-	assert_int_equal(p->k3s->args_count, 2);
+	assert_int_equal(p->k3s->args_count, 3);
 	assert_string_equal(p->k3s->args[0].list, "kubelet-arg");
 	assert_string_equal(p->k3s->args[1].flag, "make-iptables-util-chains");
 }
@@ -427,12 +429,12 @@ static void test_profile_extends_list_append(void **state)
 	p = load_ok(f, path);
 	assert_int_equal(p->pod_security->exemptions.namespaces_count, 4);
 	assert_string_equal(p->pod_security->exemptions.namespaces[0], "kube-system");
-	assert_string_equal(p->pod_security->exemptions.namespaces[1], "cis-operator-system");
+	assert_string_equal(p->pod_security->exemptions.namespaces[1], "compliance-operator-system");
 	assert_string_equal(p->pod_security->exemptions.namespaces[2], "monitoring");
 	assert_string_equal(p->pod_security->exemptions.namespaces[3], "logging");
-	assert_int_equal(p->k3s->args_count, 7);
+	assert_int_equal(p->k3s->args_count, 10);
 	assert_string_equal(p->k3s->args[0].flag, "request-timeout");
-	assert_string_equal(p->k3s->args[6].flag, "event-qps");
+	assert_string_equal(p->k3s->args[9].flag, "event-qps");
 }
 
 /* `+` through two levels of files, and `key+:` inside a new list entry. */
@@ -478,7 +480,7 @@ static void test_profile_extends_relative_chain(void **state)
 	assert_string_equal(p->name, "c");
 	assert_int_equal(p->retention, 8);
 	assert_string_equal(p->unit, "q.service");
-	assert_int_equal(p->k3s->args_count, 6);
+	assert_int_equal(p->k3s->args_count, 9);
 }
 
 static void test_profile_extends_cycle_self(void **state)

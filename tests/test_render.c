@@ -138,6 +138,7 @@ static void test_render_cis_artifacts(void **state)
 		{ "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-kube-system.yaml", 0600, false, ART_FILE },
 		{ "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-default.yaml", 0600, false, ART_FILE },
 		{ "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-kube-public.yaml", 0600, false, ART_FILE },
+		{ "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-kube-node-lease.yaml", 0600, false, ART_FILE },
 		{ "/var/lib/rancher/k3s/server/manifests/k3s-harden-serviceaccounts.yaml", 0600, false, ART_FILE },
 		{ "/etc/rancher/k3s/config.yaml", 0600, true, ART_FILE },
 	};
@@ -190,7 +191,7 @@ static void test_render_psa_structure(void **state)
 	ns = ypath(d, r, "plugins.0.configuration.exemptions.namespaces");
 	assert_int_equal(ylen(ns), 2);
 	assert_string_equal(yscalar(d, ns, "0"), "kube-system");
-	assert_string_equal(yscalar(d, ns, "1"), "cis-operator-system");
+	assert_string_equal(yscalar(d, ns, "1"), "compliance-operator-system");
 	assert_string_equal(yscalar(d, r, "plugins.1.name"), "EventRateLimit");
 	assert_string_equal(yscalar(d, r, "plugins.1.configuration.apiVersion"),
 			    "eventratelimit.admission.k8s.io/v1alpha1");
@@ -410,6 +411,8 @@ static void test_render_k3s_config(void **state)
 		"audit-policy-file=/var/lib/rancher/k3s/server/audit.yaml",
 		"audit-log-maxage=30", "audit-log-maxbackup=10", "audit-log-maxsize=100",
 		"request-timeout=300s", "service-account-lookup=true",
+		/* the version is unknown: the newest, so the guide's >= 1.29 values */
+		"service-account-extend-token-expiration=false",
 	};
 	const struct artifact *a;
 	struct ydocs y;
@@ -432,7 +435,7 @@ static void test_render_k3s_config(void **state)
 	for (i = 0; i < sizeof(api) / sizeof(api[0]); i++)
 		assert_true(list_has(d, l, api[i]));
 	l = ypath(d, r, "kube-controller-manager-arg");
-	assert_true(list_has(d, l, "terminated-pod-gc-threshold=10"));
+	assert_true(list_has(d, l, "terminated-pod-gc-threshold=100"));
 	assert_true(list_has(d, l, "use-service-account-credentials=true"));
 	l = ypath(d, r, "kubelet-arg");
 	assert_true(list_has(d, l, "streaming-connection-idle-timeout=5m"));
@@ -457,7 +460,8 @@ static void test_render_agent_only_node_files(void **state)
 	assert_string_equal(yscalar(&y.docs[0], r, "protect-kernel-defaults"), "true");
 	assert_null(ypath(&y.docs[0], r, "kube-apiserver-arg"));
 	assert_null(ypath(&y.docs[0], r, "secrets-encryption"));
-	assert_int_equal(ylen(ypath(&y.docs[0], r, "kubelet-arg")), 2);
+	/* streaming-connection-idle-timeout, make-iptables-util-chains, tls-cipher-suites (>= 1.29) */
+	assert_int_equal(ylen(ypath(&y.docs[0], r, "kubelet-arg")), 3);
 	ydocs_free(&y);
 }
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# K3s versions and benchmark profiles from the command line: golden renders
+# for every built-in benchmark profile and role, the default's pick, the
+# version from --k3s-version, the profile or `k3s --version`, errors that
+# name the supported range, and a 1.24 -> 1.30 upgrade as one transaction
+# that rollback undoes. Usage: K3H_BIN=/abs/k3s-harden bash tests/versions.sh
+# UPDATE_GOLDEN=1 rewrites the golden files from the current output.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${K3H_BIN:?set K3H_BIN to the k3s-harden binary}
+tmp=$(mktemp -d /tmp/k3h-versions-XXXXXX)
+trap 'rm -rf -- "$tmp"' EXIT
+gdir=$here/golden/versions
+mkdir -p "$gdir"
+pass=0 fail=0 n=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && printf '#   %s\n' "$2"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+golden() {
+	local name=$1 file=$gdir/$2
+	[ "${UPDATE_GOLDEN:-}" = 1 ] && cp "$tmp/out" "$file"
+	if diff -u "$file" "$tmp/out" >"$tmp/g.diff" 2>&1; then ok "$name"; else
+		not_ok "$name" "differs from golden/versions/$2"; sed 's/^/#   /' "$tmp/g.diff" | head -30; fi
+}
+# an empty root, or one whose K3s unit makes it an agent
+server_root() { rm -rf "$1"; mkdir -p "$1"; }
+agent_root() {
+	server_root "$1"; mkdir -p "$1/etc/systemd/system"
+	printf '[Service]\nExecStart=/usr/local/bin/k3s agent\n' >"$1/etc/systemd/system/k3s-agent.service"
+}
+
+# --- every built-in benchmark profile, each role, at the newest K3s it covers
+profiles=$("$bin" profile list | awk '$1 ~ /^k3s-cis-/ {print $1}')
+check "profile list has the benchmark profiles" [ "$(echo "$profiles" | wc -w)" -ge 11 ]
+for p in $profiles; do
+	max=$("$bin" profile show "$p" | awk '/^k3s_versions:/ {f=1} f && /max:/ {gsub(/[^0-9.]/, "", $2); print $2; exit}')
+	[ -n "$max" ] || { not_ok "$p: profile show has k3s_versions.max"; continue; }
+	for role in server agent; do
+		R=$tmp/$p-$role; ${role}_root "$R"
+		run "$bin" -p "$p" --root "$R" --k3s-version "$max" render
+		check "$p $role (K3s $max): render exits 0" [ "$rc" = 0 ]
+		golden "$p $role (K3s $max): matches golden" "$p-$role.txt"
+		# render notes the role with -v only (it prints artifacts, not a host report)
+		"$bin" -v -p "$p" --root "$R" --k3s-version "$max" render >/dev/null 2>"$tmp/err.v" || true
+		check "$p $role: the role was detected" grep -q "role auto: $role" "$tmp/err.v"
+	done
+done
+
+# --- the oldest end too, where the guide differs: Traefik v1 (<= 1.20), PSP (<= 1.24), PSA (1.25)
+for pv in k3s-cis-1.6:1.20 k3s-cis-1.23:1.22 k3s-cis-1.10:1.28; do
+	p=${pv%%:*} v=${pv#*:}
+	R=$tmp/$p-$v; server_root "$R"
+	run "$bin" -p "$p" --root "$R" --k3s-version "$v" render
+	check "$p server (K3s $v): render exits 0" [ "$rc" = 0 ]
+	golden "$p server (K3s $v): matches golden" "$p-server-$v.txt"
+done
+run "$bin" -p k3s-cis-1.6 --root "$R" --k3s-version 1.20 render
+check "K3s 1.20: the Traefik v1 allow selects app: traefik" grep -q '^      app: traefik$' "$tmp/out"
+check "K3s 1.20: not the v2 label" bash -c "! grep -q 'app.kubernetes.io/name: traefik' '$tmp/out'"
+
+# --- the default picks the newest benchmark that covers the version, and says so
+R=$tmp/pick; server_root "$R"
+for pair in 1.20:k3s-cis-1.6 1.24:k3s-cis-1.24 1.25:k3s-cis-1.7 1.27:k3s-cis-1.9 1.30:k3s-cis-1.11 v1.33.1+k3s1:k3s-cis-1.12; do
+	v=${pair%%:*} want=${pair#*:}
+	run "$bin" --root "$R" --k3s-version "$v" --output json render
+	check "cis on K3s $v picks $want" grep -q "profile cis: $want, the newest benchmark that covers K3s $v" "$tmp/err"
+	check "cis on K3s $v: JSON names the benchmark" grep -q "\"benchmark\":\"$want\"" "$tmp/out"
+done
+run "$bin" --root "$R" render
+check "no version offline: exit 0" [ "$rc" = 0 ]
+check "no version offline: the newest, with a note on how to pin" grep -q 'pin it with --k3s-version' "$tmp/err"
+printf 'extends: cis\nname: pinned\nk3s_version: "1.24"\n' >"$tmp/pinned.yaml"
+run "$bin" -p "$tmp/pinned.yaml" --root "$R" --output json render
+check "k3s_version in a profile: K3s 1.24 without --k3s-version" grep -q '"k3s_version":"1.24"' "$tmp/out"
+run "$bin" -p "$tmp/pinned.yaml" --root "$R" --k3s-version 1.30 --output json render
+check "--k3s-version wins over the profile's k3s_version" grep -q '"k3s_version":"1.30"' "$tmp/out"
+
+# --- errors: exit 2, the range named, nothing written
+run "$bin" --root "$R" -p k3s-cis-1.9 --k3s-version 1.30 apply
+check "a version outside the profile: exit 2" [ "$rc" = 2 ]
+check "the message names the supported range" grep -q "supports (1.27 to 1.27)" "$tmp/err"
+check "nothing was written" [ ! -e "$R/etc" ] && [ ! -e "$R/var/lib/k3s-harden/backups" ]
+run "$bin" --root "$R" --k3s-version 1.x render
+check "--k3s-version 1.x: exit 2" [ "$rc" = 2 ] && grep -q "not '1.x'" "$tmp/err"
+run "$bin" --root "$R" --k3s-version 1.10 render
+check "a K3s no benchmark covers: exit 2" [ "$rc" = 2 ] && grep -q 'no built-in profile covers K3s 1.10' "$tmp/err"
+printf 'extends: base\nname: psp25\nk3s:\n  admission_plugins: [PodSecurityPolicy]\n' >"$tmp/psp25.yaml"
+run "$bin" -p "$tmp/psp25.yaml" --root "$R" --k3s-version 1.25 apply
+check "preflight: PodSecurityPolicy on 1.25 is refused (exit 2)" [ "$rc" = 2 ]
+check "preflight says why" grep -q 'does not know admission plugin PodSecurityPolicy' "$tmp/err"
+check "preflight: nothing written" [ ! -e "$R/etc" ]
+printf 'extends: cis\nname: typo\naudit:\n  controls: [apiserver.audit_log_pth]\n' >"$tmp/typo.yaml"
+run "$bin" profile validate "$tmp/typo.yaml"
+check "an unknown control key: exit 2 with did-you-mean" [ "$rc" = 2 ] && \
+	grep -q "typo.yaml:4:14: .*did you mean 'apiserver.audit_log_path'" "$tmp/err"
+
+# --- the components that run decide the allow policies
+R=$tmp/disable; server_root "$R"; mkdir -p "$R/etc/rancher/k3s"
+printf 'disable: [traefik, metrics-server]\n' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --k3s-version 1.30 render
+check "disable: [traefik, metrics-server]: no Traefik allow" bash -c "! grep -q 'allow-all-traefik' '$tmp/out'"
+check "no metrics-server allow" bash -c "! grep -q 'allow-all-metrics-server' '$tmp/out'"
+check "the DNS allow stays" grep -q 'default-network-dns-policy' "$tmp/out"
+check "and says why" grep -q 'no allow policy for metrics-server' "$tmp/err"
+printf 'disable-network-policy: true\n' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --k3s-version 1.30 render
+check "disable-network-policy: a warning that nothing enforces them" grep -q '^warning: .*nothing enforces them' "$tmp/err"
+
+# --- the version from `k3s --version` (the unit's ExecStart under the root, with --live)
+R=$tmp/live; server_root "$R"; mkdir -p "$R/etc/systemd/system" "$R/usr/local/bin"
+printf '[Service]\nExecStart=/usr/local/bin/k3s server\n' >"$R/etc/systemd/system/k3s.service"
+printf '#!/bin/sh\necho "k3s version v1.24.17+k3s1 (026bb0ec)"\n' >"$R/usr/local/bin/k3s"
+chmod 0755 "$R/usr/local/bin/k3s"
+run "$bin" --root "$R" diff --live
+check "diff --live asks k3s --version" grep -q 'K3s v1.24.17+k3s1 (from k3s --version)' "$tmp/err"
+check "and picks the benchmark for it" grep -q 'profile cis: k3s-cis-1.24' "$tmp/err"
+run "$bin" --root "$R" diff
+check "offline, the binary is not run" bash -c "! grep -q 'from k3s --version' '$tmp/err'"
+
+# --- 1.24 -> 1.30: PSP out, PSA in, one transaction; rollback brings PSP back
+R=$tmp/upgrade; server_root "$R"
+M=/var/lib/rancher/k3s/server/manifests
+run "$bin" --root "$R" --k3s-version 1.24 apply
+check "apply on 1.24: exit 0" [ "$rc" = 0 ]
+check "1.24: PSP manifest, no psa.yaml" [ -f "$R$M/k3s-harden-psp.yaml" ] && [ ! -e "$R/var/lib/rancher/k3s/server/psa.yaml" ]
+check "1.24: PodSecurityPolicy plugin" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$R/etc/rancher/k3s/config.yaml"
+cp "$R$M/k3s-harden-psp.yaml" "$tmp/psp-before"
+gens=$(ls "$R/var/lib/k3s-harden/backups" | wc -l)
+run "$bin" --root "$R" --k3s-version 1.30 --output json apply
+check "apply on 1.30: exit 0" [ "$rc" = 0 ]
+check "one generation for the whole change" [ "$(ls "$R/var/lib/k3s-harden/backups" | wc -l)" = $((gens + 1)) ]
+check "the PSP manifest is removed in it" grep -q "\"path\":\"$M/k3s-harden-psp.yaml\",\"kind\":\"file\",\"action\":\"remove\"" "$tmp/out"
+check "psa.yaml is created in it" grep -q '"path":"/var/lib/rancher/k3s/server/psa.yaml","kind":"file","action":"create"' "$tmp/out"
+check "1.30: no PSP manifest, psa.yaml" [ ! -e "$R$M/k3s-harden-psp.yaml" ] && [ -f "$R/var/lib/rancher/k3s/server/psa.yaml" ]
+check "1.30: no PodSecurityPolicy plugin left" bash -c "! grep -q PodSecurityPolicy '$R/etc/rancher/k3s/config.yaml'"
+check "1.30: admission-control-config-file" grep -q 'admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml' "$R/etc/rancher/k3s/config.yaml"
+check "says that PSP objects stay in the cluster until deleted" grep -q 'PodSecurityPolicy restricted-psp' "$tmp/err"
+run "$bin" --root "$R" rollback
+check "rollback: exit 0" [ "$rc" = 0 ]
+check "rollback brings the PSP manifest back, byte for byte" cmp -s "$R$M/k3s-harden-psp.yaml" "$tmp/psp-before"
+check "and removes psa.yaml" [ ! -e "$R/var/lib/rancher/k3s/server/psa.yaml" ]
+check "and the PodSecurityPolicy plugin" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --k3s-version 1.24 diff
+check "after rollback, 1.24 has nothing left to do" [ "$rc" = 0 ]
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
