@@ -18,6 +18,7 @@
 #include "check_ops.h"
 #include "fsutil.h"
 #include "json.h"
+#include "k3s_version.h"
 #include "sysctl.h"
 #include "txn.h"
 #include "ynode.h"
@@ -99,6 +100,82 @@ const char *check_setting_for(const char *key)
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (!strcmp(settings[i].key, key))
 			return settings[i].setting;
+	return NULL;
+}
+
+static bool cites(char **v, unsigned n, const struct bench_control *c)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], c->key) || !strcmp(v[i], c->id))
+			return true;
+	return false;
+}
+
+/* The built-in map's finer name (audit.max_age) when it names a field of section sec. */
+static const char *finer(const struct bench_control *c, const char *sec)
+{
+	const char *s = check_setting_for(c->key);
+	size_t l = strlen(sec);
+
+	return s && !strncmp(s, sec, l) && (s[l] == '.' || !s[l]) ? s : sec;
+}
+
+const char *check_profile_setting(const struct profile *p, const struct bench_control *c)
+{
+	const char *v = p->env.k3s_version;
+	unsigned i;
+
+	if (p->pod_security && p->pod_security->enabled &&
+	    cites(p->pod_security->controls, p->pod_security->controls_count, c))
+		return "pod_security";
+	if (p->pod_security_policy && p->pod_security_policy->enabled &&
+	    cites(p->pod_security_policy->controls, p->pod_security_policy->controls_count, c))
+		return "pod_security_policy";
+	if (p->event_rate_limit && p->event_rate_limit->enabled &&
+	    cites(p->event_rate_limit->controls, p->event_rate_limit->controls_count, c))
+		return "event_rate_limit";
+	if (p->audit && p->audit->enabled && cites(p->audit->controls, p->audit->controls_count, c))
+		return finer(c, "audit");
+	if (p->network_policies && p->network_policies->enabled &&
+	    cites(p->network_policies->controls, p->network_policies->controls_count, c))
+		return "network_policies";
+	if (p->service_accounts && p->service_accounts->enabled &&
+	    cites(p->service_accounts->controls, p->service_accounts->controls_count, c))
+		return "service_accounts";
+	if (p->kernel) {
+		if (p->kernel->protect_kernel_defaults &&
+		    cites(p->kernel->controls, p->kernel->controls_count, c))
+			return "kernel.protect_kernel_defaults";
+		for (i = 0; i < p->kernel->parameters_count; i++)
+			if (cites(p->kernel->parameters[i].controls, p->kernel->parameters[i].controls_count, c))
+				return "kernel.parameters";
+	}
+	if (p->k3s) {
+		if (cites(p->k3s->admission_controls, p->k3s->admission_controls_count, c))
+			return "k3s.admission_plugins";
+		for (i = 0; i < p->k3s->settings_count; i++)
+			if (k3s_version_in(v, p->k3s->settings[i].since, p->k3s->settings[i].before) &&
+			    cites(p->k3s->settings[i].controls, p->k3s->settings[i].controls_count, c))
+				return "k3s.settings";
+		for (i = 0; i < p->k3s->args_count; i++)
+			if (k3s_version_in(v, p->k3s->args[i].since, p->k3s->args[i].before) &&
+			    cites(p->k3s->args[i].controls, p->k3s->args[i].controls_count, c))
+				return "k3s.args";
+	}
+	if (p->opt_in) {
+		const struct opt_in *o = p->opt_in;
+
+		if (o->always_pull_images && !strcmp(c->key, "apiserver.admission_always_pull_images"))
+			return "opt_in.always_pull_images";
+		if (o->deny_service_external_ips && !strcmp(c->key, "apiserver.deny_service_external_ips"))
+			return "opt_in.deny_service_external_ips";
+		if (o->kubelet_tls_cipher_suites && !strcmp(c->key, "kubelet.tls_cipher_suites"))
+			return "opt_in.kubelet_tls_cipher_suites";
+		if (o->pod_max_pids && !strcmp(c->key, "kubelet.pod_max_pids"))
+			return "opt_in.pod_max_pids";
+	}
 	return NULL;
 }
 
@@ -1401,7 +1478,7 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 	buf_reset(&x->ev);
 	buf_reset(&x->fix);
 	out->c = c;
-	out->setting = check_setting_for(c->key);
+	out->setting = x->R->profile ? check_profile_setting(x->R->profile, c) : check_setting_for(c->key);
 	if (c->role == BROLE_SERVER && !C->server) {
 		x->st = CHECK_INFO;
 		evf(x, "a control of the server: not judged on an agent");
@@ -1546,6 +1623,7 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 	memset(&x, 0, sizeof(x));
 	R->E = (struct keff)KEFF_INIT;
 	R->server = o->server;
+	R->profile = o->profile;
 	r = benchmark_load(name, &R->bench, d);
 	if (r < 0)
 		return r;
@@ -1754,7 +1832,7 @@ static void keff_json(const struct keff *E, struct buf *b)
 int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
 			 unsigned *fails, struct diags *d)
 {
-	struct check_opts o = { root, NULL, server, false, live, NULL, NULL };
+	struct check_opts o = { root, NULL, server, false, live, NULL, NULL, p };
 	struct check_report R;
 	struct buf b = BUF_INIT;
 	long gen = strtol(id, NULL, 10);

@@ -43,6 +43,7 @@ struct check_report {
 	char **no_policy;       /* namespaces without a network policy (with --cluster) */
 	size_t n_no_policy;
 	bool cluster;           /* namespaces were read from the cluster */
+	const struct profile *profile;  /* check_opts.profile, borrowed */
 };
 
 struct check_opts {
@@ -53,6 +54,7 @@ struct check_opts {
 	bool live;              /* the root is the running host: live kernel values count */
 	const char *k3s_version;        /* NULL: the newest the benchmark covers */
 	const char *kubectl;    /* binary for --cluster; NULL: k3s from the usual places */
+	const struct profile *profile;  /* whose settings serve which control; NULL: the built-in map */
 };
 
 /*
@@ -74,6 +76,12 @@ const char *check_status_name(enum check_status s);
 
 /* The profile setting that serves the control with this stable key, or NULL. */
 const char *check_setting_for(const char *key);
+
+/*
+ * The setting of profile p that serves control c (cited by its stable key
+ * or its ID, in a section that is on, for p's K3s version), or NULL.
+ */
+const char *check_profile_setting(const struct profile *p, const struct bench_control *c);
 
 /* The evidence file in each generation's directory. */
 #define CHECK_EVIDENCE_FILE "evidence.json"

@@ -68,7 +68,7 @@ static int list(const struct cli *c)
 
 static int show(const struct cli *c, const char *name)
 {
-	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL };
+	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL, NULL };
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;

@@ -339,7 +339,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	struct args a = { NULL, NULL, false };
 	struct profile_doc *doc = NULL;
 	struct check_opts o;
-	char **args, *version, *bench;
+	char **args;
 	int n, rc;
 
 	rc = cli_parse(c, &check_command, argc, argv, set, &a, 0, 0, &args, &n);
@@ -371,14 +371,11 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 		}
 		o.server = role != ROLE_AGENT;
 	}
-	version = doc->p->env.k3s_version ? strdup(doc->p->env.k3s_version) : NULL;
-	o.k3s_version = version;
-	bench = strdup(a.benchmark ? a.benchmark : check_default_benchmark(doc->p));
-	o.benchmark = bench;
+	o.k3s_version = doc->p->env.k3s_version;
+	o.benchmark = a.benchmark ? a.benchmark : check_default_benchmark(doc->p);
+	o.profile = doc->p;
+	rc = check_print(c, &o);
 	profile_doc_free(doc);
-	rc = bench ? check_print(c, &o) : EXIT_USAGE;
-	free(bench);
-	free(version);
 	return rc;
 }
 

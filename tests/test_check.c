@@ -98,7 +98,7 @@ static void policies(struct fx *f)
 
 static void run_check(struct fx *f, const char *kubectl, struct check_report *R)
 {
-	struct check_opts o = { f->root, "k3s-cis-1.9", true, kubectl != NULL, false, NULL, kubectl };
+	struct check_opts o = { f->root, "k3s-cis-1.9", true, kubectl != NULL, false, NULL, kubectl, NULL };
 	struct diags d = { NULL, 0, 0 };
 
 	assert_int_equal(check_run(&o, R, &d), 0);
@@ -169,7 +169,7 @@ static void test_cluster_namespaces(void **state)
 static void test_kubectl_fails(void **state)
 {
 	struct fx *f = *state;
-	struct check_opts o = { f->root, "k3s-cis-1.9", true, true, false, NULL, NULL };
+	struct check_opts o = { f->root, "k3s-cis-1.9", true, true, false, NULL, NULL, NULL };
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 
@@ -203,7 +203,7 @@ static void test_psa_levels(void **state)
 static void test_agent_role(void **state)
 {
 	struct fx *f = *state;
-	struct check_opts o = { f->root, "k3s-cis-1.9", false, false, false, NULL, NULL };
+	struct check_opts o = { f->root, "k3s-cis-1.9", false, false, false, NULL, NULL, NULL };
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 
@@ -219,7 +219,7 @@ static void test_agent_role(void **state)
 static void test_unknown_benchmark(void **state)
 {
 	struct fx *f = *state;
-	struct check_opts o = { f->root, "k3s-cis-0.0", true, false, false, NULL, NULL };
+	struct check_opts o = { f->root, "k3s-cis-0.0", true, false, false, NULL, NULL, NULL };
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 
