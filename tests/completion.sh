@@ -45,7 +45,7 @@ if check_registered; then ok "registered for k3s-harden"; else not_ok "registere
 # what the binary says, independently of the completion's parsing
 cmds=$("$bin" --help | sed -n '/^Commands/,/^$/p' | grep -E '^  [a-z]' | awk '{print $1}')
 profiles=$("$bin" profile list | cut -d' ' -f1)
-apply_opts=$("$bin" apply --help | grep -oE '^ +(-[A-Za-z], )?--[a-z-]+' | grep -oE -- '-{1,2}[A-Za-z-]+')
+apply_opts=$("$bin" apply --help | grep -oE '^ +(-[A-Za-z], )?--[a-z0-9-]+' | grep -oE -- '-{1,2}[A-Za-z0-9-]+')
 [ -n "$cmds" ] && [ -n "$profiles" ] && [ -n "$apply_opts" ] || { echo "not ok - read the binary's help"; exit 1; }
 
 expect "all commands on an empty word" "$cmds" ""
