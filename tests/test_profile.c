@@ -269,8 +269,9 @@ static void test_profile_builtin_cis(void **state)
 	assert_string_equal(p->k3s->admission_plugins[0], "NodeRestriction");
 	assert_int_equal(p->k3s->settings_count, 1);
 	assert_string_equal(p->k3s->settings[0].key, "secrets-encryption");
-	/* terminated-pod-gc-threshold twice (before and since 1.29), three >= 1.29 values */
-	assert_int_equal(p->k3s->args_count, 9);
+	/* terminated-pod-gc-threshold twice (before and since 1.29), three >= 1.29 values,
+	 * kube-apiserver tls-cipher-suites before 1.26.1 */
+	assert_int_equal(p->k3s->args_count, 10);
 	assert_string_equal(p->k3s->args[0].list, "kube-apiserver-arg");
 	assert_string_equal(p->k3s->args[0].flag, "request-timeout");
 	assert_string_equal(p->k3s->args[0].value, "300s");
@@ -432,9 +433,9 @@ static void test_profile_extends_list_append(void **state)
 	assert_string_equal(p->pod_security->exemptions.namespaces[1], "compliance-operator-system");
 	assert_string_equal(p->pod_security->exemptions.namespaces[2], "monitoring");
 	assert_string_equal(p->pod_security->exemptions.namespaces[3], "logging");
-	assert_int_equal(p->k3s->args_count, 10);
+	assert_int_equal(p->k3s->args_count, 11);
 	assert_string_equal(p->k3s->args[0].flag, "request-timeout");
-	assert_string_equal(p->k3s->args[9].flag, "event-qps");
+	assert_string_equal(p->k3s->args[10].flag, "event-qps");
 }
 
 /* `+` through two levels of files, and `key+:` inside a new list entry. */
@@ -480,7 +481,7 @@ static void test_profile_extends_relative_chain(void **state)
 	assert_string_equal(p->name, "c");
 	assert_int_equal(p->retention, 8);
 	assert_string_equal(p->unit, "q.service");
-	assert_int_equal(p->k3s->args_count, 9);
+	assert_int_equal(p->k3s->args_count, 10);
 }
 
 static void test_profile_extends_cycle_self(void **state)
