@@ -191,6 +191,7 @@ struct ns {
 
 struct ctx {
 	const struct check_opts *o;
+	struct dirfds *dirs;    /* each directory of the root opened once for the whole check */
 	struct check_report *R;
 	struct components *C;
 	struct ns *ns;
@@ -202,6 +203,24 @@ struct ctx {
 	struct buf ev, fix;
 	enum check_status st;
 };
+
+/* The root's files through x->dirs; a root that does not exist (benchmarks' empty root) holds nothing. */
+static int ck_read(struct ctx *x, const char *rel, size_t max, char **data, size_t *len, struct stat *st)
+{
+	return x->dirs ? dirfds_read_file(x->dirs, rel, max, data, len, st) : -ENOENT;
+}
+
+static int ck_stat(struct ctx *x, const char *rel, struct stat *st)
+{
+	return x->dirs ? dirfds_stat(x->dirs, rel, st) : -ENOENT;
+}
+
+static int ck_list(struct ctx *x, const char *rel, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	return x->dirs ? dirfds_list(x->dirs, rel, names, n) : 0;
+}
 
 static void evf(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void evf(struct ctx *x, const char *fmt, ...)
@@ -463,14 +482,14 @@ static void walk(struct ctx *x, const char *dir, const char *pat, bool rec, stru
 	char **names = NULL;
 	size_t n = 0, i;
 
-	if (root_list_dir(x->o->root, dir, &names, &n) < 0)
+	if (ck_list(x, dir, &names, &n) < 0)
 		return;
 	for (i = 0; i < n; i++) {
 		struct buf p = BUF_INIT;
 		struct stat st;
 
 		buf_printf(&p, "%s/%s", dir, names[i]);
-		if (root_stat(x->o->root, p.data, &st) == 0) {
+		if (ck_stat(x, p.data, &st) == 0) {
 			if (S_ISDIR(st.st_mode) && rec)
 				walk(x, p.data, pat, rec, f);
 			else if (S_ISREG(st.st_mode) && (!pat || fnmatch(pat, names[i], 0) == 0))
@@ -506,7 +525,7 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 		*slash = '\0';
 		walk(x, pat, slash + 1, false, &f);
 		multi = true;
-	} else if (root_stat(x->o->root, pat, &st) == 0) {
+	} else if (ck_stat(x, pat, &st) == 0) {
 		if (S_ISDIR(st.st_mode) && multi)
 			walk(x, pat, NULL, true, &f);
 		flist_add(&f, pat);
@@ -515,7 +534,7 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 		char *base = strdup(pat);
 
 		/* the directory a pattern looks in: absent means nothing to judge yet */
-		if (base && root_stat(x->o->root, base, &st) < 0) {
+		if (base && ck_stat(x, base, &st) < 0) {
 			x->st = CHECK_WARN;
 			evf(x, "%s does not exist yet (K3s creates it when it starts): judged once it exists", base);
 			fixf(x, "run check again after K3s has started");
@@ -535,7 +554,7 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 		size_t n = t->n_items < 8 ? t->n_items : 8;
 		const char *base = strrchr(f.v[i], '/');
 
-		if (root_stat(x->o->root, f.v[i], &st) < 0)
+		if (ck_stat(x, f.v[i], &st) < 0)
 			continue;
 		for (j = 0; j < n; j++) {
 			const struct bench_item *it = &t->items[j];
@@ -577,7 +596,7 @@ static int read_host_file(struct ctx *x, const char *path, char **data, size_t *
 {
 	struct stat st;
 
-	return root_read_file(x->o->root, path, FILE_MAX, data, len, &st);
+	return ck_read(x, path, FILE_MAX, data, len, &st);
 }
 
 /* Parse a YAML/JSON file under root; NULL when absent; a parse error goes to refuse with who. */
@@ -944,7 +963,7 @@ static void read_manifests(struct ctx *x)
 		return;
 	x->manifests_read = true;
 	buf_printf(&dir, "%s/manifests", x->C->server_dir);
-	if (root_list_dir(x->o->root, dir.data, &names, &n) == 0) {
+	if (ck_list(x, dir.data, &names, &n) == 0) {
 		for (i = 0; i < n; i++) {
 			size_t l = strlen(names[i]);
 			bool skip = false;
@@ -1216,7 +1235,7 @@ static void sysctl_boot(struct ctx *x, struct sysval *out)
 		char **names = NULL;
 		size_t n = 0;
 
-		if (root_list_dir(x->o->root, dirs[i], &names, &n) < 0)
+		if (ck_list(x, dirs[i], &names, &n) < 0)
 			continue;
 		for (j = 0; j < n; j++) {
 			size_t l = strlen(names[j]);
@@ -1530,7 +1549,7 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 
 			if (dir && (sl = strrchr(dir, '/')) && sl != dir) {
 				*sl = '\0';
-				if (root_stat(x->o->root, dir, &st) < 0) {
+				if (ck_stat(x, dir, &st) < 0) {
 					evf(x, "the audit log directory %s does not exist", dir);
 					fixf(x, "create %s with mode 0700 (apply does)", dir);
 					pass = false;
@@ -1651,6 +1670,8 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 	x.o = o;
 	x.R = R;
 	x.C = &R->comps;
+	if ((r = dirfds_new(o->root, &x.dirs)) < 0 && r != -ENOENT)
+		return r;
 	/* the namespaces of a fresh cluster, then the cluster's own */
 	{
 		const char *data;
@@ -1702,6 +1723,7 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 		}
 	admission_free(&adm);
 out:
+	dirfds_free(x.dirs);
 	for (i = 0; i < x.n_ns; i++) {
 		size_t j;
 

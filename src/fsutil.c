@@ -756,3 +756,24 @@ int dirfds_list(struct dirfds *d, const char *rel, char ***names, size_t *n)
 		return r;
 	return list_dir_fd(fd, names, n);
 }
+
+int dirfds_immutable(struct dirfds *d, const char *rel)
+{
+	const char *base;
+	struct stat st;
+	int dfd, fd, r, flags = 0;
+
+	if ((r = dirfds_parent(d, rel, &dfd, &base)) < 0)
+		return r;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return 0;
+	/* only regular files and directories: opening them has no side effect */
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 ? 0 : (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
+	close(fd);
+	return r;
+}

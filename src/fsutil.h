@@ -124,5 +124,7 @@ int dirfds_stat(struct dirfds *d, const char *rel, struct stat *st);
 int dirfds_list(struct dirfds *d, const char *rel, char ***names, size_t *n);
 /* Directories opened so far (each open counted once): for tests and figures. */
 unsigned dirfds_opened(const struct dirfds *d);
+/* root_immutable through the kept descriptors. */
+int dirfds_immutable(struct dirfds *d, const char *rel);
 
 #endif

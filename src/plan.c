@@ -422,6 +422,7 @@ static int plan_drift(struct planner *P)
  */
 static int plan_immutable(struct planner *P)
 {
+	char *last_dir = NULL;  /* the files of one directory come together: ask it once */
 	size_t i;
 	int bad = 0;
 
@@ -434,10 +435,14 @@ static int plan_immutable(struct planner *P)
 		if (c->action == ACT_UNCHANGED)
 			continue;
 		if (c->action != ACT_CREATE)
-			r = root_immutable(P->o->root, c->path);
-		if (r <= 0 && path_split(c->path, &dir, &base) == 0 && strcmp(dir, "/") != 0) {
-			r = root_immutable(P->o->root, dir);
+			r = dirfds_immutable(P->dirs, c->path);
+		if (r <= 0 && path_split(c->path, &dir, &base) == 0 && strcmp(dir, "/") != 0 &&
+		    (!last_dir || strcmp(last_dir, dir) != 0)) {
+			r = dirfds_immutable(P->dirs, dir);
 			what = dir;
+			free(last_dir);
+			last_dir = dir;
+			dir = NULL;
 		}
 		if (r > 0) {
 			const char *shown = strcmp(P->o->root, "/") ? P->o->root : "";
@@ -455,6 +460,7 @@ static int plan_immutable(struct planner *P)
 		free(dir);
 		free(base);
 	}
+	free(last_dir);
 	return bad;
 }
 
