@@ -2,7 +2,6 @@
 #include "benchmark.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <cyaml/cyaml.h>
 
 #include "buf.h"
+#include "cylog.h"
 #include "embedded.h"
 
 #define OPT CYAML_FLAG_OPTIONAL
@@ -95,25 +95,6 @@ static const cyaml_schema_value_t benchmark_schema = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct benchmark, benchmark_fields),
 };
 
-static void log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-	__attribute__((format(printf, 3, 0)));
-
-static void log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-{
-	if (level >= CYAML_LOG_ERROR)
-		buf_vprintf(ctx, fmt, args);
-}
-
-static void cfg_init(cyaml_config_t *cfg, struct buf *log)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->log_fn = log_capture;
-	cfg->log_ctx = log;
-	cfg->mem_fn = cyaml_mem;
-	cfg->log_level = CYAML_LOG_ERROR;
-	cfg->flags = CYAML_CFG_NO_ALIAS;
-}
-
 const char *const *benchmark_names(size_t *n)
 {
 	*n = sizeof(names) / sizeof(names[0]);
@@ -135,7 +116,7 @@ int benchmark_load(const char *name, struct benchmark **out, struct diags *d)
 			f = embedded_find(embedded_benchmarks, name);
 	if (!f)
 		return -ENOENT;
-	cfg_init(&cfg, &log);
+	cylog_config(&cfg, &log);
 	e = cyaml_load_data((const uint8_t *)f->data, f->len, &cfg, &benchmark_schema, &data, NULL);
 	if (e != CYAML_OK) {
 		/* built-in data: a failure here is a build defect, said plainly */
@@ -156,7 +137,7 @@ void benchmark_free(struct benchmark *b)
 
 	if (!b)
 		return;
-	cfg_init(&cfg, &log);
+	cylog_config(&cfg, &log);
 	cyaml_free(&cfg, &benchmark_schema, b, 0);
 	buf_free(&log);
 }

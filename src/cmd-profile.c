@@ -45,16 +45,12 @@ static int profile_list(struct cli *c)
 /* The resolved profile (extends applied, so without extends:) as JSON. */
 static int show_json(const struct profile_doc *doc)
 {
-	struct ynode *copy = ynode_copy(doc->tree);
+	struct ynode *copy = profile_resolved_tree(doc);
 	struct buf b = BUF_INIT;
-	long at;
 	int r;
 
 	if (!copy)
 		return -ENOMEM;
-	at = ynode_find(copy, "extends");
-	if (at >= 0)
-		ynode_remove(copy, (size_t)at);
 	r = json_ynode(&b, copy);
 	if (r == 0)
 		r = buf_addc(&b, '\n');

@@ -234,18 +234,27 @@ void profile_doc_free(struct profile_doc *doc)
 	free(doc);
 }
 
-int profile_dump(const struct profile_doc *doc, struct buf *out)
+struct ynode *profile_resolved_tree(const struct profile_doc *doc)
 {
 	struct ynode *copy = ynode_copy(doc->tree);
 	long at;
-	int r;
 
 	if (!copy)
-		return -ENOMEM;
+		return NULL;
 	/* resolved: what it extended is already merged in */
 	at = ynode_find(copy, "extends");
 	if (at >= 0)
 		ynode_remove(copy, (size_t)at);
+	return copy;
+}
+
+int profile_dump(const struct profile_doc *doc, struct buf *out)
+{
+	struct ynode *copy = profile_resolved_tree(doc);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
 	r = yemit(out, copy);
 	ynode_free(copy);
 	return r;

@@ -233,6 +233,9 @@ void profile_doc_free(struct profile_doc *doc);
 /* Emit the resolved profile as YAML (for `profile show`). */
 int profile_dump(const struct profile_doc *doc, struct buf *out);
 
+/* A copy of the resolved profile's tree without `extends:` (caller frees), or NULL. */
+struct ynode *profile_resolved_tree(const struct profile_doc *doc);
+
 const char *profile_role_name(enum profile_role r);
 const char *psa_level_name(enum psa_level l);
 const char *audit_level_name(enum audit_level l);

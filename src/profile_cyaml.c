@@ -2,7 +2,6 @@
 #include "profile_int.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +10,9 @@
 
 #include "benchmark.h"
 #include "buf.h"
+#include "cylog.h"
 #include "profile_schema.h"
 #include "yemit.h"
-
-struct cylog {
-	struct buf msg;
-};
-
-static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-	__attribute__((format(printf, 3, 0)));
-
-static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
-{
-	struct cylog *cl = ctx;
-
-	if (level >= CYAML_LOG_ERROR)
-		buf_vprintf(&cl->msg, fmt, args);
-}
-
-/* One configuration per call, so its log context never outlives the caller. */
-static void cyaml_cfg_init(cyaml_config_t *cfg, struct cylog *cl)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->log_fn = cyaml_log_capture;
-	cfg->log_ctx = cl;
-	cfg->mem_fn = cyaml_mem;
-	cfg->log_level = CYAML_LOG_ERROR;
-	cfg->flags = CYAML_CFG_NO_ALIAS;
-}
 
 /*
  * Until the K3s version is known (k3s_version.h k3s_env_apply), control keys
@@ -63,13 +37,13 @@ static void default_benchmark(struct profile *p)
 int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct profile **out)
 {
 	struct buf text = BUF_INIT;
-	struct cylog cl = { BUF_INIT };
+	struct buf log = BUF_INIT;
 	cyaml_config_t cfg;
 	cyaml_data_t *data = NULL;
 	cyaml_err_t e;
 	int r;
 
-	cyaml_cfg_init(&cfg, &cl);
+	cylog_config(&cfg, &log);
 	if ((r = yemit(&text, tree)) < 0)
 		goto out;
 	e = cyaml_load_data((const uint8_t *)text.data, text.len, &cfg, &profile_schema, &data, NULL);
@@ -78,7 +52,7 @@ int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct p
 		 * unless problems it reported already explain it. */
 		if (!c->err)
 			pctx_err(c, tree, NULL, "profile: %s%s%s", cyaml_strerror(e),
-				 cl.msg.len ? ": " : "", cl.msg.len ? cl.msg.data : "");
+				 log.len ? ": " : "", log.len ? log.data : "");
 		r = e == CYAML_ERR_OOM ? -ENOMEM : -EINVAL;
 		goto out;
 	}
@@ -86,13 +60,13 @@ int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct p
 	*out = data;
 out:
 	buf_free(&text);
-	buf_free(&cl.msg);
+	buf_free(&log);
 	return r;
 }
 
 void profile_cyaml_free(struct profile *p)
 {
-	struct cylog cl = { BUF_INIT };
+	struct buf log = BUF_INIT;
 	cyaml_config_t cfg;
 
 	if (!p)
@@ -101,7 +75,7 @@ void profile_cyaml_free(struct profile *p)
 	free(p->env.k3s_version);
 	benchmark_free(p->env.bench);
 	memset(&p->env, 0, sizeof(p->env));
-	cyaml_cfg_init(&cfg, &cl);
+	cylog_config(&cfg, &log);
 	cyaml_free(&cfg, &profile_schema, p, 0);
-	buf_free(&cl.msg);
+	buf_free(&log);
 }
