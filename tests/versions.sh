@@ -32,7 +32,7 @@ agent_root() {
 }
 
 # --- every built-in benchmark profile, each role, at the newest K3s it covers
-profiles=$("$bin" profile list | awk '$1 ~ /^k3s-cis-/ {print $1}')
+profiles=$("$bin" profile list | awk '$1 ~ /^k3s-cis-/ && $1 !~ /-strict$/ {print $1}')
 check "profile list has the benchmark profiles" [ "$(echo "$profiles" | wc -w)" -ge 11 ]
 for p in $profiles; do
 	max=$("$bin" profile show "$p" | awk '/^k3s_versions:/ {f=1} f && /max:/ {gsub(/[^0-9.]/, "", $2); print $2; exit}')
@@ -47,6 +47,45 @@ for p in $profiles; do
 		check "$p $role: the role was detected" grep -q "role auto: $role" "$tmp/err.v"
 	done
 done
+
+# --- the strict variants: every opt-in Manual control on; check on a root that
+# apply wrote shows them PASS where the default profile leaves them WARN
+for p in $profiles; do
+	st=$p-strict
+	check "profile list shows $st" bash -c "'$bin' profile list | grep -q '^$st '"
+	max=$("$bin" profile show "$p" | awk '/^k3s_versions:/ {f=1} f && /max:/ {gsub(/[^0-9.]/, "", $2); print $2; exit}')
+	for q in $p $st; do
+		R=$tmp/strict-$q; server_root "$R"
+		run "$bin" -p "$q" --root "$R" --k3s-version "$max" apply
+		check "$q (K3s $max): apply exits 0" [ "$rc" = 0 ]
+		run "$bin" -p "$q" --root "$R" --k3s-version "$max" check
+		check "$q (K3s $max): check exits 0 (no FAIL)" [ "$rc" = 0 ]
+		awk '$2 ~ /^(PASS|FAIL|WARN|INFO|N\/A|n\/a)$/ && $1 ~ /^[0-9]/ {print $1, $2}' "$tmp/out" | sort -u >"$tmp/st-$q"
+		grep -E '^[0-9.]+ (PASS|WARN|FAIL) .*(AlwaysPullImages|DenyServiceExternalIPs|pod PIDs|pod-max-pids)' "$tmp/out" >"$tmp/st-lines-$q"
+	done
+	pid=$(grep -E 'pod PIDs|pod-max-pids' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	api=$(grep -E 'AlwaysPullImages' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	# the benchmarks that have a pod PID control (1.6, 1.23, 1.24 have none); 1.2.3
+	# only where it asks for DenyServiceExternalIPs to be set (not "not set")
+	dsi=$(grep -E 'DenyServiceExternalIPs is set' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	check "$p: check names AlwaysPullImages" [ -n "$api" ]
+	for id in $api $pid $dsi; do
+		check "$p: $id is WARN by default" grep -qx "$id WARN" "$tmp/st-$p"
+		check "$st: $id is PASS" grep -qx "$id PASS" "$tmp/st-$st"
+	done
+	case $p in k3s-cis-1.6|k3s-cis-1.23|k3s-cis-1.24) ;; *) check "$p: check names the pod PID limit" [ -n "$pid" ] ;; esac
+	case $p in k3s-cis-1.6|k3s-cis-1.23|k3s-cis-1.24|k3s-cis-1.7|k3s-cis-1.8) ;;
+	*) check "$p: check names DenyServiceExternalIPs is set" [ -n "$dsi" ] ;; esac
+	# nothing that passes by default stops passing with strict
+	lost=$(join "$tmp/st-$p" "$tmp/st-$st" | awk '$2 == "PASS" && $3 != "PASS" {print $1}')
+	check "$st: every control PASS by default still passes" [ -z "$lost" ]
+done
+R=$tmp/strict-16; server_root "$R"
+run "$bin" -p k3s-cis-1.6-strict --root "$R" --k3s-version 1.20 apply
+check "k3s-cis-1.6-strict on K3s 1.20: apply exits 0 (no DenyServiceExternalIPs before 1.21)" [ "$rc" = 0 ]
+check "k3s-cis-1.6-strict on 1.20: AlwaysPullImages is on" grep -q 'enable-admission-plugins=.*AlwaysPullImages' "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --k3s-version 1.30 render
+check "cis never picks a strict variant" bash -c "! grep -q 'strict' '$tmp/err'"
 
 # --- the oldest end too, where the guide differs: Traefik v1 (<= 1.20), PSP (<= 1.24), PSA (1.25)
 for pv in k3s-cis-1.6:1.20 k3s-cis-1.23:1.22 k3s-cis-1.10:1.28; do
