@@ -116,6 +116,17 @@ check "k3s_version in a profile: K3s 1.24 without --k3s-version" grep -q '"k3s_v
 run "$bin" -p "$tmp/pinned.yaml" --root "$R" --k3s-version 1.30 --output json render
 check "--k3s-version wins over the profile's k3s_version" grep -q '"k3s_version":"1.30"' "$tmp/out"
 
+# --- diff and apply JSON name the benchmark in use and the K3s version
+J=$tmp/json; server_root "$J"
+run "$bin" --root "$J" --k3s-version 1.24 --output json diff
+check "diff JSON: benchmark k3s-cis-1.24" grep -q '"benchmark":"k3s-cis-1.24"' "$tmp/out"
+check "diff JSON: k3s_version 1.24" grep -q '"k3s_version":"1.24"' "$tmp/out"
+run "$bin" --root "$J" -p k3s-cis-1.9-strict --k3s-version 1.27 --output json apply
+check "apply JSON: the strict variant's benchmark k3s-cis-1.9" grep -q '"benchmark":"k3s-cis-1.9"' "$tmp/out"
+check "apply JSON: k3s_version 1.27" grep -q '"k3s_version":"1.27"' "$tmp/out"
+run "$bin" --root "$J" -p k3s-cis-1.9-strict --k3s-version 1.27 --output json apply --dry-run
+check "apply --dry-run JSON: benchmark and k3s_version" grep -q '"benchmark":"k3s-cis-1.9","k3s_version":"1.27"' "$tmp/out"
+
 # --- errors: exit 2, the range named, nothing written
 run "$bin" --root "$R" -p k3s-cis-1.9 --k3s-version 1.30 apply
 check "a version outside the profile: exit 2" [ "$rc" = 2 ]
