@@ -197,13 +197,23 @@ static char *plugins_without(const char *list, const char *drop)
 	return buf_steal(&b);
 }
 
-static char *arg_text(const struct cfg_arg *a, const char *user_item)
+/* own: user_item is our entry (marked "# CIS"): the plugins we added by
+ * ourselves and no longer enable go as well (a->drop_own). */
+static char *arg_text(const struct cfg_arg *a, const char *user_item, bool own)
 {
 	char *s = NULL, *v;
 
 	if (strcmp(a->flag, "enable-admission-plugins") == 0 && user_item) {
 		char *kept = a->drop ? plugins_without(keff_flag_value(user_item), a->drop) : NULL;
 
+		if (own && a->drop_own) {
+			char *k2 = plugins_without(kept ? kept : keff_flag_value(user_item), a->drop_own);
+
+			free(kept);
+			if (!k2)
+				return NULL;
+			kept = k2;
+		}
 		v = union_plugins(kept ? kept : keff_flag_value(user_item), a->value);
 		free(kept);
 		if (!v || asprintf(&s, "%s=%s", a->flag, v) < 0)
@@ -506,6 +516,7 @@ struct entry {
 	bool dup;               /* removed: a later entry for a flag we manage, or a
 				 * disable list that held nothing but our plugins */
 	char *text;             /* a user entry rewritten: a disable list without our plugins */
+	bool own;               /* a block-list item with our "# CIS" comment: we wrote it */
 };
 
 /* One `name:` or `name+:` key that K3s still reads (after the last plain one). */
@@ -560,6 +571,7 @@ static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, s
 	e->arg = -1;
 	e->dup = false;
 	e->text = NULL;
+	e->own = false;
 	for (j = 0; j < L->l->n; j++)
 		if (keff_same_flag(n->value, L->l->args[j].flag)) {
 			e->arg = (long)j;
@@ -643,14 +655,14 @@ static int plan_list(struct list_merge *L)
 		}
 		if (e->arg >= 0) {
 			L->seen[e->arg] = true;
-			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value);
+			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
 		}
 		L->occ[e->occ].kept++;
 	}
 	for (i = 0; i < L->l->n; i++)
-		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL)))
+		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL, false)))
 			return -ENOMEM;
 	/* kube-apiserver refuses a plugin both enabled and disabled: the user's
 	 * disable list keeps everything but the plugins we enable */
@@ -805,6 +817,51 @@ out:
 	return r;
 }
 
+/*
+ * Whether n, an item of occurrence o, is one we wrote: a block-list item
+ * whose line carries our "# CIS " comment after it. [*from, *to) is that
+ * comment, up to the line break.
+ */
+static bool own_item(const struct merger *M, const struct occ *o, const struct ynode *n,
+		     size_t *from, size_t *to)
+{
+	size_t eol, i;
+	const char *c;
+
+	if (M->flow || o->val->kind != YN_SEQ || o->val->flow || o->val->alias ||
+	    n->end.index <= n->start.index)
+		return false;
+	eol = line_end(M->text, M->len, n->end.index);
+	c = memmem(M->text + n->end.index, eol - n->end.index, "# CIS ", 6);
+	if (!c)
+		return false;
+	for (i = (size_t)(c - M->text); i < M->len && !brk_len(M->text, M->len, i); i++)
+		;
+	if (from)
+		*from = (size_t)(c - M->text);
+	if (to)
+		*to = i;
+	return true;
+}
+
+/* Our own entry's "# CIS ..." comment names the controls the profile cites
+ * now (another benchmark numbers them differently); a user's comment stays. */
+static int refresh_comment(struct merger *M, const struct occ *o, const struct ynode *n,
+			   const char *controls)
+{
+	struct buf c = BUF_INIT;
+	size_t from, to;
+	int r;
+
+	if (!controls || !own_item(M, o, n, &from, &to))
+		return 0;
+	r = buf_printf(&c, "# CIS %s", controls);
+	if (r == 0 && (c.len != to - from || memcmp(c.data, M->text + from, c.len) != 0))
+		r = edit_addb(M, from, to, &c);
+	buf_free(&c);
+	return r;
+}
+
 /* Edit a block list in place: our entries' values, later duplicates'
  * lines, and new entries after its last item, indented like its first. */
 static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
@@ -841,6 +898,8 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			if (r == 0)
 				r = replace_node(M, NULL, e->node, &b);
 		}
+		if (r == 0 && !e->dup && e->arg >= 0)
+			r = refresh_comment(M, o, e->node, L->l->args[e->arg].controls);
 	}
 	if (r < 0 || oi + 1 != L->n_occ)
 		goto out;
@@ -872,7 +931,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 	if (M->flow) {
 		r = buf_printf(t, "%s%s: [", t->len ? ", " : "", l->name);
 		for (i = 0; i < l->n && r == 0; i++) {
-			char *want = arg_text(&l->args[i], NULL);
+			char *want = arg_text(&l->args[i], NULL, false);
 
 			if (!want)
 				return -ENOMEM;
@@ -885,7 +944,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 	}
 	r = buf_printf(t, "%s:\n", l->name);
 	for (i = 0; i < l->n && r == 0; i++) {
-		char *want = arg_text(&l->args[i], NULL);
+		char *want = arg_text(&l->args[i], NULL, false);
 
 		if (!want)
 			return -ENOMEM;
@@ -947,6 +1006,8 @@ static int merge_list(struct merger *M, const struct cfg_list *l)
 		list_merge_free(&L);
 		return tail_list(M, l);
 	}
+	for (i = 0; r == 0 && i < L.n_ent; i++)
+		L.ent[i].own = own_item(M, &L.occ[L.ent[i].occ], L.ent[i].node, NULL, NULL);
 	if (r == 0)
 		r = plan_list(&L);
 	if (r == 0)
