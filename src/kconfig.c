@@ -244,6 +244,8 @@ struct merger {
 	struct buf tail;        /* new keys, added where the root mapping ends */
 	const struct ynode **released;   /* anchored nodes we change or remove */
 	size_t n_released;
+	const struct ynode **stale;      /* our own entries (marked # CIS) of flags the profile no longer sets */
+	size_t n_stale;
 	struct diags *d;
 };
 
@@ -637,7 +639,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
 
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
-static int plan_list(struct list_merge *L)
+static int plan_list(struct merger *M, struct list_merge *L)
 {
 	const char *enable = NULL;
 	size_t i;
@@ -658,6 +660,17 @@ static int plan_list(struct list_merge *L)
 			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
+		} else if (e->own) {
+			/* ours from an earlier profile (another K3s version): it goes,
+			 * as the admission configuration it named may be gone */
+			const struct ynode **v = realloc(M->stale, (M->n_stale + 1) * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			M->stale = v;
+			M->stale[M->n_stale++] = e->node;
+			e->dup = true;
+			continue;
 		}
 		L->occ[e->occ].kept++;
 	}
@@ -673,7 +686,7 @@ static int plan_list(struct list_merge *L)
 		struct entry *e = &L->ent[i];
 		char *rest;
 
-		if (e->arg >= 0 || !keff_same_flag(e->node->value, "disable-admission-plugins"))
+		if (e->arg >= 0 || e->dup || !keff_same_flag(e->node->value, "disable-admission-plugins"))
 			continue;
 		rest = plugins_without(keff_flag_value(e->node->value), enable);
 		if (!rest)
@@ -831,10 +844,16 @@ static bool own_item(const struct merger *M, const struct occ *o, const struct y
 	if (M->flow || o->val->kind != YN_SEQ || o->val->flow || o->val->alias ||
 	    n->end.index <= n->start.index)
 		return false;
-	eol = line_end(M->text, M->len, n->end.index);
-	c = memmem(M->text + n->end.index, eol - n->end.index, "# CIS ", 6);
-	if (!c)
+	/* a plain or quoted scalar on one line, then blanks and the comment
+	 * (a block scalar's end is on a later line, maybe before our comment) */
+	if (n->end.line != n->start.line || strchr("|>", M->text[n->start.index]))
 		return false;
+	eol = line_end(M->text, M->len, n->end.index);
+	for (i = n->end.index; i < eol && (M->text[i] == ' ' || M->text[i] == '\t'); i++)
+		;
+	if (eol - i < 6 || memcmp(M->text + i, "# CIS ", 6) != 0)
+		return false;
+	c = M->text + i;
 	for (i = (size_t)(c - M->text); i < M->len && !brk_len(M->text, M->len, i); i++)
 		;
 	if (from)
@@ -1009,7 +1028,7 @@ static int merge_list(struct merger *M, const struct cfg_list *l)
 	for (i = 0; r == 0 && i < L.n_ent; i++)
 		L.ent[i].own = own_item(M, &L.occ[L.ent[i].occ], L.ent[i].node, NULL, NULL);
 	if (r == 0)
-		r = plan_list(&L);
+		r = plan_list(M, &L);
 	if (r == 0)
 		r = keep_own_configs(M, &L);
 	for (i = 0; i < L.n_occ && r == 0; i++)
@@ -1258,8 +1277,19 @@ static char *user_entry(const struct ynode *it, const char *enable)
 }
 
 /* A managed list: the user's other entries, in order, and ours, last. */
-static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t of, size_t ot,
-		       const struct vopt *nv, size_t nf, size_t nt, const char **why)
+static bool is_stale(const struct merger *M, const struct ynode *n)
+{
+	size_t i;
+
+	for (i = 0; i < M->n_stale; i++)
+		if (M->stale[i] == n)
+			return true;
+	return false;
+}
+
+static bool list_holds(const struct merger *M, const struct cfg_list *l, const struct vopt *ov,
+		       size_t of, size_t ot, const struct vopt *nv, size_t nf, size_t nt,
+		       const char **why)
 {
 	const struct ynode **o = NULL, **n = NULL;
 	size_t on = ov ? list_entries(ov, of, ot, &o) : 0;
@@ -1276,7 +1306,8 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 	for (i = 0, j = 0; ok; i++, j++) {
 		char *want = NULL;
 
-		while (i < on && (managed_arg(l, o[i]) >= 0 || !(want = user_entry(o[i], enable))))
+		while (i < on && (managed_arg(l, o[i]) >= 0 || is_stale(M, o[i]) ||
+				  !(want = user_entry(o[i], enable))))
 			i++;
 		while (j < nn && managed_arg(l, n[j]) >= 0)
 			j++;
@@ -1379,7 +1410,7 @@ static int verify_merge(const struct merger *M, const struct buf *out, const str
 			if (c < 0 || !same_meaning(nv[je - 1].val, s))
 				what = s->key;
 		} else if (l) {
-			if (c < 0 || !list_holds(l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
+			if (c < 0 || !list_holds(M, l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
 				what = l->name;
 		} else if (c != 0) {
 			what = cur->key->value;
@@ -1510,6 +1541,7 @@ out:
 	edits_free(&M.e);
 	buf_free(&M.tail);
 	free(M.released);
+	free(M.stale);
 	ynode_free(M.root);
 	return r;
 }
