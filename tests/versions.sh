@@ -146,6 +146,44 @@ run "$bin" profile validate "$tmp/typo.yaml"
 check "an unknown control key: exit 2 with did-you-mean" [ "$rc" = 2 ] && \
 	grep -q "typo.yaml:4:14: .*did you mean 'apiserver.audit_log_path'" "$tmp/err"
 
+# --- 1.30 -> 1.24 directly: our EventRateLimit and the admission config it
+# needs go with the PSA file; the user's own plugins stay; comments follow
+D=$tmp/downgrade; server_root "$D"; C=$D/etc/rancher/k3s/config.yaml
+run "$bin" --root "$D" --k3s-version 1.30 apply
+check "downgrade: apply on 1.30: exit 0" [ "$rc" = 0 ]
+check "1.30: EventRateLimit is on" grep -q 'enable-admission-plugins=.*EventRateLimit' "$C"
+# the user adds a plugin of their own to our entry
+sed -i 's/^\(  - enable-admission-plugins=NodeRestriction\),EventRateLimit/\1,MyPlugin,EventRateLimit/' "$C"
+check "1.30: the user's MyPlugin is in our entry" grep -q 'enable-admission-plugins=NodeRestriction,MyPlugin,EventRateLimit  # CIS' "$C"
+old_comment=$(grep 'enable-admission-plugins=' "$C" | sed 's/.*# CIS //')
+run "$bin" --root "$D" --k3s-version 1.24 apply
+check "apply on 1.24: exit 0" [ "$rc" = 0 ]
+check "1.24: no EventRateLimit left" bash -c "! grep -q EventRateLimit '$C'"
+check "1.24: no admission-control-config-file for the removed psa.yaml" bash -c "! grep -q admission-control-config-file '$C'" && [ ! -e "$D/var/lib/rancher/k3s/server/psa.yaml" ]
+check "1.24: the user's MyPlugin stays" grep -q 'enable-admission-plugins=.*MyPlugin' "$C"
+check "1.24: PodSecurityPolicy is on" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$C"
+new_comment=$(grep 'enable-admission-plugins=' "$C" | sed 's/.*# CIS //')
+server_root "$tmp/none"; want=$("$bin" --root "$tmp/none" --k3s-version 1.24 render 2>/dev/null | grep 'enable-admission-plugins=' | sed 's/.*# CIS //')
+check "1.24: the entry's # CIS comment is 1.24's ($want), not 1.30's ($old_comment)" [ -n "$want" ] && [ "$new_comment" = "$want" ] && [ "$new_comment" != "$old_comment" ]
+run "$bin" --root "$D" --k3s-version 1.24 check
+check "1.24 after the downgrade: check exits 0" [ "$rc" = 0 ]
+run "$bin" --root "$D" --k3s-version 1.24 diff
+check "1.24 after the downgrade: nothing left to do" [ "$rc" = 0 ]
+# a user's own entry (no # CIS mark) keeps its EventRateLimit
+U=$tmp/userent; server_root "$U"; mkdir -p "$U/etc/rancher/k3s"
+printf 'kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit\n  - admission-control-config-file=/etc/mine.yaml\n' >"$U/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$U" --k3s-version 1.24 diff
+check "a user's own entry: diff exits 1" [ "$rc" = 1 ]
+check "a user's own EventRateLimit entry is kept" grep -q '^+  - enable-admission-plugins=.*PodSecurityPolicy,EventRateLimit$' "$tmp/out"
+check "and its own admission config" grep -q '^   - admission-control-config-file=/etc/mine.yaml$' "$tmp/out"
+# preflight: EventRateLimit without its configuration would not start
+printf 'extends: k3s-cis-1.24\nname: erl24\nk3s:\n  admission_plugins: [NodeRestriction, EventRateLimit]\n' >"$tmp/erl24.yaml"
+P=$tmp/erl; server_root "$P"
+run "$bin" -p "$tmp/erl24.yaml" --root "$P" --k3s-version 1.24 apply
+check "preflight: EventRateLimit on 1.24 without its configuration: exit 2" [ "$rc" = 2 ]
+check "preflight says why" grep -q 'EventRateLimit without its configuration' "$tmp/err"
+check "preflight: nothing written" [ ! -e "$P/etc" ]
+
 # --- the components that run decide the allow policies
 R=$tmp/disable; server_root "$R"; mkdir -p "$R/etc/rancher/k3s"
 printf 'disable: [traefik, metrics-server]\n' >"$R/etc/rancher/k3s/config.yaml"
