@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "benchmark.h"
 #include "cli.h"
 #include "json.h"
 #include "plan.h"
@@ -203,8 +204,22 @@ static bool plan_restarts(const struct plan *pl)
 	return false;
 }
 
-int cli_report_plan(const struct cli *c, const struct plan *pl, const char *profile)
+/* ,"benchmark":...,"k3s_version":... of the fitted profile (each when known). */
+static void json_profile_env(struct buf *b, const struct profile *p)
 {
+	if (p->env.bench) {
+		buf_adds(b, ",\"benchmark\":");
+		json_str(b, p->env.bench->name);
+	}
+	if (p->env.k3s_version) {
+		buf_adds(b, ",\"k3s_version\":");
+		json_str(b, p->env.k3s_version);
+	}
+}
+
+int cli_report_plan(const struct cli *c, const struct plan *pl, const struct profile *p)
+{
+	const char *profile = p->name;
 	struct buf b = BUF_INIT;
 	struct plan_counts cnt = plan_count(pl);
 	size_t i;
@@ -218,6 +233,7 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 		cli_json_drift(&b, pl);
 		buf_adds(&b, ",\"role_reason\":");
 		json_str(&b, pl->role_reason);
+		json_profile_env(&b, p);
 		buf_adds(&b, "}\n");
 		cli_json_print(&b);
 		buf_free(&b);
@@ -257,7 +273,7 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const char *prof
 	return rc;
 }
 
-static void print_json_result(const struct engine_result *res)
+static void print_json_result(const struct engine_result *res, const struct profile *p)
 {
 	const struct plan *pl = &res->plan;
 	struct buf b = BUF_INIT;
@@ -279,6 +295,7 @@ static void print_json_result(const struct engine_result *res)
 		buf_printf(&b, ",\"role\":\"%s\",\"role_reason\":", profile_role_name(pl->role));
 		json_str(&b, pl->role_reason);
 	}
+	json_profile_env(&b, p);
 	/* a failure says what went wrong, as exit 2 does */
 	if (!ok) {
 		buf_printf(&b, ",\"exit_code\":%d,", cli_exit_code(res->outcome));
@@ -290,8 +307,9 @@ static void print_json_result(const struct engine_result *res)
 }
 
 void cli_report_result(const struct cli *c, const struct engine_result *res, const char *verb,
-		       const char *profile, bool no_restart, bool live)
+		       const struct profile *p, bool no_restart, bool live)
 {
+	const char *profile = p->name;
 	static const char *const words[] = { "unchanged", "created", "updated", "removed" };
 	const struct plan *pl = &res->plan;
 	struct plan_counts cnt = plan_count(pl);
@@ -300,7 +318,7 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 	if (res->outcome == ENGINE_REFUSED)
 		return;
 	if (c->output == OUTPUT_JSON) {
-		print_json_result(res);
+		print_json_result(res, p);
 		return;
 	}
 	if (res->outcome == ENGINE_NOTHING) {

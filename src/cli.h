@@ -118,9 +118,9 @@ void cli_json_files(struct buf *b, const struct plan *pl);
 /* ,"kernel":[...]: live kernel values that differ from the profile. */
 void cli_json_drift(struct buf *b, const struct plan *pl);
 /* What diff prints for a plan (text or JSON); EXIT_CHANGES, EXIT_OK or EXIT_USAGE. */
-int cli_report_plan(const struct cli *c, const struct plan *pl, const char *profile);
+int cli_report_plan(const struct cli *c, const struct plan *pl, const struct profile *p);
 /* What apply/rollback did, as text or JSON; verb "apply" or "rollback". */
 void cli_report_result(const struct cli *c, const struct engine_result *res, const char *verb,
-		       const char *profile, bool no_restart, bool live);
+		       const struct profile *p, bool no_restart, bool live);
 
 #endif

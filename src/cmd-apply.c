@@ -54,13 +54,13 @@ static int cmd_apply(struct cli *c, int argc, char **argv)
 		struct plan pl;
 		int r = engine_plan(doc->p, &o, &pl);
 
-		rc = r < 0 ? cli_exit_error(r) : cli_report_plan(c, &pl, doc->p->name);
+		rc = r < 0 ? cli_exit_error(r) : cli_report_plan(c, &pl, doc->p);
 		plan_free(&pl);
 		profile_doc_free(doc);
 		return rc;
 	}
 	engine_apply(doc->p, &o, &res);
-	cli_report_result(c, &res, "apply", doc->p->name, a.no_restart, a.live);
+	cli_report_result(c, &res, "apply", doc->p, a.no_restart, a.live);
 	c->committed = res.outcome == ENGINE_DONE;
 	rc = cli_exit_code(res.outcome);
 	engine_result_free(&res);

@@ -41,7 +41,7 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 	o = cli_engine_opts(c, live, false, false);
 	/* a transaction left half done is undone before we look */
 	r = engine_plan(doc->p, &o, &pl);
-	rc = r < 0 ? cli_exit_error(r) : cli_report_plan(c, &pl, doc->p->name);
+	rc = r < 0 ? cli_exit_error(r) : cli_report_plan(c, &pl, doc->p);
 	plan_free(&pl);
 	profile_doc_free(doc);
 	return rc;

@@ -45,7 +45,7 @@ static int cmd_rollback(struct cli *c, int argc, char **argv)
 		return rc;
 	o = cli_engine_opts(c, a.live, a.no_restart, a.force);
 	engine_rollback(doc->p, n ? args[0] : NULL, &o, &res);
-	cli_report_result(c, &res, "rollback", doc->p->name, a.no_restart, a.live);
+	cli_report_result(c, &res, "rollback", doc->p, a.no_restart, a.live);
 	c->committed = res.outcome == ENGINE_DONE;
 	rc = cli_exit_code(res.outcome);
 	engine_result_free(&res);

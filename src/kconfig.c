@@ -197,13 +197,23 @@ static char *plugins_without(const char *list, const char *drop)
 	return buf_steal(&b);
 }
 
-static char *arg_text(const struct cfg_arg *a, const char *user_item)
+/* own: user_item is our entry (marked "# CIS"): the plugins we added by
+ * ourselves and no longer enable go as well (a->drop_own). */
+static char *arg_text(const struct cfg_arg *a, const char *user_item, bool own)
 {
 	char *s = NULL, *v;
 
 	if (strcmp(a->flag, "enable-admission-plugins") == 0 && user_item) {
 		char *kept = a->drop ? plugins_without(keff_flag_value(user_item), a->drop) : NULL;
 
+		if (own && a->drop_own) {
+			char *k2 = plugins_without(kept ? kept : keff_flag_value(user_item), a->drop_own);
+
+			free(kept);
+			if (!k2)
+				return NULL;
+			kept = k2;
+		}
 		v = union_plugins(kept ? kept : keff_flag_value(user_item), a->value);
 		free(kept);
 		if (!v || asprintf(&s, "%s=%s", a->flag, v) < 0)
@@ -234,6 +244,8 @@ struct merger {
 	struct buf tail;        /* new keys, added where the root mapping ends */
 	const struct ynode **released;   /* anchored nodes we change or remove */
 	size_t n_released;
+	const struct ynode **stale;      /* our own entries (marked # CIS) of flags the profile no longer sets */
+	size_t n_stale;
 	struct diags *d;
 };
 
@@ -506,6 +518,7 @@ struct entry {
 	bool dup;               /* removed: a later entry for a flag we manage, or a
 				 * disable list that held nothing but our plugins */
 	char *text;             /* a user entry rewritten: a disable list without our plugins */
+	bool own;               /* a block-list item with our "# CIS" comment: we wrote it */
 };
 
 /* One `name:` or `name+:` key that K3s still reads (after the last plain one). */
@@ -560,6 +573,7 @@ static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, s
 	e->arg = -1;
 	e->dup = false;
 	e->text = NULL;
+	e->own = false;
 	for (j = 0; j < L->l->n; j++)
 		if (keff_same_flag(n->value, L->l->args[j].flag)) {
 			e->arg = (long)j;
@@ -625,7 +639,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
 
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
-static int plan_list(struct list_merge *L)
+static int plan_list(struct merger *M, struct list_merge *L)
 {
 	const char *enable = NULL;
 	size_t i;
@@ -643,14 +657,25 @@ static int plan_list(struct list_merge *L)
 		}
 		if (e->arg >= 0) {
 			L->seen[e->arg] = true;
-			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value);
+			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
+		} else if (e->own) {
+			/* ours from an earlier profile (another K3s version): it goes,
+			 * as the admission configuration it named may be gone */
+			const struct ynode **v = realloc(M->stale, (M->n_stale + 1) * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			M->stale = v;
+			M->stale[M->n_stale++] = e->node;
+			e->dup = true;
+			continue;
 		}
 		L->occ[e->occ].kept++;
 	}
 	for (i = 0; i < L->l->n; i++)
-		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL)))
+		if (!L->seen[i] && !(L->want[i] = arg_text(&L->l->args[i], NULL, false)))
 			return -ENOMEM;
 	/* kube-apiserver refuses a plugin both enabled and disabled: the user's
 	 * disable list keeps everything but the plugins we enable */
@@ -661,7 +686,7 @@ static int plan_list(struct list_merge *L)
 		struct entry *e = &L->ent[i];
 		char *rest;
 
-		if (e->arg >= 0 || !keff_same_flag(e->node->value, "disable-admission-plugins"))
+		if (e->arg >= 0 || e->dup || !keff_same_flag(e->node->value, "disable-admission-plugins"))
 			continue;
 		rest = plugins_without(keff_flag_value(e->node->value), enable);
 		if (!rest)
@@ -805,6 +830,57 @@ out:
 	return r;
 }
 
+/*
+ * Whether n, an item of occurrence o, is one we wrote: a block-list item
+ * whose line carries our "# CIS " comment after it. [*from, *to) is that
+ * comment, up to the line break.
+ */
+static bool own_item(const struct merger *M, const struct occ *o, const struct ynode *n,
+		     size_t *from, size_t *to)
+{
+	size_t eol, i;
+	const char *c;
+
+	if (M->flow || o->val->kind != YN_SEQ || o->val->flow || o->val->alias ||
+	    n->end.index <= n->start.index)
+		return false;
+	/* a plain or quoted scalar on one line, then blanks and the comment
+	 * (a block scalar's end is on a later line, maybe before our comment) */
+	if (n->end.line != n->start.line || strchr("|>", M->text[n->start.index]))
+		return false;
+	eol = line_end(M->text, M->len, n->end.index);
+	for (i = n->end.index; i < eol && (M->text[i] == ' ' || M->text[i] == '\t'); i++)
+		;
+	if (eol - i < 6 || memcmp(M->text + i, "# CIS ", 6) != 0)
+		return false;
+	c = M->text + i;
+	for (i = (size_t)(c - M->text); i < M->len && !brk_len(M->text, M->len, i); i++)
+		;
+	if (from)
+		*from = (size_t)(c - M->text);
+	if (to)
+		*to = i;
+	return true;
+}
+
+/* Our own entry's "# CIS ..." comment names the controls the profile cites
+ * now (another benchmark numbers them differently); a user's comment stays. */
+static int refresh_comment(struct merger *M, const struct occ *o, const struct ynode *n,
+			   const char *controls)
+{
+	struct buf c = BUF_INIT;
+	size_t from, to;
+	int r;
+
+	if (!controls || !own_item(M, o, n, &from, &to))
+		return 0;
+	r = buf_printf(&c, "# CIS %s", controls);
+	if (r == 0 && (c.len != to - from || memcmp(c.data, M->text + from, c.len) != 0))
+		r = edit_addb(M, from, to, &c);
+	buf_free(&c);
+	return r;
+}
+
 /* Edit a block list in place: our entries' values, later duplicates'
  * lines, and new entries after its last item, indented like its first. */
 static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
@@ -841,6 +917,8 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			if (r == 0)
 				r = replace_node(M, NULL, e->node, &b);
 		}
+		if (r == 0 && !e->dup && e->arg >= 0)
+			r = refresh_comment(M, o, e->node, L->l->args[e->arg].controls);
 	}
 	if (r < 0 || oi + 1 != L->n_occ)
 		goto out;
@@ -872,7 +950,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 	if (M->flow) {
 		r = buf_printf(t, "%s%s: [", t->len ? ", " : "", l->name);
 		for (i = 0; i < l->n && r == 0; i++) {
-			char *want = arg_text(&l->args[i], NULL);
+			char *want = arg_text(&l->args[i], NULL, false);
 
 			if (!want)
 				return -ENOMEM;
@@ -885,7 +963,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 	}
 	r = buf_printf(t, "%s:\n", l->name);
 	for (i = 0; i < l->n && r == 0; i++) {
-		char *want = arg_text(&l->args[i], NULL);
+		char *want = arg_text(&l->args[i], NULL, false);
 
 		if (!want)
 			return -ENOMEM;
@@ -947,8 +1025,10 @@ static int merge_list(struct merger *M, const struct cfg_list *l)
 		list_merge_free(&L);
 		return tail_list(M, l);
 	}
+	for (i = 0; r == 0 && i < L.n_ent; i++)
+		L.ent[i].own = own_item(M, &L.occ[L.ent[i].occ], L.ent[i].node, NULL, NULL);
 	if (r == 0)
-		r = plan_list(&L);
+		r = plan_list(M, &L);
 	if (r == 0)
 		r = keep_own_configs(M, &L);
 	for (i = 0; i < L.n_occ && r == 0; i++)
@@ -1197,8 +1277,19 @@ static char *user_entry(const struct ynode *it, const char *enable)
 }
 
 /* A managed list: the user's other entries, in order, and ours, last. */
-static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t of, size_t ot,
-		       const struct vopt *nv, size_t nf, size_t nt, const char **why)
+static bool is_stale(const struct merger *M, const struct ynode *n)
+{
+	size_t i;
+
+	for (i = 0; i < M->n_stale; i++)
+		if (M->stale[i] == n)
+			return true;
+	return false;
+}
+
+static bool list_holds(const struct merger *M, const struct cfg_list *l, const struct vopt *ov,
+		       size_t of, size_t ot, const struct vopt *nv, size_t nf, size_t nt,
+		       const char **why)
 {
 	const struct ynode **o = NULL, **n = NULL;
 	size_t on = ov ? list_entries(ov, of, ot, &o) : 0;
@@ -1215,7 +1306,8 @@ static bool list_holds(const struct cfg_list *l, const struct vopt *ov, size_t o
 	for (i = 0, j = 0; ok; i++, j++) {
 		char *want = NULL;
 
-		while (i < on && (managed_arg(l, o[i]) >= 0 || !(want = user_entry(o[i], enable))))
+		while (i < on && (managed_arg(l, o[i]) >= 0 || is_stale(M, o[i]) ||
+				  !(want = user_entry(o[i], enable))))
 			i++;
 		while (j < nn && managed_arg(l, n[j]) >= 0)
 			j++;
@@ -1318,7 +1410,7 @@ static int verify_merge(const struct merger *M, const struct buf *out, const str
 			if (c < 0 || !same_meaning(nv[je - 1].val, s))
 				what = s->key;
 		} else if (l) {
-			if (c < 0 || !list_holds(l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
+			if (c < 0 || !list_holds(M, l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
 				what = l->name;
 		} else if (c != 0) {
 			what = cur->key->value;
@@ -1449,6 +1541,7 @@ out:
 	edits_free(&M.e);
 	buf_free(&M.tail);
 	free(M.released);
+	free(M.stale);
 	ynode_free(M.root);
 	return r;
 }

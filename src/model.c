@@ -187,6 +187,22 @@ static int version_plugins(const struct profile *p, struct buf *b)
 	return r;
 }
 
+/* The plugins the model turns on from a profile section, not from k3s.admission_plugins. */
+static const char *const derived[] = {
+	"EventRateLimit", "PodSecurityPolicy", "AlwaysPullImages", "DenyServiceExternalIPs",
+};
+
+static bool csv_has(const char *csv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *s;
+
+	for (s = csv; s && *s; s += strcspn(s, ","), s += *s == ',')
+		if (strncmp(s, name, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
 /*
  * Plugins the K3s version does not know come out of the user's value as
  * well: an upgrade to 1.25 must not keep the PodSecurityPolicy of 1.24.
@@ -212,6 +228,14 @@ static int drop_plugins(struct k3s_model *m, const struct profile *p)
 		return -ENOMEM;
 	}
 	a->drop = b.data ? buf_steal(&b) : NULL;
+	for (i = 0; i < sizeof(derived) / sizeof(derived[0]) && r == 0; i++)
+		if (!csv_has(a->value, derived[i]))
+			r = buf_printf(&b, "%s%s", b.len ? "," : "", derived[i]);
+	if (r < 0) {
+		buf_free(&b);
+		return -ENOMEM;
+	}
+	a->drop_own = b.data ? buf_steal(&b) : NULL;
 	return 0;
 }
 
@@ -380,6 +404,7 @@ void k3s_model_free(struct k3s_model *m)
 			free(m->lists[i].args[j].value);
 			free(m->lists[i].args[j].controls);
 			free(m->lists[i].args[j].drop);
+			free(m->lists[i].args[j].drop_own);
 		}
 		free(m->lists[i].args);
 		free(m->lists[i].name);

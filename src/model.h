@@ -24,6 +24,10 @@ struct cfg_arg {
 	char *value;
 	char *controls;
 	char *drop;             /* enable-admission-plugins: taken out of the user's value too, or NULL */
+	char *drop_own;         /* enable-admission-plugins: the plugins k3s-harden adds by itself that
+				 * this profile does not enable: taken out of our own entry (one
+				 * marked "# CIS"), so a downgrade keeps no plugin without its
+				 * configuration; the user's own entry keeps them */
 };
 
 struct cfg_list {

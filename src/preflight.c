@@ -47,6 +47,21 @@ static bool in_csv(const char *csv, const char *name)
 	return false;
 }
 
+/* kube-apiserver refuses EventRateLimit without its configuration
+ * (admission-control-config-file), which only event_rate_limit writes. */
+static void check_erl(const struct profile *p, const struct k3s_model *m, struct diags *errs)
+{
+	const struct cfg_arg *a = model_arg(m, "kube-apiserver-arg", "enable-admission-plugins");
+
+	if (!a || !in_csv(a->value, "EventRateLimit") ||
+	    model_arg(m, "kube-apiserver-arg", "admission-control-config-file"))
+		return;
+	diags_add(errs, WHO, 0, 0, "K3s %s: admission plugin EventRateLimit without its configuration "
+		  "(admission-control-config-file): kube-apiserver would not start; turn "
+		  "event_rate_limit on, or take EventRateLimit out of k3s.admission_plugins",
+		  shown(p->env.k3s_version));
+}
+
 static void check_plugins(const struct profile *p, const struct k3s_model *m, struct diags *errs)
 {
 	const char *v = p->env.k3s_version;
@@ -152,6 +167,7 @@ int preflight_check(const struct profile *p, const struct plan_opts *o, struct d
 		return r;
 	if (o->role == ROLE_SERVER) {
 		check_plugins(p, &m, errs);
+		check_erl(p, &m, errs);
 		check_psa(p, errs);
 	}
 	check_dropins(p, errs);

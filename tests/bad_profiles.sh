@@ -209,7 +209,7 @@ setup_name_beside_file() {
 	mkdir "$tmp/cwd"
 	printf 'extends: cis\n' >"$tmp/cwd/site.yaml"
 	RUN_DIR=$tmp/cwd check_bad x site \
-		"site"$'\t'"-"$'\t'"unknown profile 'site' (built-in: base, cis-agent, cis-common, cis, k3s-cis-1.10, k3s-cis-1.11, k3s-cis-1.12, k3s-cis-1.23, k3s-cis-1.24, k3s-cis-1.6, k3s-cis-1.7, k3s-cis-1.8, k3s-cis-1.9, k3s-cis-2.0, k3s-cis-2.1); to use the file, write './site.yaml'"
+		"site"$'\t'"-"$'\t'"unknown profile 'site' (built-in: base, cis-agent, cis-common, cis, k3s-cis-1.10-strict, k3s-cis-1.10, k3s-cis-1.11-strict, k3s-cis-1.11, k3s-cis-1.12-strict, k3s-cis-1.12, k3s-cis-1.23-strict, k3s-cis-1.23, k3s-cis-1.24-strict, k3s-cis-1.24, k3s-cis-1.6-strict, k3s-cis-1.6, k3s-cis-1.7-strict, k3s-cis-1.7, k3s-cis-1.8-strict, k3s-cis-1.8, k3s-cis-1.9-strict, k3s-cis-1.9, k3s-cis-2.0-strict, k3s-cis-2.0, k3s-cis-2.1-strict, k3s-cis-2.1); to use the file, write './site.yaml'"
 }
 
 for c in empty_file directory symlink extends_symlink fifo too_large missing unknown_builtin \

@@ -479,6 +479,38 @@ static void test_kconfig_disable_admission_plugins(void **state)
 	}
 }
 
+/* Our own entries (marked "# CIS"): a plugin k3s-harden added and this
+ * profile does not enable goes, the user's own plugins stay, the comment
+ * names this profile's controls, and an entry for a flag the profile no
+ * longer sets goes; a user's entry (no mark) keeps everything. */
+static void test_kconfig_own_entries_follow_profile(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "kube-apiserver-arg:\n"
+		    "  - enable-admission-plugins=NodeRestriction,MyPlugin,AlwaysPullImages,EventRateLimit  # CIS 9.9.9\n"
+		    "  - audit-log-maxage=30  # CIS 0.0.1\n"
+		    "  - old-flag=1  # CIS 1.2.99\n"
+		    "  - kept-flag=2  # my note\n", true);
+	assert_non_null(strstr(out, "  - enable-admission-plugins=NodeRestriction,EventRateLimit,MyPlugin  # CIS 1."));
+	assert_null(strstr(out, "AlwaysPullImages"));
+	assert_null(strstr(out, "9.9.9"));
+	assert_non_null(strstr(out, "  - audit-log-maxage=30  # CIS 1."));
+	assert_null(strstr(out, "0.0.1"));
+	assert_null(strstr(out, "old-flag"));
+	assert_non_null(strstr(out, "  - kept-flag=2  # my note\n"));
+	assert_effective_and_stable(f, out);
+	/* the user's own entry keeps the plugins the profile does not enable */
+	out = merge(f, "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,AlwaysPullImages  # mine\n", true);
+	assert_non_null(strstr(out, "  - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages  # mine\n"));
+	assert_effective_and_stable(f, out);
+	/* a block scalar item is not ours, whatever line follows it */
+	out = merge(f, "kube-apiserver-arg:\n  - |\n  - a=1  # CIS 1.2.3\n", true);
+	assert_non_null(strstr(out, "  - |\n"));
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_guide_placeholder(void **state)
 {
 	struct fx *f = *state;
@@ -609,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_meaning_not_spelling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_disable_admission_plugins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_guide_placeholder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_own_entries_follow_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_own_admission_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),

@@ -32,7 +32,7 @@ agent_root() {
 }
 
 # --- every built-in benchmark profile, each role, at the newest K3s it covers
-profiles=$("$bin" profile list | awk '$1 ~ /^k3s-cis-/ {print $1}')
+profiles=$("$bin" profile list | awk '$1 ~ /^k3s-cis-/ && $1 !~ /-strict$/ {print $1}')
 check "profile list has the benchmark profiles" [ "$(echo "$profiles" | wc -w)" -ge 11 ]
 for p in $profiles; do
 	max=$("$bin" profile show "$p" | awk '/^k3s_versions:/ {f=1} f && /max:/ {gsub(/[^0-9.]/, "", $2); print $2; exit}')
@@ -47,6 +47,45 @@ for p in $profiles; do
 		check "$p $role: the role was detected" grep -q "role auto: $role" "$tmp/err.v"
 	done
 done
+
+# --- the strict variants: every opt-in Manual control on; check on a root that
+# apply wrote shows them PASS where the default profile leaves them WARN
+for p in $profiles; do
+	st=$p-strict
+	check "profile list shows $st" bash -c "'$bin' profile list | grep -q '^$st '"
+	max=$("$bin" profile show "$p" | awk '/^k3s_versions:/ {f=1} f && /max:/ {gsub(/[^0-9.]/, "", $2); print $2; exit}')
+	for q in $p $st; do
+		R=$tmp/strict-$q; server_root "$R"
+		run "$bin" -p "$q" --root "$R" --k3s-version "$max" apply
+		check "$q (K3s $max): apply exits 0" [ "$rc" = 0 ]
+		run "$bin" -p "$q" --root "$R" --k3s-version "$max" check
+		check "$q (K3s $max): check exits 0 (no FAIL)" [ "$rc" = 0 ]
+		awk '$2 ~ /^(PASS|FAIL|WARN|INFO|N\/A|n\/a)$/ && $1 ~ /^[0-9]/ {print $1, $2}' "$tmp/out" | sort -u >"$tmp/st-$q"
+		grep -E '^[0-9.]+ (PASS|WARN|FAIL) .*(AlwaysPullImages|DenyServiceExternalIPs|pod PIDs|pod-max-pids)' "$tmp/out" >"$tmp/st-lines-$q"
+	done
+	pid=$(grep -E 'pod PIDs|pod-max-pids' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	api=$(grep -E 'AlwaysPullImages' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	# the benchmarks that have a pod PID control (1.6, 1.23, 1.24 have none); 1.2.3
+	# only where it asks for DenyServiceExternalIPs to be set (not "not set")
+	dsi=$(grep -E 'DenyServiceExternalIPs is set' "$tmp/st-lines-$p" | awk '{print $1}' | head -1)
+	check "$p: check names AlwaysPullImages" [ -n "$api" ]
+	for id in $api $pid $dsi; do
+		check "$p: $id is WARN by default" grep -qx "$id WARN" "$tmp/st-$p"
+		check "$st: $id is PASS" grep -qx "$id PASS" "$tmp/st-$st"
+	done
+	case $p in k3s-cis-1.6|k3s-cis-1.23|k3s-cis-1.24) ;; *) check "$p: check names the pod PID limit" [ -n "$pid" ] ;; esac
+	case $p in k3s-cis-1.6|k3s-cis-1.23|k3s-cis-1.24|k3s-cis-1.7|k3s-cis-1.8) ;;
+	*) check "$p: check names DenyServiceExternalIPs is set" [ -n "$dsi" ] ;; esac
+	# nothing that passes by default stops passing with strict
+	lost=$(join "$tmp/st-$p" "$tmp/st-$st" | awk '$2 == "PASS" && $3 != "PASS" {print $1}')
+	check "$st: every control PASS by default still passes" [ -z "$lost" ]
+done
+R=$tmp/strict-16; server_root "$R"
+run "$bin" -p k3s-cis-1.6-strict --root "$R" --k3s-version 1.20 apply
+check "k3s-cis-1.6-strict on K3s 1.20: apply exits 0 (no DenyServiceExternalIPs before 1.21)" [ "$rc" = 0 ]
+check "k3s-cis-1.6-strict on 1.20: AlwaysPullImages is on" grep -q 'enable-admission-plugins=.*AlwaysPullImages' "$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --k3s-version 1.30 render
+check "cis never picks a strict variant" bash -c "! grep -q 'strict' '$tmp/err'"
 
 # --- the oldest end too, where the guide differs: Traefik v1 (<= 1.20), PSP (<= 1.24), PSA (1.25)
 for pv in k3s-cis-1.6:1.20 k3s-cis-1.23:1.22 k3s-cis-1.10:1.28; do
@@ -77,6 +116,17 @@ check "k3s_version in a profile: K3s 1.24 without --k3s-version" grep -q '"k3s_v
 run "$bin" -p "$tmp/pinned.yaml" --root "$R" --k3s-version 1.30 --output json render
 check "--k3s-version wins over the profile's k3s_version" grep -q '"k3s_version":"1.30"' "$tmp/out"
 
+# --- diff and apply JSON name the benchmark in use and the K3s version
+J=$tmp/json; server_root "$J"
+run "$bin" --root "$J" --k3s-version 1.24 --output json diff
+check "diff JSON: benchmark k3s-cis-1.24" grep -q '"benchmark":"k3s-cis-1.24"' "$tmp/out"
+check "diff JSON: k3s_version 1.24" grep -q '"k3s_version":"1.24"' "$tmp/out"
+run "$bin" --root "$J" -p k3s-cis-1.9-strict --k3s-version 1.27 --output json apply
+check "apply JSON: the strict variant's benchmark k3s-cis-1.9" grep -q '"benchmark":"k3s-cis-1.9"' "$tmp/out"
+check "apply JSON: k3s_version 1.27" grep -q '"k3s_version":"1.27"' "$tmp/out"
+run "$bin" --root "$J" -p k3s-cis-1.9-strict --k3s-version 1.27 --output json apply --dry-run
+check "apply --dry-run JSON: benchmark and k3s_version" grep -q '"benchmark":"k3s-cis-1.9","k3s_version":"1.27"' "$tmp/out"
+
 # --- errors: exit 2, the range named, nothing written
 run "$bin" --root "$R" -p k3s-cis-1.9 --k3s-version 1.30 apply
 check "a version outside the profile: exit 2" [ "$rc" = 2 ]
@@ -95,6 +145,44 @@ printf 'extends: cis\nname: typo\naudit:\n  controls: [apiserver.audit_log_pth]\
 run "$bin" profile validate "$tmp/typo.yaml"
 check "an unknown control key: exit 2 with did-you-mean" [ "$rc" = 2 ] && \
 	grep -q "typo.yaml:4:14: .*did you mean 'apiserver.audit_log_path'" "$tmp/err"
+
+# --- 1.30 -> 1.24 directly: our EventRateLimit and the admission config it
+# needs go with the PSA file; the user's own plugins stay; comments follow
+D=$tmp/downgrade; server_root "$D"; C=$D/etc/rancher/k3s/config.yaml
+run "$bin" --root "$D" --k3s-version 1.30 apply
+check "downgrade: apply on 1.30: exit 0" [ "$rc" = 0 ]
+check "1.30: EventRateLimit is on" grep -q 'enable-admission-plugins=.*EventRateLimit' "$C"
+# the user adds a plugin of their own to our entry
+sed -i 's/^\(  - enable-admission-plugins=NodeRestriction\),EventRateLimit/\1,MyPlugin,EventRateLimit/' "$C"
+check "1.30: the user's MyPlugin is in our entry" grep -q 'enable-admission-plugins=NodeRestriction,MyPlugin,EventRateLimit  # CIS' "$C"
+old_comment=$(grep 'enable-admission-plugins=' "$C" | sed 's/.*# CIS //')
+run "$bin" --root "$D" --k3s-version 1.24 apply
+check "apply on 1.24: exit 0" [ "$rc" = 0 ]
+check "1.24: no EventRateLimit left" bash -c "! grep -q EventRateLimit '$C'"
+check "1.24: no admission-control-config-file for the removed psa.yaml" bash -c "! grep -q admission-control-config-file '$C'" && [ ! -e "$D/var/lib/rancher/k3s/server/psa.yaml" ]
+check "1.24: the user's MyPlugin stays" grep -q 'enable-admission-plugins=.*MyPlugin' "$C"
+check "1.24: PodSecurityPolicy is on" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$C"
+new_comment=$(grep 'enable-admission-plugins=' "$C" | sed 's/.*# CIS //')
+server_root "$tmp/none"; want=$("$bin" --root "$tmp/none" --k3s-version 1.24 render 2>/dev/null | grep 'enable-admission-plugins=' | sed 's/.*# CIS //')
+check "1.24: the entry's # CIS comment is 1.24's ($want), not 1.30's ($old_comment)" [ -n "$want" ] && [ "$new_comment" = "$want" ] && [ "$new_comment" != "$old_comment" ]
+run "$bin" --root "$D" --k3s-version 1.24 check
+check "1.24 after the downgrade: check exits 0" [ "$rc" = 0 ]
+run "$bin" --root "$D" --k3s-version 1.24 diff
+check "1.24 after the downgrade: nothing left to do" [ "$rc" = 0 ]
+# a user's own entry (no # CIS mark) keeps its EventRateLimit
+U=$tmp/userent; server_root "$U"; mkdir -p "$U/etc/rancher/k3s"
+printf 'kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit\n  - admission-control-config-file=/etc/mine.yaml\n' >"$U/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$U" --k3s-version 1.24 diff
+check "a user's own entry: diff exits 1" [ "$rc" = 1 ]
+check "a user's own EventRateLimit entry is kept" grep -q '^+  - enable-admission-plugins=.*PodSecurityPolicy,EventRateLimit$' "$tmp/out"
+check "and its own admission config" grep -q '^   - admission-control-config-file=/etc/mine.yaml$' "$tmp/out"
+# preflight: EventRateLimit without its configuration would not start
+printf 'extends: k3s-cis-1.24\nname: erl24\nk3s:\n  admission_plugins: [NodeRestriction, EventRateLimit]\n' >"$tmp/erl24.yaml"
+P=$tmp/erl; server_root "$P"
+run "$bin" -p "$tmp/erl24.yaml" --root "$P" --k3s-version 1.24 apply
+check "preflight: EventRateLimit on 1.24 without its configuration: exit 2" [ "$rc" = 2 ]
+check "preflight says why" grep -q 'EventRateLimit without its configuration' "$tmp/err"
+check "preflight: nothing written" [ ! -e "$P/etc" ]
 
 # --- the components that run decide the allow policies
 R=$tmp/disable; server_root "$R"; mkdir -p "$R/etc/rancher/k3s"
