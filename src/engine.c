@@ -611,19 +611,23 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	enum profile_role role;
 	char why[640], unit[128];
 	const char *host_unit;
-	bool planned = false, recovered = false;
+	bool planned = false, recovered = false, have_role = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
 	res->result = "failed";
-	if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
-		return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
-	/* the profile's unit:, else the host's K3s unit for that role */
-	host_unit = !p->unit && unit[0] ? unit : NULL;
+	host_unit = NULL;
 	/* a no-op touches nothing: plan before taking the lock, unless a
-	 * journal says an earlier run was interrupted */
+	 * journal says an earlier run was interrupted: then its half-new
+	 * files are undone first and the role is detected from the host as
+	 * it is after that */
 	if (!journal_left(o)) {
+		if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
+			return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+		have_role = true;
+		/* the profile's unit:, else the host's K3s unit for that role */
+		host_unit = !p->unit && unit[0] ? unit : NULL;
 		if ((r = build_plan(p, o, role, why, &res->plan)) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", r);
 		planned = true;
@@ -637,6 +641,16 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	if (r < 0) {
 		r = fail(res, r == -EIO ? ENGINE_BROKEN : ENGINE_REFUSED, "failed", r);
 		goto out;
+	}
+	/* the role from the recovered host (also when a run was interrupted
+	 * while we waited for the lock) */
+	if (!have_role || recovered) {
+		if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0) {
+			r = fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+			goto out;
+		}
+		host_unit = !p->unit && unit[0] ? unit : NULL;
+		restart_close(&rx);
 	}
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {

@@ -143,6 +143,31 @@ run "$bin" --root "$R" --role server apply
 run "$bin" --root "$R" diff
 check "after a server apply, our kube-apiserver-arg and secrets-encryption are no evidence" has "role auto: agent" "$tmp/err"
 
+# apply after a crash: the role is detected from the recovered host, not
+# from the half-new files of the interrupted run
+if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; then
+	printf 'extends: cis\nname: srv\nk3s:\n  settings:\n    - {key: cluster-init, value: "true"}\n' >"$tmp/srv.yaml"
+	mk 'server: https://s:6443\ntoken: t\n'
+	cp -a "$R" "$tmp/probe"
+	strace -f -qq -o "$tmp/ren.log" -e trace=rename,renameat,renameat2 "$bin" --root "$tmp/probe" -p "$tmp/srv.yaml" --role server apply >/dev/null 2>&1
+	# the rename after the one that puts the new config.yaml in place
+	at=$(grep -E '^[0-9]+ +rename' "$tmp/ren.log" | grep -n '"config.yaml")' | head -1 | cut -d: -f1)
+	rsys=$(grep -m1 -oE '^[0-9]+ +(renameat2|renameat|rename)\(' "$tmp/ren.log" | grep -oE '[a-z0-9]+\($' | tr -d '(')
+	{ strace -f -qq -o /dev/null -e trace="$rsys" -e inject="$rsys":signal=KILL:when=$((at + 1)) \
+		"$bin" --root "$R" -p "$tmp/srv.yaml" --role server apply >/dev/null 2>&1; } 2>/dev/null
+	check "crash: the interrupted apply left its journal and a half-new config.yaml" \
+		eval '[ -e "$R/var/lib/k3s-harden/journal" ] && grep -q cluster-init "$R/etc/rancher/k3s/config.yaml"'
+	run "$bin" --root "$R" apply
+	check "apply after the crash: exit 0" [ "$rc" = 0 ]
+	check "... undoes the interrupted run before it detects the role" \
+		eval 'grep -n "interrupted transaction" "$tmp/err" | cut -d: -f1 | { read a; b=$(grep -n "role auto:" "$tmp/err" | cut -d: -f1); [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]; }'
+	check "... and detects agent from the recovered host" has "role auto: agent (no K3s unit says; the configuration names a server" "$tmp/err"
+	check "... no server file" [ -z "$(server_files)" ]
+	check "... the interrupted run's cluster-init is gone" hasnt cluster-init "$R/etc/rancher/k3s/config.yaml"
+else
+	echo "ok - # SKIP strace is missing or cannot trace"
+fi
+
 # --- item 3: data-dir moves the manifests and the default server paths
 mk 'data-dir: /home/rancher/k3s\ntoken: t\n'
 run "$bin" --root "$R" apply
