@@ -197,7 +197,7 @@ int host_choose_role(const struct host_role *h, enum profile_role wanted, const 
 		return 0;
 	}
 	if (h->evidence == HOST_EV_UNIT && h->role != wanted) {
-		diags_add(d, "k3s-harden", 0, 0, "%s says role %s, but this host is %s %s: %s; "
+		diags_add_field(d, "k3s-harden", 0, 0, "role", "%s says role %s, but this host is %s %s: %s; "
 			  "use --role %s, or a profile for %ss (the default, cis, detects the role)",
 			  wanted_from, role_word(wanted), h->role == ROLE_AGENT ? "an" : "a",
 			  role_word(h->role), h->why, role_word(h->role), role_word(h->role));
@@ -237,8 +237,8 @@ int host_data_dir(const char *root, const struct profile *p, char **dir, struct 
 	if (v[0] != '/') {
 		const struct ynode *at = k->items[k->n - 1].node;
 
-		diags_add(d, at ? at->file : DEFAULT_CONFIG, at ? at->start.line : 0, at ? at->start.col : 0,
-			  "data-dir '%s' is not an absolute path; k3s-harden cannot tell where K3s "
+		diags_add_field(d, at ? at->file : DEFAULT_CONFIG, at ? at->start.line : 0,
+				at ? at->start.col : 0, "data-dir", "data-dir '%s' is not an absolute path; k3s-harden cannot tell where K3s "
 			  "reads its manifests", v);
 		r = -EINVAL;
 		goto out;
@@ -280,7 +280,7 @@ static int move(struct host_view *v, size_t i, char **path, const char *field, c
 		}
 		*path = v->owned[i];
 	} else if (used && strncmp(*path, HOST_DEFAULT_DATA_DIR "/", dl + 1) == 0) {
-		diags_add(w, "k3s-harden", 0, 0, "%s '%s' is under K3s's default data dir, but this "
+		diags_add_field(w, "k3s-harden", 0, 0, field, "%s '%s' is under K3s's default data dir, but this "
 			  "host's data-dir is %s; the profile's path is kept as set", field, *path,
 			  data_dir);
 	}

@@ -229,5 +229,31 @@ check "apply JSON says role and why" json 'd["result"] == "ok" and d["role"] == 
 run "$bin" --output json --root "$R" history
 check "history JSON" json 'len(d["generations"]) == 1'
 
+
+# every diagnostic about a named option or field names it in JSON
+diag_field() { json "any(x[\"field\"] == \"$1\" and $2 for x in d[\"diagnostics\"])"; }
+mk 'kube-apiserver-arg: {a: b}\n'
+run "$bin" --output json --root "$R" diff
+check "JSON: a merge error names its K3s option in field" diag_field kube-apiserver-arg '"expected a list" in x["message"] and x["line"] == 1'
+mk 'token: x\n'
+mkdir -p "$R/etc/rancher/k3s/config.yaml.d"; printf 'kubelet-arg: [max-pods=100]\n' >"$R/etc/rancher/k3s/config.yaml.d/20-up.yaml"
+run "$bin" --output json --root "$R" diff
+check "JSON: an effective-configuration error names its K3s option" diag_field kubelet-arg '"this replaces" in x["message"] and x["file"].endswith("20-up.yaml")'
+mk 'token: x\n'
+printf 'extends: cis\nk3s: {mode: dropin}\n' >"$tmp/dropin.yaml"
+run "$bin" --output json --root "$R" -p "$tmp/dropin.yaml" --k3s-version v1.20.4+k3s1 diff
+check "JSON: a preflight error names the profile field" diag_field k3s.mode '"drop-ins" in x["message"]'
+mk 'server: https://s:6443\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --output json --root "$R" --role server diff
+check "JSON: a role contradiction has field role" diag_field role '"this host is an agent" in x["message"]'
+mk 'data-dir: relative/dir\n'
+run "$bin" --output json --root "$R" diff
+check "JSON: a bad data-dir has field data-dir" diag_field data-dir '"not an absolute path" in x["message"] and x["line"] == 1'
+# (with an error, so the failure document carries the warning too)
+mk 'data-dir: /srv/k3s\nkubelet-arg: {a: b}\n'
+run "$bin" --output json --root "$R" -p "$tmp/psa-path.yaml" diff
+check "JSON: the data-dir warning names the profile field" diag_field pod_security.path 'x["severity"] == "warning"'
+
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
