@@ -255,5 +255,31 @@ mk 'data-dir: /srv/k3s\nkubelet-arg: {a: b}\n'
 run "$bin" --output json --root "$R" -p "$tmp/psa-path.yaml" diff
 check "JSON: the data-dir warning names the profile field" diag_field pod_security.path 'x["severity"] == "warning"'
 
+# help in JSON: the same options and commands as the text help
+run "$bin" --help; cp "$tmp/out" "$tmp/help.txt"
+run "$bin" --output json help
+check "help --output json: exit 0, one document" json 'd["command"] is None and d["usage"].startswith("k3s-harden ")'
+cp "$tmp/out" "$tmp/help.json"
+check "... every command of the text help, with its usage" python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1])); text = open(sys.argv[2]).read()
+names = re.findall(r"^  ([a-z]+)\b", text.split("Commands")[1], re.M)
+cmds = {c["name"]: c for c in d["commands"]}
+sys.exit(0 if names and set(names) == set(cmds) and all(c["usage"] and c["help"] for c in cmds.values()) else 1)' "$tmp/help.json" "$tmp/help.txt"
+check "... every global option as {name, short, arg, help}" python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1])); text = open(sys.argv[2]).read()
+longs = set(re.findall(r"--([a-z0-9-]+)", text.split("Commands")[0]))
+sys.exit(0 if {o["name"] for o in d["options"]} == longs and all(set(o) == {"name", "short", "arg", "help"} for o in d["options"]) else 1)' "$tmp/help.json" "$tmp/help.txt"
+run "$bin" --output json --help
+check "--output json --help is the same document" cmp -s "$tmp/out" "$tmp/help.json"
+run "$bin" apply --help --output json
+check "apply --help --output json (json after --help): the command's document" json 'd["command"] == "apply" and "apply [--dry-run]" in d["usage"] and {o["name"] for o in d["options"]} == {"dry-run", "no-restart", "live"} and "output" in {o["name"] for o in d["global_options"]} and "5 done" in d["exit_codes"]'
+cp "$tmp/out" "$tmp/apply.json"
+run "$bin" help apply --output json
+check "help apply --output json is the same" cmp -s "$tmp/out" "$tmp/apply.json"
+run "$bin" --output json help no-such-command
+check "help of an unknown command in JSON: exit 2, a failure document" json 'd["exit_code"] == 2 and "unknown command" in d["diagnostics"][0]["message"]'
+
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
