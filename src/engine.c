@@ -77,8 +77,18 @@ bool engine_live(const char *root, bool live_flag)
 }
 
 /* engine_role, and the host's unit for that role (a k3s-NAME.service too), or "" */
+static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers);
+
 static int resolve_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
 			char *why, size_t why_size, char *unit, size_t unit_size)
+{
+	return resolve_role_warn(p, o, role, why, why_size, unit, unit_size, false);
+}
+
+/* resolve_role; leftovers: on a unit's agent, warn about the server files an earlier run left */
+static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers)
 {
 	struct diags e = { NULL, 0, 0 };
 	struct host_role h;
@@ -107,6 +117,13 @@ static int resolve_role(const struct profile *p, const struct engine_opts *o, en
 		snprintf(why, why_size, "%s", because);
 	if (unit)
 		snprintf(unit, unit_size, "%s", h.role == *role ? h.unit : "");
+	if (leftovers && *role == ROLE_AGENT && h.evidence == HOST_EV_UNIT && h.role == ROLE_AGENT) {
+		struct diags w = { NULL, 0, 0 };
+
+		if (host_server_leftovers(o->root, p, &w) == 0)
+			emit_diags(o, ENGINE_WARNING, &w);
+		diags_free(&w);
+	}
 	return 0;
 }
 
@@ -207,7 +224,7 @@ int engine_plan(const struct profile *p, const struct engine_opts *o, struct pla
 		enum profile_role role;
 		char why[640];
 
-		if (engine_role(p, o, &role, why, sizeof(why)) < 0)
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), NULL, 0, true) < 0)
 			return -EINVAL;
 		return build_plan(p, o, role, why, pl) < 0 ? -EINVAL : 0;
 	}
@@ -623,7 +640,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	 * files are undone first and the role is detected from the host as
 	 * it is after that */
 	if (!journal_left(o)) {
-		if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), unit, sizeof(unit), true) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
 		have_role = true;
 		/* the profile's unit:, else the host's K3s unit for that role */
@@ -645,7 +662,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	/* the role from the recovered host (also when a run was interrupted
 	 * while we waited for the lock) */
 	if (!have_role || recovered) {
-		if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0) {
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), unit, sizeof(unit), true) < 0) {
 			r = fail(res, ENGINE_REFUSED, "failed", -EINVAL);
 			goto out;
 		}

@@ -168,6 +168,39 @@ else
 	echo "ok - # SKIP strace is missing or cannot trace"
 fi
 
+# server files an earlier run left on what a unit shows to be an agent:
+# named with how to remove them, never touched; a user's own are not named
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+mkdir -p "$R/var/lib/rancher/k3s/server/manifests"
+echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/my-app.yaml"
+echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/k3s-harden-mine-too.yaml"
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/before.sum"
+ours=$(server_files | grep -vc 'my-app\|mine-too')
+for cmd in diff apply; do
+	run "$bin" --root "$R" "$cmd"
+	check "$cmd on an agent with our old server files: exit 0" [ "$rc" = 0 ]
+	check "... names the generation that created them and how to remove them" has "this host is an agent, but k3s-harden generation 000001 (profile k3s-cis-[0-9.]*) created $ours server files that K3s agents do not read: /var/lib/rancher/k3s/server/psa.yaml, /var/lib/rancher/k3s/server/audit.yaml, .*remove them (rm $R/var/lib/rancher/k3s/server/psa.yaml .*k3s-harden rollback 000001" "$tmp/err"
+	check "... and our secrets-encryption line, at its place" has "warning: /etc/rancher/k3s/config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001" "$tmp/err"
+	check "... not the user's manifests" hasnt "my-app.yaml\|k3s-harden-mine-too" "$tmp/err"
+done
+( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/after.sum"
+check "... nothing was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
+run "$bin" --root "$R" --output json apply
+check "... with --output json, stdout is the result document" json 'd["result"] == "ok"'
+# the same files without a unit (weak evidence): no such warning
+rm "$R/etc/systemd/system/k3s-agent.service"
+run "$bin" --root "$R" --role agent diff
+check "--role agent without a unit: no leftover warning" hasnt "server files that K3s agents" "$tmp/err"
+# a secrets-encryption the user wrote before the tool ran is not blamed on it
+mk 'server: https://s:6443\ntoken: t\nsecrets-encryption: true\n'
+run "$bin" --root "$R" --role server apply
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "the user's own secrets-encryption is not named" hasnt "secrets-encryption is server-only" "$tmp/err"
+check "... our server files are" has "created $(server_files | wc -l) server files" "$tmp/err"
+
 # --- item 3: data-dir moves the manifests and the default server paths
 mk 'data-dir: /home/rancher/k3s\ntoken: t\n'
 run "$bin" --root "$R" apply
