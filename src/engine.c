@@ -76,7 +76,6 @@ bool engine_live(const char *root, bool live_flag)
 	return strcmp(root, "/") == 0 || live_flag;
 }
 
-/* engine_role, and the host's unit for that role (a k3s-NAME.service too), or "" */
 static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
 			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers);
 
@@ -86,7 +85,10 @@ static int resolve_role(const struct profile *p, const struct engine_opts *o, en
 	return resolve_role_warn(p, o, role, why, why_size, unit, unit_size, false);
 }
 
-/* resolve_role; leftovers: on a unit's agent, warn about the server files an earlier run left */
+/*
+ * engine_role, and the host's unit for that role (a k3s-NAME.service too), or "";
+ * leftovers: on an agent by its unit, warn about the server files an earlier run left
+ */
 static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
 			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers)
 {
