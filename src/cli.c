@@ -391,6 +391,13 @@ static const char exit_text[] =
 	"restored; 4 failed and could not restore (the message says what is left);\n"
 	"5 apply/rollback done and committed, but the report could not be written.\n";
 
+/* the commands of the list in cli_usage, for --output json help */
+static const struct cli_command *const all_commands[] = {
+	&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
+	&profile_command,
+	&check_command, &benchmarks_command,
+};
+
 static void print_options(FILE *f, const struct cli_option *v)
 {
 	for (; v && v->name; v++) {
@@ -442,6 +449,97 @@ void cli_command_help(const struct cli_command *cmd, FILE *f)
 	fputs("\nGlobal options (before or after the command):\n", f);
 	print_options(f, global_options);
 	fprintf(f, "\n%s", cmd->exit_codes);
+}
+
+/* --output json help: the same content as a document */
+static void json_options(struct buf *b, const struct cli_option *v)
+{
+	bool first = true;
+
+	buf_addc(b, '[');
+	for (; v && v->name; v++, first = false) {
+		buf_adds(b, first ? "{\"name\":" : ",{\"name\":");
+		json_str(b, v->name);
+		if (v->key < 256)
+			buf_printf(b, ",\"short\":\"%c\"", v->key);
+		else
+			buf_adds(b, ",\"short\":null");
+		buf_adds(b, ",\"arg\":");
+		if (v->arg)
+			json_str(b, v->arg);
+		else
+			buf_adds(b, "null");
+		buf_adds(b, ",\"help\":");
+		json_str(b, v->help);
+		buf_addc(b, '}');
+	}
+	buf_addc(b, ']');
+}
+
+static void json_command_entry(struct buf *b, const char *name, const char *synopsis, const char *brief)
+{
+	buf_adds(b, "{\"name\":");
+	json_str(b, name);
+	buf_adds(b, ",\"usage\":");
+	json_str(b, synopsis);
+	buf_adds(b, ",\"help\":");
+	json_str(b, brief);
+	buf_addc(b, '}');
+}
+
+static void help_json(const struct cli_command *cmd)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_adds(&b, "{\"command\":");
+	if (cmd) {
+		char *usage = NULL;
+
+		json_str(&b, cmd->name);
+		buf_adds(&b, ",\"usage\":");
+		if (asprintf(&usage, "k3s-harden [GLOBAL OPTIONS] %s", cmd->synopsis) < 0)
+			usage = NULL;
+		json_str(&b, usage ? usage : cmd->synopsis);
+		free(usage);
+		buf_adds(&b, ",\"summary\":");
+		json_str(&b, cmd->summary);
+		buf_adds(&b, ",\"options\":");
+		json_options(&b, cmd->options);
+		buf_adds(&b, ",\"global_options\":");
+		json_options(&b, global_options);
+		buf_adds(&b, ",\"exit_codes\":");
+		json_str(&b, cmd->exit_codes);
+	} else {
+		buf_adds(&b, "null,\"usage\":\"k3s-harden [GLOBAL OPTIONS] COMMAND [OPTIONS]\"");
+		buf_adds(&b, ",\"summary\":\"Make a K3s host comply with the CIS Kubernetes Benchmark, "
+			 "as the K3s CIS Hardening Guide configures it.\"");
+		buf_adds(&b, ",\"options\":");
+		json_options(&b, global_options);
+		buf_adds(&b, ",\"commands\":[");
+		for (i = 0; i < sizeof(all_commands) / sizeof(all_commands[0]); i++) {
+			json_command_entry(&b, all_commands[i]->name, all_commands[i]->synopsis,
+					   all_commands[i]->brief);
+			buf_addc(&b, ',');
+		}
+		json_command_entry(&b, "help", "help [COMMAND]",
+				   "usage; with a command, that command's usage, options and exit codes");
+		buf_adds(&b, "],\"exit_codes\":");
+		json_str(&b, exit_text);
+	}
+	buf_adds(&b, "}\n");
+	cli_json_print(&b);
+	buf_free(&b);
+}
+
+void cli_help(const struct cli_command *cmd)
+{
+	if (json_state.on)
+		help_json(cmd);
+	else if (cmd)
+		cli_command_help(cmd, stdout);
+	else
+		cli_usage(stdout);
 }
 
 /* One option of either table; ':' or '?' from getopt become a message. */
@@ -576,6 +674,7 @@ int cli_parse_globals(struct cli *c, int argc, char **argv)
 {
 	struct option *lo = NULL;
 	char so[64];
+	bool want_help = false;   /* after every option: --output json may follow */
 	int o, r = EXIT_OK;
 
 	if (build_opts(NULL, &lo, so + 1, sizeof(so) - 1) < 0)
@@ -584,13 +683,16 @@ int cli_parse_globals(struct cli *c, int argc, char **argv)
 	opterr = 0;
 	while (r == EXIT_OK && (o = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (o == 'h') {
-			cli_usage(stdout);
-			r = -1;
+			want_help = true;
 		} else {
 			r = global_option(c, o, optarg, argv);
 		}
 	}
 	free(lo);
+	if (r == EXIT_OK && want_help) {
+		cli_help(NULL);
+		r = -1;
+	}
 	return r;
 }
 
@@ -600,6 +702,7 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, int argc, char **arg
 {
 	struct option *lo = NULL;
 	char so[64];
+	bool want_help = false;
 	int o, r = EXIT_OK;
 
 	if (build_opts(cmd->options, &lo, so, sizeof(so)) < 0)
@@ -608,8 +711,7 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, int argc, char **arg
 	opterr = 0;
 	while (r == EXIT_OK && (o = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (o == 'h') {
-			cli_command_help(cmd, stdout);
-			r = -1;
+			want_help = true;
 		} else if (is_own(cmd->options, o)) {
 			r = set(ctx, o, optarg);
 		} else {
@@ -617,6 +719,10 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, int argc, char **arg
 		}
 	}
 	free(lo);
+	if (r == EXIT_OK && want_help) {
+		cli_help(cmd);
+		r = -1;
+	}
 	if (r != EXIT_OK)
 		return r;
 	*args = argv + optind;

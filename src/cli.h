@@ -74,6 +74,10 @@ int cli_parse(struct cli *c, const struct cli_command *cmd, int argc, char **arg
 int cli_parse_globals(struct cli *c, int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_command_help(const struct cli_command *cmd, FILE *f);
+/* Help on stdout: cmd's (NULL: the global usage); with --output json a
+ * document {command, usage, summary, options: [{name, short, arg, help}],
+ * global_options or commands, exit_codes}. */
+void cli_help(const struct cli_command *cmd);
 
 /* Print every diagnostic to stderr as FILE:LINE:COL: message. */
 void cli_print_diags(const struct diags *d);

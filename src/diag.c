@@ -51,6 +51,18 @@ int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
 	return r;
 }
 
+int diags_add_field(struct diags *d, const char *file, unsigned line, unsigned col, const char *field,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diags_vadd(d, file, line, col, field, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 char *diag_format(const struct diag *d)
 {
 	char *s;

@@ -24,6 +24,11 @@ struct diags {
 
 int diags_add(struct diags *d, const char *file, unsigned line, unsigned col,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* diags_add for a diagnostic about a named field or key (a profile field
+ * "audit.max_age", a K3s option "kube-apiserver-arg", "role", "data-dir"):
+ * the field goes into --output json's diagnostics. */
+int diags_add_field(struct diags *d, const char *file, unsigned line, unsigned col, const char *field,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The one home of "format a message and add it": field may be NULL. */
 int diags_vadd(struct diags *d, const char *file, unsigned line, unsigned col, const char *field,
 	       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));

@@ -76,9 +76,21 @@ bool engine_live(const char *root, bool live_flag)
 	return strcmp(root, "/") == 0 || live_flag;
 }
 
-/* engine_role, and the host's unit for that role (a k3s-NAME.service too), or "" */
+static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers);
+
 static int resolve_role(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
 			char *why, size_t why_size, char *unit, size_t unit_size)
+{
+	return resolve_role_warn(p, o, role, why, why_size, unit, unit_size, false);
+}
+
+/*
+ * engine_role, and the host's unit for that role (a k3s-NAME.service too), or "";
+ * leftovers: on an agent by its unit, warn about the server files an earlier run left
+ */
+static int resolve_role_warn(const struct profile *p, const struct engine_opts *o, enum profile_role *role,
+			     char *why, size_t why_size, char *unit, size_t unit_size, bool leftovers)
 {
 	struct diags e = { NULL, 0, 0 };
 	struct host_role h;
@@ -107,6 +119,13 @@ static int resolve_role(const struct profile *p, const struct engine_opts *o, en
 		snprintf(why, why_size, "%s", because);
 	if (unit)
 		snprintf(unit, unit_size, "%s", h.role == *role ? h.unit : "");
+	if (leftovers && *role == ROLE_AGENT && h.evidence == HOST_EV_UNIT && h.role == ROLE_AGENT) {
+		struct diags w = { NULL, 0, 0 };
+
+		if (host_server_leftovers(o->root, p, &w) == 0)
+			emit_diags(o, ENGINE_WARNING, &w);
+		diags_free(&w);
+	}
 	return 0;
 }
 
@@ -207,7 +226,7 @@ int engine_plan(const struct profile *p, const struct engine_opts *o, struct pla
 		enum profile_role role;
 		char why[640];
 
-		if (engine_role(p, o, &role, why, sizeof(why)) < 0)
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), NULL, 0, true) < 0)
 			return -EINVAL;
 		return build_plan(p, o, role, why, pl) < 0 ? -EINVAL : 0;
 	}
@@ -611,19 +630,23 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	enum profile_role role;
 	char why[640], unit[128];
 	const char *host_unit;
-	bool planned = false, recovered = false;
+	bool planned = false, recovered = false, have_role = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
 	res->result = "failed";
-	if (resolve_role(p, o, &role, why, sizeof(why), unit, sizeof(unit)) < 0)
-		return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
-	/* the profile's unit:, else the host's K3s unit for that role */
-	host_unit = !p->unit && unit[0] ? unit : NULL;
+	host_unit = NULL;
 	/* a no-op touches nothing: plan before taking the lock, unless a
-	 * journal says an earlier run was interrupted */
+	 * journal says an earlier run was interrupted: then its half-new
+	 * files are undone first and the role is detected from the host as
+	 * it is after that */
 	if (!journal_left(o)) {
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), unit, sizeof(unit), true) < 0)
+			return fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+		have_role = true;
+		/* the profile's unit:, else the host's K3s unit for that role */
+		host_unit = !p->unit && unit[0] ? unit : NULL;
 		if ((r = build_plan(p, o, role, why, &res->plan)) < 0)
 			return fail(res, ENGINE_REFUSED, "failed", r);
 		planned = true;
@@ -637,6 +660,16 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 	if (r < 0) {
 		r = fail(res, r == -EIO ? ENGINE_BROKEN : ENGINE_REFUSED, "failed", r);
 		goto out;
+	}
+	/* the role from the recovered host (also when a run was interrupted
+	 * while we waited for the lock) */
+	if (!have_role || recovered) {
+		if (resolve_role_warn(p, o, &role, why, sizeof(why), unit, sizeof(unit), true) < 0) {
+			r = fail(res, ENGINE_REFUSED, "failed", -EINVAL);
+			goto out;
+		}
+		host_unit = !p->unit && unit[0] ? unit : NULL;
+		restart_close(&rx);
 	}
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {

@@ -9,6 +9,9 @@
 #include "k3s_unit.h"
 #include "keff.h"
 #include "model.h"
+#include "buf.h"
+#include "fsutil.h"
+#include "txn.h"
 
 #define DEFAULT_CONFIG "/etc/rancher/k3s/config.yaml"
 
@@ -197,7 +200,7 @@ int host_choose_role(const struct host_role *h, enum profile_role wanted, const 
 		return 0;
 	}
 	if (h->evidence == HOST_EV_UNIT && h->role != wanted) {
-		diags_add(d, "k3s-harden", 0, 0, "%s says role %s, but this host is %s %s: %s; "
+		diags_add_field(d, "k3s-harden", 0, 0, "role", "%s says role %s, but this host is %s %s: %s; "
 			  "use --role %s, or a profile for %ss (the default, cis, detects the role)",
 			  wanted_from, role_word(wanted), h->role == ROLE_AGENT ? "an" : "a",
 			  role_word(h->role), h->why, role_word(h->role), role_word(h->role));
@@ -237,8 +240,8 @@ int host_data_dir(const char *root, const struct profile *p, char **dir, struct 
 	if (v[0] != '/') {
 		const struct ynode *at = k->items[k->n - 1].node;
 
-		diags_add(d, at ? at->file : DEFAULT_CONFIG, at ? at->start.line : 0, at ? at->start.col : 0,
-			  "data-dir '%s' is not an absolute path; k3s-harden cannot tell where K3s "
+		diags_add_field(d, at ? at->file : DEFAULT_CONFIG, at ? at->start.line : 0,
+				at ? at->start.col : 0, "data-dir", "data-dir '%s' is not an absolute path; k3s-harden cannot tell where K3s "
 			  "reads its manifests", v);
 		r = -EINVAL;
 		goto out;
@@ -280,7 +283,7 @@ static int move(struct host_view *v, size_t i, char **path, const char *field, c
 		}
 		*path = v->owned[i];
 	} else if (used && strncmp(*path, HOST_DEFAULT_DATA_DIR "/", dl + 1) == 0) {
-		diags_add(w, "k3s-harden", 0, 0, "%s '%s' is under K3s's default data dir, but this "
+		diags_add_field(w, "k3s-harden", 0, 0, field, "%s '%s' is under K3s's default data dir, but this "
 			  "host's data-dir is %s; the profile's path is kept as set", field, *path,
 			  data_dir);
 	}
@@ -324,4 +327,156 @@ void host_view_free(struct host_view *v)
 	for (i = 0; i < sizeof(v->owned) / sizeof(v->owned[0]); i++)
 		free(v->owned[i]);
 	memset(v->owned, 0, sizeof(v->owned));
+}
+
+/* ---- server files left on an agent ---- */
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+static bool server_file(const struct profile *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (p->pod_security && p->pod_security->path && strcmp(path, p->pod_security->path) == 0)
+		return true;
+	if (p->audit && p->audit->policy_path && strcmp(path, p->audit->policy_path) == 0)
+		return true;
+	if (strcmp(base, "psa.yaml") == 0 || strcmp(base, "audit.yaml") == 0)
+		return ends_with(path, "/server/psa.yaml") || ends_with(path, "/server/audit.yaml");
+	return strncmp(base, "k3s-harden-", 11) == 0 && ends_with(path, ".yaml") &&
+	       strstr(path, "/server/manifests/") != NULL;
+}
+
+/* A K3s config file: config.yaml, a drop-in, or the profile's path. */
+static bool config_file(const struct profile *p, const char *path)
+{
+	const struct k3s_config *k = p->k3s;
+
+	if (k && ((k->path && strcmp(path, k->path) == 0) || (k->dropin && strcmp(path, k->dropin) == 0)))
+		return true;
+	return strcmp(path, DEFAULT_CONFIG) == 0 || strstr(path, "/config.yaml.d/") != NULL;
+}
+
+/* The line of a top-level `secrets-encryption:` key in data, or 0. */
+static unsigned secrets_line(const char *data, size_t len)
+{
+	static const char key[] = "secrets-encryption";
+	size_t i = 0;
+	unsigned line = 1;
+
+	while (i < len) {
+		size_t e = i;
+
+		while (e < len && data[e] != '\n')
+			e++;
+		if (e - i > sizeof(key) && memcmp(data + i, key, sizeof(key) - 1) == 0 &&
+		    (data[i + sizeof(key) - 1] == ':' ||
+		     (data[i + sizeof(key) - 1] == '+' && data[i + sizeof(key)] == ':')))
+			return line;
+		i = e + 1;
+		line++;
+	}
+	return 0;
+}
+
+static bool seen(char **v, size_t n, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the generation's backup of the file (its state before) had the key. */
+static bool had_secrets(const char *root, const char *id, const struct gen_entry *e)
+{
+	char *data = NULL;
+	size_t len = 0;
+	bool had;
+
+	if (!e->existed || !e->blob)
+		return false;
+	if (txn_read_blob(root, id, e->blob, &data, &len) < 0)
+		return true;    /* cannot tell: it may be the user's */
+	had = secrets_line(data, len) != 0;
+	free(data);
+	return had;
+}
+
+int host_server_leftovers(const char *root, const struct profile *p, struct diags *w)
+{
+	struct generation *gens = NULL;
+	char **done = NULL;
+	size_t ng = 0, nd = 0, i, j;
+	const char *shown = strcmp(root, "/") ? root : "";
+
+	/* no generations (or none readable): nothing the tool wrote */
+	if (txn_history(root, &gens, &ng) < 0)
+		return 0;
+	/* oldest first: the generation that created a file */
+	for (i = ng; i-- > 0;) {
+		struct generation g;
+		struct gen_entry *v = NULL;
+		struct buf files = BUF_INIT, rm = BUF_INIT;
+		size_t n = 0, count = 0;
+
+		if (txn_read_generation(root, gens[i].id, &g, &v, &n) < 0)
+			continue;
+		for (j = 0; j < n; j++) {
+			const char *path = v[j].path;
+			char *data = NULL, **nv;
+			size_t len = 0;
+			struct stat st;
+			unsigned line;
+
+			if (v[j].kind != GEN_FILE || !path || seen(done, nd, path))
+				continue;
+			if (server_file(p, path) && !v[j].existed && root_stat(root, path, &st) == 0) {
+				buf_printf(&files, "%s%s", count ? ", " : "", path);
+				buf_printf(&rm, " %s%s", shown, path);
+				count++;
+			} else if (config_file(p, path) &&
+				   root_read_file(root, path, 16u << 20, &data, &len, &st) == 0 &&
+				   (line = secrets_line(data, len)) != 0 && !had_secrets(root, gens[i].id, &v[j])) {
+				diags_add_field(w, path, line, 1, "secrets-encryption", "secrets-encryption is "
+						"server-only and this host is an agent: k3s-harden generation %s "
+						"(profile %s) added it for a server; remove the line (K3s agents "
+						"ignore it)", gens[i].id, g.profile);
+			} else {
+				free(data);
+				continue;
+			}
+			free(data);
+			nv = realloc(done, (nd + 1) * sizeof(*done));
+			if (!nv || !(nv[nd] = strdup(path))) {
+				done = nv ? nv : done;
+				break;
+			}
+			done = nv;
+			nd++;
+		}
+		if (count)
+			diags_add(w, "k3s-harden", 0, 0, "this host is an agent, but k3s-harden generation %s "
+				  "(profile %s) created %zu server file%s that K3s agents do not read: %s; "
+				  "k3s-harden leaves them alone: remove them (rm%s), or undo that "
+				  "generation with `k3s-harden rollback %s`", gens[i].id, g.profile, count,
+				  count == 1 ? "" : "s", files.data ? files.data : "", rm.data ? rm.data : "",
+				  gens[i].id);
+		buf_free(&files);
+		buf_free(&rm);
+		gen_entries_free(v, n);
+	}
+	for (i = 0; i < nd; i++)
+		free(done[i]);
+	free(done);
+	free(gens);
+	return 0;
 }

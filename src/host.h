@@ -49,6 +49,18 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 int host_choose_role(const struct host_role *h, enum profile_role wanted, const char *wanted_from,
 		     enum profile_role *role, char *why, size_t why_size, struct diags *d);
 
+/*
+ * On a host a unit shows to be an agent: the server files a k3s-harden run
+ * left (an older version, or a run for a server): every psa.yaml,
+ * audit.yaml and k3s-harden-* manifest (and the profile's pod_security.path
+ * and audit.policy_path) that a generation under TXN_STATE_DIR/backups
+ * created and that is still there, and a secrets-encryption line in a K3s
+ * config file a generation wrote. One warning in w each, naming the
+ * generation and how to remove it. Nothing is changed: an agent does not
+ * read these files, and a file the tool did not create is never named.
+ */
+int host_server_leftovers(const char *root, const struct profile *p, struct diags *w);
+
 /* K3s's default data-dir (for root; rootless K3s uses ~/.rancher/k3s). */
 #define HOST_DEFAULT_DATA_DIR "/var/lib/rancher/k3s"
 

@@ -493,7 +493,7 @@ static int merge_setting(struct merger *M, const struct cfg_setting *s)
 	if (same_meaning(v, s))
 		return 0;
 	if (v->kind != YN_SCALAR && !v->flow && !v->alias) {
-		diags_add(M->d, M->label, v->start.line, v->start.col,
+		diags_add_field(M->d, M->label, v->start.line, v->start.col, s->key,
 			  "%s: expected a single value, found %s", s->key,
 			  v->kind == YN_MAP ? "a mapping" : "a list");
 		return -EINVAL;
@@ -609,7 +609,7 @@ static int collect_list(struct merger *M, struct list_merge *L)
 		const struct ynode *v = o->val;
 
 		if (v->kind == YN_MAP) {
-			diags_add(M->d, M->label, v->start.line, v->start.col,
+			diags_add_field(M->d, M->label, v->start.line, v->start.col, o->key->value,
 				  "%s: expected a list of flag=value entries, found a mapping",
 				  o->key->value);
 			return -EINVAL;
@@ -622,8 +622,8 @@ static int collect_list(struct merger *M, struct list_merge *L)
 		} else {
 			for (j = 0; j < v->n && r == 0; j++) {
 				if (v->items[j]->kind != YN_SCALAR) {
-					diags_add(M->d, M->label, v->items[j]->start.line,
-						  v->items[j]->start.col,
+					diags_add_field(M->d, M->label, v->items[j]->start.line,
+						  v->items[j]->start.col, o->key->value,
 						  "%s: list entries must be strings like flag=value",
 						  o->key->value);
 					return -EINVAL;
@@ -1000,7 +1000,7 @@ static int keep_own_configs(struct merger *M, const struct list_merge *L)
 		eol = line_end(M->text, M->len, e->node->end.index);
 		if (memmem(M->text + e->node->end.index, eol - e->node->end.index, "# CIS ", 6))
 			continue;
-		diags_add(M->d, M->label, e->node->start.line, e->node->start.col,
+		diags_add_field(M->d, M->label, e->node->start.line, e->node->start.col, L->l->name,
 			  "%s: '%s' names your own %s; k3s-harden writes its own to '%s' and would drop "
 			  "what yours configures: merge yours into the profile's settings and remove "
 			  "this entry, or use that path in the profile (%s) only if k3s-harden may "
@@ -1433,7 +1433,7 @@ static int verify_merge(const struct merger *M, const struct buf *out, const str
 	}
 out:
 	if (what) {
-		diags_add(M->d, M->label, 1, 1,
+		diags_add_field(M->d, M->label, 1, 1, strcmp(what, "the file") ? what : NULL,
 			  "cannot merge into this file safely: the result would change '%s' (%s); "
 			  "nothing was written; this is a k3s-harden bug, please report it with the "
 			  "file, and use `k3s: {mode: dropin}` meanwhile", what, why);
@@ -1507,7 +1507,7 @@ int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exi
 		while (at > 0 && (old[at - 1] == ' ' || old[at - 1] == '\t'))
 			at--;
 		if (k->len == 0 || (at > 0 && old[at - 1] == '?')) {
-			diags_add(d, label, k->start.line, k->start.col,
+			diags_add_field(d, label, k->start.line, k->start.col, k->len ? k->value : NULL,
 				  "%s: K3s options are written `name: value`; an empty or explicit (`? `) "
 				  "key is not an option", k->len ? k->value : "(empty key)");
 			r = -EINVAL;
@@ -1574,7 +1574,11 @@ static bool plugins_cover(const char *have, const char *want)
 static void report_override(struct diags *d, const struct ynode *at, const char *what,
 			    const char *controls)
 {
-	diags_add(d, at->file, at->start.line, at->start.col,
+	/* every message starts with the K3s option: "kubelet-arg: ..." */
+	char field[128];
+
+	snprintf(field, sizeof(field), "%.*s", (int)strcspn(what, ":"), what);
+	diags_add_field(d, at->file, at->start.line, at->start.col, field,
 		  "%s%s%s%s", what, controls ? " (CIS " : "", controls ? controls : "",
 		  controls ? ")" : "");
 }
@@ -1604,8 +1608,8 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 			disable = &k->items[i];
 		for (const char *p = keff_flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
 			if (strncmp(p, "...", 3) == 0 || strncmp(p, "\xe2\x80\xa6", 3) == 0)
-				diags_add(d, k->items[i].node->file, k->items[i].node->start.line,
-					  k->items[i].node->start.col,
+				diags_add_field(d, k->items[i].node->file, k->items[i].node->start.line,
+					  k->items[i].node->start.col, "kube-apiserver-arg",
 					  "kube-apiserver-arg: '...' in '%.*s' is the guide's placeholder, not an "
 					  "admission plugin: name the plugins", (int)strcspn(v, "="), v);
 	}
@@ -1613,8 +1617,8 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 		char *left = plugins_without(keff_flag_value(disable->value), enable);
 
 		if (left && strcmp(left, keff_flag_value(disable->value)) != 0)
-			diags_add(d, disable->node->file, disable->node->start.line,
-				  disable->node->start.col,
+			diags_add_field(d, disable->node->file, disable->node->start.line,
+				  disable->node->start.col, "kube-apiserver-arg",
 				  "kube-apiserver-arg: '%s' disables a plugin k3s-harden enables (%s); "
 				  "kube-apiserver does not start with a plugin both enabled and disabled: "
 				  "remove it from this list", disable->value, enable);

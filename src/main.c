@@ -26,20 +26,40 @@ static const struct cli_command *find(const char *name)
 	return NULL;
 }
 
-/* help [COMMAND] */
-static int help(int argc, char **argv)
+/* help [COMMAND], with the global options (--output json) anywhere */
+static int no_option(void *ctx, int key, const char *arg)
+{
+	(void)ctx;
+	(void)key;
+	(void)arg;
+	return 0;
+}
+
+static const struct cli_command help_command = {
+	"help", NULL, "help [COMMAND]",
+	"usage; with a command, that command's usage, options and exit codes",
+	"Show the usage, or with a command that command's usage, options and exit codes.",
+	NULL, "Exit codes: 0 shown; 2 unknown command.\n",
+};
+
+static int help(struct cli *c, int argc, char **argv)
 {
 	const struct cli_command *cmd;
+	char **args;
+	int n, rc;
 
-	if (argc < 2) {
-		cli_usage(stdout);
+	rc = cli_parse(c, &help_command, argc, argv, no_option, NULL, 0, 1, &args, &n);
+	if (rc != EXIT_OK)
+		return rc == -1 ? EXIT_OK : rc;
+	if (n == 0) {
+		cli_help(NULL);
 		return EXIT_OK;
 	}
-	if (argc > 2 || !(cmd = find(argv[1]))) {
-		cli_error("help: %s (see k3s-harden --help)", argc > 2 ? "takes one command" : "unknown command");
+	if (!(cmd = find(args[0]))) {
+		cli_error("help: unknown command '%s' (see k3s-harden --help)", args[0]);
 		return EXIT_USAGE;
 	}
-	cli_command_help(cmd, stdout);
+	cli_help(cmd);
 	return EXIT_OK;
 }
 
@@ -63,7 +83,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[optind], "help") == 0) {
-		r = help(argc - optind, argv + optind);
+		r = help(&c, argc - optind, argv + optind);
 	} else if (!(cmd = find(argv[optind]))) {
 		cli_error("unknown command '%s' (see --help)", argv[optind]);
 		return cli_json_finish(EXIT_USAGE);

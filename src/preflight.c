@@ -77,12 +77,12 @@ static void check_plugins(const struct profile *p, const struct k3s_model *m, st
 		    k3s_version_in(v, plugin_versions[i].since, plugin_versions[i].before))
 			continue;
 		if (plugin_versions[i].before)
-			diags_add(errs, WHO, 0, 0, "K3s %s does not know admission plugin %s (removed "
+			diags_add_field(errs, WHO, 0, 0, "k3s.admission_plugins", "K3s %s does not know admission plugin %s (removed "
 				  "in %s): kube-apiserver would not start; use a profile for this K3s "
 				  "version (k3s-harden profile list)", shown(v), plugin_versions[i].plugin,
 				  plugin_versions[i].before);
 		else
-			diags_add(errs, WHO, 0, 0, "K3s %s does not know admission plugin %s (added in "
+			diags_add_field(errs, WHO, 0, 0, "k3s.admission_plugins", "K3s %s does not know admission plugin %s (added in "
 				  "%s): kube-apiserver would not start; turn it off in the profile",
 				  shown(v), plugin_versions[i].plugin, plugin_versions[i].since);
 	}
@@ -96,14 +96,14 @@ static void check_psa(const struct profile *p, struct diags *errs)
 	if (!ps || !ps->enabled)
 		return;
 	if (ps->api_version == PSA_API_V1 && !k3s_has(v, K3S_PSA))
-		diags_add(errs, WHO, 0, 0, "K3s %s does not read PodSecurityConfiguration v1 (K3s >= 1.25): "
+		diags_add_field(errs, WHO, 0, 0, "pod_security.api_version", "K3s %s does not read PodSecurityConfiguration v1 (K3s >= 1.25): "
 			  "kube-apiserver would not start; on K3s <= 1.24 use a PodSecurityPolicy profile "
 			  "(k3s-cis-1.23, k3s-cis-1.24) or pod_security.api_version: v1beta1 (>= 1.23)", v);
 	else if (ps->api_version == PSA_API_V1BETA1 && !k3s_version_in(v, "1.23", NULL))
-		diags_add(errs, WHO, 0, 0, "K3s %s has no PodSecurityConfiguration v1beta1 (K3s >= 1.23): "
+		diags_add_field(errs, WHO, 0, 0, "pod_security.api_version", "K3s %s has no PodSecurityConfiguration v1beta1 (K3s >= 1.23): "
 			  "kube-apiserver would not start; turn pod_security off", v);
 	if (p->pod_security_policy && p->pod_security_policy->enabled && k3s_has(v, K3S_PSP))
-		diags_add(errs, WHO, 0, 0, "pod_security and pod_security_policy are both on for K3s %s: "
+		diags_add_field(errs, WHO, 0, 0, "pod_security_policy.enabled", "pod_security and pod_security_policy are both on for K3s %s: "
 			  "the guide uses one of them (PSP up to 1.24, PSA from 1.25)", v);
 }
 
@@ -112,7 +112,7 @@ static void check_dropins(const struct profile *p, struct diags *errs)
 	const char *v = p->env.k3s_version;
 
 	if (p->k3s && p->k3s->mode == CONFIG_DROPIN && !k3s_has(v, K3S_CONFIG_DROPINS))
-		diags_add(errs, WHO, 0, 0, "K3s %s reads no config.yaml.d drop-ins (K3s >= 1.21): the "
+		diags_add_field(errs, WHO, 0, 0, "k3s.mode", "K3s %s reads no config.yaml.d drop-ins (K3s >= 1.21): the "
 			  "hardening would be ignored; set k3s.mode: merge", v);
 }
 
@@ -145,11 +145,11 @@ static void check_kernel(const struct profile *p, const struct plan_opts *o, str
 				file[j] = '/';
 		c = sysctl_check(o->root, sp->key);
 		if (g == -ENOENT || c == -ENOENT)
-			diags_add(errs, WHO, 0, 0, "the kernel has no %s, which the kubelet checks with "
+			diags_add_field(errs, WHO, 0, 0, "kernel.protect_kernel_defaults", "the kernel has no %s, which the kubelet checks with "
 				  "protect-kernel-defaults: it would not start; turn protect_kernel_defaults "
 				  "off", sp->key);
 		else if (c == 0 && g == 0 && access(file, W_OK) < 0)
-			diags_add(errs, WHO, 0, 0, "%s is %s and cannot be set here; the kubelet would "
+			diags_add_field(errs, WHO, 0, 0, "kernel.protect_kernel_defaults", "%s is %s and cannot be set here; the kubelet would "
 				  "not start with protect-kernel-defaults: set it on the host (a container "
 				  "cannot) or turn protect_kernel_defaults off", sp->key, live);
 		/* a planted link or FIFO is the plan's to refuse, with its reason */

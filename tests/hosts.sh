@@ -143,6 +143,64 @@ run "$bin" --root "$R" --role server apply
 run "$bin" --root "$R" diff
 check "after a server apply, our kube-apiserver-arg and secrets-encryption are no evidence" has "role auto: agent" "$tmp/err"
 
+# apply after a crash: the role is detected from the recovered host, not
+# from the half-new files of the interrupted run
+if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; then
+	printf 'extends: cis\nname: srv\nk3s:\n  settings:\n    - {key: cluster-init, value: "true"}\n' >"$tmp/srv.yaml"
+	mk 'server: https://s:6443\ntoken: t\n'
+	cp -a "$R" "$tmp/probe"
+	strace -f -qq -o "$tmp/ren.log" -e trace=rename,renameat,renameat2 "$bin" --root "$tmp/probe" -p "$tmp/srv.yaml" --role server apply >/dev/null 2>&1
+	# the rename after the one that puts the new config.yaml in place
+	at=$(grep -E '^[0-9]+ +rename' "$tmp/ren.log" | grep -n '"config.yaml")' | head -1 | cut -d: -f1)
+	rsys=$(grep -m1 -oE '^[0-9]+ +(renameat2|renameat|rename)\(' "$tmp/ren.log" | grep -oE '[a-z0-9]+\($' | tr -d '(')
+	{ strace -f -qq -o /dev/null -e trace="$rsys" -e inject="$rsys":signal=KILL:when=$((at + 1)) \
+		"$bin" --root "$R" -p "$tmp/srv.yaml" --role server apply >/dev/null 2>&1; } 2>/dev/null
+	check "crash: the interrupted apply left its journal and a half-new config.yaml" \
+		eval '[ -e "$R/var/lib/k3s-harden/journal" ] && grep -q cluster-init "$R/etc/rancher/k3s/config.yaml"'
+	run "$bin" --root "$R" apply
+	check "apply after the crash: exit 0" [ "$rc" = 0 ]
+	check "... undoes the interrupted run before it detects the role" \
+		eval 'grep -n "interrupted transaction" "$tmp/err" | cut -d: -f1 | { read a; b=$(grep -n "role auto:" "$tmp/err" | cut -d: -f1); [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]; }'
+	check "... and detects agent from the recovered host" has "role auto: agent (no K3s unit says; the configuration names a server" "$tmp/err"
+	check "... no server file" [ -z "$(server_files)" ]
+	check "... the interrupted run's cluster-init is gone" hasnt cluster-init "$R/etc/rancher/k3s/config.yaml"
+else
+	echo "ok - # SKIP strace is missing or cannot trace"
+fi
+
+# server files an earlier run left on what a unit shows to be an agent:
+# named with how to remove them, never touched; a user's own are not named
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+mkdir -p "$R/var/lib/rancher/k3s/server/manifests"
+echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/my-app.yaml"
+echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/k3s-harden-mine-too.yaml"
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/before.sum"
+ours=$(server_files | grep -vc 'my-app\|mine-too')
+for cmd in diff apply; do
+	run "$bin" --root "$R" "$cmd"
+	check "$cmd on an agent with our old server files: exit 0" [ "$rc" = 0 ]
+	check "... names the generation that created them and how to remove them" has "this host is an agent, but k3s-harden generation 000001 (profile k3s-cis-[0-9.]*) created $ours server files that K3s agents do not read: /var/lib/rancher/k3s/server/psa.yaml, /var/lib/rancher/k3s/server/audit.yaml, .*remove them (rm $R/var/lib/rancher/k3s/server/psa.yaml .*k3s-harden rollback 000001" "$tmp/err"
+	check "... and our secrets-encryption line, at its place" has "warning: /etc/rancher/k3s/config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001" "$tmp/err"
+	check "... not the user's manifests" hasnt "my-app.yaml\|k3s-harden-mine-too" "$tmp/err"
+done
+( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/after.sum"
+check "... nothing was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
+run "$bin" --root "$R" --output json apply
+check "... with --output json, stdout is the result document" json 'd["result"] == "ok"'
+# the same files without a unit (weak evidence): no such warning
+rm "$R/etc/systemd/system/k3s-agent.service"
+run "$bin" --root "$R" --role agent diff
+check "--role agent without a unit: no leftover warning" hasnt "server files that K3s agents" "$tmp/err"
+# a secrets-encryption the user wrote before the tool ran is not blamed on it
+mk 'server: https://s:6443\ntoken: t\nsecrets-encryption: true\n'
+run "$bin" --root "$R" --role server apply
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "the user's own secrets-encryption is not named" hasnt "secrets-encryption is server-only" "$tmp/err"
+check "... our server files are" has "created $(server_files | wc -l) server files" "$tmp/err"
+
 # --- item 3: data-dir moves the manifests and the default server paths
 mk 'data-dir: /home/rancher/k3s\ntoken: t\n'
 run "$bin" --root "$R" apply
@@ -203,6 +261,58 @@ run "$bin" --output json --root "$R" apply
 check "apply JSON says role and why" json 'd["result"] == "ok" and d["role"] == "agent" and "k3s-agent.service" in d["role_reason"]'
 run "$bin" --output json --root "$R" history
 check "history JSON" json 'len(d["generations"]) == 1'
+
+
+# every diagnostic about a named option or field names it in JSON
+diag_field() { json "any(x[\"field\"] == \"$1\" and $2 for x in d[\"diagnostics\"])"; }
+mk 'kube-apiserver-arg: {a: b}\n'
+run "$bin" --output json --root "$R" diff
+check "JSON: a merge error names its K3s option in field" diag_field kube-apiserver-arg '"expected a list" in x["message"] and x["line"] == 1'
+mk 'token: x\n'
+mkdir -p "$R/etc/rancher/k3s/config.yaml.d"; printf 'kubelet-arg: [max-pods=100]\n' >"$R/etc/rancher/k3s/config.yaml.d/20-up.yaml"
+run "$bin" --output json --root "$R" diff
+check "JSON: an effective-configuration error names its K3s option" diag_field kubelet-arg '"this replaces" in x["message"] and x["file"].endswith("20-up.yaml")'
+mk 'token: x\n'
+printf 'extends: cis\nk3s: {mode: dropin}\n' >"$tmp/dropin.yaml"
+run "$bin" --output json --root "$R" -p "$tmp/dropin.yaml" --k3s-version v1.20.4+k3s1 diff
+check "JSON: a preflight error names the profile field" diag_field k3s.mode '"drop-ins" in x["message"]'
+mk 'server: https://s:6443\n'
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --output json --root "$R" --role server diff
+check "JSON: a role contradiction has field role" diag_field role '"this host is an agent" in x["message"]'
+mk 'data-dir: relative/dir\n'
+run "$bin" --output json --root "$R" diff
+check "JSON: a bad data-dir has field data-dir" diag_field data-dir '"not an absolute path" in x["message"] and x["line"] == 1'
+# (with an error, so the failure document carries the warning too)
+mk 'data-dir: /srv/k3s\nkubelet-arg: {a: b}\n'
+run "$bin" --output json --root "$R" -p "$tmp/psa-path.yaml" diff
+check "JSON: the data-dir warning names the profile field" diag_field pod_security.path 'x["severity"] == "warning"'
+
+# help in JSON: the same options and commands as the text help
+run "$bin" --help; cp "$tmp/out" "$tmp/help.txt"
+run "$bin" --output json help
+check "help --output json: exit 0, one document" json 'd["command"] is None and d["usage"].startswith("k3s-harden ")'
+cp "$tmp/out" "$tmp/help.json"
+check "... every command of the text help, with its usage" python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1])); text = open(sys.argv[2]).read()
+names = re.findall(r"^  ([a-z]+)\b", text.split("Commands")[1], re.M)
+cmds = {c["name"]: c for c in d["commands"]}
+sys.exit(0 if names and set(names) == set(cmds) and all(c["usage"] and c["help"] for c in cmds.values()) else 1)' "$tmp/help.json" "$tmp/help.txt"
+check "... every global option as {name, short, arg, help}" python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1])); text = open(sys.argv[2]).read()
+longs = set(re.findall(r"--([a-z0-9-]+)", text.split("Commands")[0]))
+sys.exit(0 if {o["name"] for o in d["options"]} == longs and all(set(o) == {"name", "short", "arg", "help"} for o in d["options"]) else 1)' "$tmp/help.json" "$tmp/help.txt"
+run "$bin" --output json --help
+check "--output json --help is the same document" cmp -s "$tmp/out" "$tmp/help.json"
+run "$bin" apply --help --output json
+check "apply --help --output json (json after --help): the command's document" json 'd["command"] == "apply" and "apply [--dry-run]" in d["usage"] and {o["name"] for o in d["options"]} == {"dry-run", "no-restart", "live"} and "output" in {o["name"] for o in d["global_options"]} and "5 done" in d["exit_codes"]'
+cp "$tmp/out" "$tmp/apply.json"
+run "$bin" help apply --output json
+check "help apply --output json is the same" cmp -s "$tmp/out" "$tmp/apply.json"
+run "$bin" --output json help no-such-command
+check "help of an unknown command in JSON: exit 2, a failure document" json 'd["exit_code"] == 2 and "unknown command" in d["diagnostics"][0]["message"]'
 
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

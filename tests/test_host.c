@@ -251,6 +251,8 @@ static void test_host_choose(void **state)
 	assert_int_equal(f->d.n, 1);
 	assert_non_null(strstr(f->d.v[0].msg, "--role server says role server, but this host is an agent"));
 	assert_non_null(strstr(f->d.v[0].msg, "use --role agent"));
+	assert_non_null(f->d.v[0].field);
+	assert_string_equal(f->d.v[0].field, "role");
 	assert_int_equal(host_choose_role(&weak, ROLE_SERVER, "--role server", &r, why, sizeof(why), &f->d), 0);
 	assert_int_equal(r, ROLE_SERVER);
 	assert_non_null(strstr(why, "over the weaker evidence for agent"));
@@ -279,6 +281,20 @@ static void test_host_data_dir(void **state)
 	assert_int_equal(host_data_dir(f->root, f->cis->p, &dir, &f->d), -EINVAL);
 	assert_null(dir);
 	assert_int_equal(f->d.v[0].line, 1);
+	assert_non_null(f->d.v[0].field);
+	assert_string_equal(f->d.v[0].field, "data-dir");
+}
+
+/* Server files are named only when a generation created them: none here. */
+static void test_host_leftovers_need_a_generation(void **state)
+{
+	struct fixture *f = *state;
+
+	put(f, "/var/lib/rancher/k3s/server/psa.yaml", "# mine\n");
+	put(f, "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-default.yaml", "# mine\n");
+	config(f, "secrets-encryption: true\n");
+	assert_int_equal(host_server_leftovers(f->root, f->cis->p, &f->d), 0);
+	assert_int_equal(f->d.n, 0);
 }
 
 static void test_host_view(void **state)
@@ -361,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_data_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_read_resolved_stays_in_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_leftovers_need_a_generation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
