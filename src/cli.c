@@ -392,11 +392,13 @@ static const char exit_text[] =
 	"5 apply/rollback done and committed, but the report could not be written.\n";
 
 /* the commands of the list in cli_usage, for --output json help */
-static const struct cli_command *const all_commands[] = {
+/* Every command, in the order help lists them; main dispatches from it. */
+const struct cli_command *const cli_commands[] = {
 	&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
 	&profile_command,
 	&check_command, &benchmarks_command,
 };
+const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
 static void print_options(FILE *f, const struct cli_option *v)
 {
@@ -517,9 +519,9 @@ static void help_json(const struct cli_command *cmd)
 		buf_adds(&b, ",\"options\":");
 		json_options(&b, global_options);
 		buf_adds(&b, ",\"commands\":[");
-		for (i = 0; i < sizeof(all_commands) / sizeof(all_commands[0]); i++) {
-			json_command_entry(&b, all_commands[i]->name, all_commands[i]->synopsis,
-					   all_commands[i]->brief);
+		for (i = 0; i < cli_n_commands; i++) {
+			json_command_entry(&b, cli_commands[i]->name, cli_commands[i]->synopsis,
+					   cli_commands[i]->brief);
 			buf_addc(&b, ',');
 		}
 		json_command_entry(&b, "help", "help [COMMAND]",

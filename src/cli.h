@@ -60,6 +60,9 @@ struct cli_command {
 extern const struct cli_command render_command, diff_command, apply_command, rollback_command,
 	history_command, profile_command;
 extern const struct cli_command check_command, benchmarks_command;
+/* every command (cli.c), in the order help lists them */
+extern const struct cli_command *const cli_commands[];
+extern const size_t cli_n_commands;
 
 /*
  * Parse a command's argv: its own options and the global ones, in any order

@@ -464,7 +464,7 @@ int k3s_env_apply(struct profile *p, const char *v, const struct k3s_components 
 	if (!v && kr && kr->max) {
 		v = kr->max;
 		diags_add(notes, p->name, 0, 0, "K3s version unknown: hardening for K3s %s, the newest "
-			  "profile '%s' supports; pin it with --k3s-version or k3s_version:", v, p->name);
+			  "profile '%s' supports; pin it with --k3s-version or the profile key k3s_version", v, p->name);
 	}
 	if (v && !(p->env.k3s_version = strdup(v)))
 		return -ENOMEM;

@@ -10,19 +10,13 @@
 #include "ynode.h"
 
 /* One table of commands; each parses its own options (src/cmd-NAME.c). */
-static const struct cli_command *const commands[] = {
-	&render_command, &diff_command, &apply_command, &rollback_command, &history_command,
-	&profile_command,
-	&check_command, &benchmarks_command,
-};
-
 static const struct cli_command *find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i]->name, name) == 0)
-			return commands[i];
+	for (i = 0; i < cli_n_commands; i++)
+		if (strcmp(cli_commands[i]->name, name) == 0)
+			return cli_commands[i];
 	return NULL;
 }
 
