@@ -517,10 +517,9 @@ static struct kv *str_list(char **v, unsigned n)
 	return l;
 }
 
-/* The controls as the benchmark in use numbers them (profile_control_label). */
-static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned n)
+/* The controls as the benchmark in use numbers them (profile_control_label), into b. */
+static int control_labels(struct renderer *R, char **ids, unsigned n, struct buf *b)
 {
-	struct buf b = BUF_INIT;
 	unsigned i;
 	int r = 0;
 
@@ -528,12 +527,24 @@ static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned
 		const char *label = profile_control_label(R->p, ids[i]);
 
 		if (label)
-			r = buf_printf(&b, "%s%s", b.len ? ", " : "", label);
+			r = buf_printf(b, "%s%s", b->len ? ", " : "", label);
 	}
-	if (r == 0 && !b.data)
-		return kv_map_bool(ctx, "controls", false);
+	return r;
+}
+
+/* "controls": the labels, or false for none. */
+static int put_controls(struct kv *ctx, const struct buf *b)
+{
+	return b->data ? kv_map_str(ctx, "controls", b->data) : kv_map_bool(ctx, "controls", false);
+}
+
+static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned n)
+{
+	struct buf b = BUF_INIT;
+	int r = control_labels(R, ids, n, &b);
+
 	if (r == 0)
-		r = kv_map_str(ctx, "controls", b.data);
+		r = put_controls(ctx, &b);
 	buf_free(&b);
 	return r;
 }
@@ -713,11 +724,17 @@ static int render_netpol(struct renderer *R)
 {
 	const struct network_policies *np = R->p->network_policies;
 	char path[4096], file[300];
+	struct buf controls = BUF_INIT;
 	unsigned i;
 	int r = 0;
 
 	if (!np || !np->enabled)
 		return 0;
+	/* the same labels for every namespace: look them up once */
+	if (control_labels(R, np->controls, np->controls_count, &controls) < 0) {
+		buf_free(&controls);
+		return -ENOMEM;
+	}
 	for (i = 0; i < np->namespaces_count && r == 0; i++) {
 		const char *ns = np->namespaces[i];
 		struct kv *ctx = kv_map();
@@ -731,16 +748,18 @@ static int render_netpol(struct renderer *R)
 		r |= kv_map_bool(ctx, "allow_traefik", np->allow_traefik);
 		r |= kv_map_bool(ctx, "allow_svclb_traefik", np->allow_svclb_traefik);
 		r |= netpol_version(R, ctx);
-		r |= set_controls(R, ctx, np->controls, np->controls_count);
+		r |= put_controls(ctx, &controls);
 		snprintf(file, sizeof(file), "%s-%s.yaml", np->manifest_prefix, ns);
 		if (r == 0)
 			r = join_path(path, sizeof(path), R->p->manifests_dir, file);
 		if (r) {
 			kv_free(ctx);
+			buf_free(&controls);
 			return r < 0 ? r : -ENOMEM;
 		}
 		r = emit(R, "networkpolicy.yaml", ctx, path, FMT_YAML, 0600, false);
 	}
+	buf_free(&controls);
 	return r;
 }
 
