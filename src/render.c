@@ -315,18 +315,19 @@ static bool is_alnum(char c)
  * scanner is at the start of a token, in a plain or quoted scalar, a comment
  * or a block scalar's text; in each a letter or digit is just a character
  * of a scalar or comment (only directive names and versions, the character
- * after '\' in a double-quoted scalar, block scalar indicators, anchors and
- * tags give letters or digits a meaning, and each needs '%', '\', '|', '>',
- * '&', '*' or '!' right before, none of which can be in a passing site).
- * Positions, lengths and thus indentation and the 1024-character limit of a
- * simple key are the same. Anything else (a value with a space, a colon or
- * a quote, an escaped one after a quote) stays in the shape as it is, so it
- * must match exactly. The first output of each shape is parsed in full.
+ * after '\' in a double-quoted scalar (and its hex digits), block scalar
+ * indicators, anchors and tags give letters or digits a meaning; each is
+ * entered by '%', '\', '|', '>', '&', '*' or '!' with no whitespace between
+ * it and the letter, and none of those can be in a passing site or right
+ * before one). Positions, lengths and thus indentation and the 1024-character
+ * limit of a simple key are the same. Any other value (one with a space, a
+ * colon or a quote, or right after a non-blank) stays in the shape as it is,
+ * so it must match exactly. The first output of each shape is parsed in full.
  */
 static int yaml_shape(const struct buf *out, const struct sites *s, struct shape *sh)
 {
 	const char *d = out->data ? out->data : "";
-	size_t i, k;
+	size_t i, k, scan = 0, ls = 0;  /* sites come in output order: one pass finds their lines */
 	uint64_t h = 1469598103934665603ULL;
 
 	sh->data = malloc(out->len + 1);
@@ -335,14 +336,15 @@ static int yaml_shape(const struct buf *out, const struct sites *s, struct shape
 	memcpy(sh->data, d, out->len);
 	sh->len = out->len;
 	for (k = 0; k < s->n; k++) {
-		size_t a = s->v[k][0], b = s->v[k][1], ls = a;
+		size_t a = s->v[k][0], b = s->v[k][1];
 		bool ok = a == 0 || d[a - 1] == ' ' || d[a - 1] == '\t' || d[a - 1] == '\n';
 
 		for (i = a; ok && i < b; i++)
 			ok = is_alnum(d[i]) || d[i] == '.' || d[i] == '_' || d[i] == '/' ||
 			     d[i] == '-';
-		while (ok && ls > 0 && d[ls - 1] != '\n')
-			ls--;
+		for (; scan < a; scan++)
+			if (d[scan] == '\n')
+				ls = scan + 1;
 		if (!ok || d[ls] == '%')
 			continue;
 		for (i = a; i < b; i++)
