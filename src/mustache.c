@@ -60,6 +60,18 @@ struct pent {
 	struct tpl t;
 };
 
+/* Partials parsed so far, kept with a compiled template for its next renders. */
+struct pcache {
+	struct pent **v;
+	size_t n;
+	size_t cap;
+};
+
+struct mst_template {
+	struct tpl t;
+	struct pcache pc;
+};
+
 /* Context stack and partial indentation live on the C stack. */
 struct ctx {
 	const struct kv *v;
@@ -89,9 +101,7 @@ struct rstate {
 	const struct tpl *main;
 	size_t main_off;        /* the outermost partial tag, for depth errors */
 	const char *pchain[MAX_PARTIAL_DEPTH];
-	struct pent **cache;
-	size_t ncache;
-	size_t capcache;
+	struct pcache *pc;      /* the compiled template's partials */
 };
 
 static int render(struct rstate *st, const struct tpl *t, size_t from,
@@ -656,7 +666,7 @@ static int interpolate(struct rstate *st, const struct tpl *t,
 	const struct kv *v = lookup(c, t->src + nd->name, nd->name_len);
 	char num[40], eb[80];
 	const char *s;
-	size_t len;
+	size_t len, start;
 	int r;
 
 	if (!v)
@@ -677,13 +687,17 @@ static int interpolate(struct rstate *st, const struct tpl *t,
 	default:
 		return 0;
 	}
+	start = st->out->len;
 	if (nd->type == N_UTAG)
-		return buf_add(st->out, s, len);
-	r = st->esc(st->out, s, len, st->esc_ctx);
+		r = buf_add(st->out, s, len);
+	else
+		r = st->esc(st->out, s, len, st->esc_ctx);
 	if (r < 0 && r != -ENOMEM)
 		return fail(st, t, nd->off, r, "value for '%.*s' refused: %s",
 			    plen(nd->name_len), t->src + nd->name,
 			    errstr(r, eb, sizeof(eb)));
+	if (r == 0 && st->opts && st->opts->site && st->out->len > start)
+		st->opts->site(start, st->out->len, st->opts->site_ctx);
 	return r;
 }
 
@@ -715,23 +729,31 @@ static int section(struct rstate *st, const struct tpl *t, size_t i,
 	return r;
 }
 
+static void pent_free(struct pent *pe)
+{
+	free(pe->t.nodes);
+	free(pe->name);
+	free(pe);
+}
+
 static int load_partial(struct rstate *st, const char *name, size_t len,
 			struct pent **res)
 {
 	const struct mst_opts *o = st->opts;
+	struct pcache *pc = st->pc;
 	struct pent *pe, **cache;
 	const char *text = NULL;
 	size_t tlen = 0;
 	int r;
 
-	if (st->ncache == st->capcache) {
-		size_t cap = st->capcache ? st->capcache * 2 : 8;
+	if (pc->n == pc->cap) {
+		size_t cap = pc->cap ? pc->cap * 2 : 8;
 
-		cache = realloc(st->cache, cap * sizeof(*cache));
+		cache = realloc(pc->v, cap * sizeof(*cache));
 		if (!cache)
 			return -ENOMEM;
-		st->cache = cache;
-		st->capcache = cap;
+		pc->v = cache;
+		pc->cap = cap;
 	}
 	pe = calloc(1, sizeof(*pe));
 	if (!pe)
@@ -742,21 +764,28 @@ static int load_partial(struct rstate *st, const char *name, size_t len,
 		return -ENOMEM;
 	}
 	pe->name_len = len;
-	st->cache[st->ncache++] = pe;
 	*res = pe;
 
 	r = o && o->partial ? o->partial(pe->name, &text, &tlen,
 					 o->partial_ctx) : -ENOENT;
 	if (r == -ENOENT) {
 		pe->missing = true;
-		return 0;
+		r = 0;
+	} else if (r == 0) {
+		pe->t.src = text ? text : "";
+		pe->t.len = text ? tlen : 0;
+		pe->t.pname = pe->name;
+		r = parse(st, &pe->t);
 	}
-	if (r < 0)
+	/* only a partial that loaded and parsed is kept for the next render:
+	 * a failed one fails again, with its message, every time it is used */
+	if (r < 0) {
+		*res = NULL;
+		pent_free(pe);
 		return r;
-	pe->t.src = text ? text : "";
-	pe->t.len = text ? tlen : 0;
-	pe->t.pname = pe->name;
-	return parse(st, &pe->t);
+	}
+	pc->v[pc->n++] = pe;
+	return 0;
 }
 
 /* Name the chain from the main template, as far as the message holds. */
@@ -804,10 +833,10 @@ static int partial(struct rstate *st, const struct tpl *t,
 		name = t->src + nd->name;
 		len = nd->name_len;
 	}
-	for (k = 0; k < st->ncache; k++) {
-		if (st->cache[k]->name_len == len &&
-		    !memcmp(st->cache[k]->name, name, len)) {
-			pe = st->cache[k];
+	for (k = 0; k < st->pc->n; k++) {
+		if (st->pc->v[k]->name_len == len &&
+		    !memcmp(st->pc->v[k]->name, name, len)) {
+			pe = st->pc->v[k];
 			break;
 		}
 	}
@@ -895,9 +924,61 @@ static int render(struct rstate *st, const struct tpl *t, size_t from,
 	return r;
 }
 
-int mst_render(const char *tmpl, size_t len, const struct kv *data,
-	       const struct mst_opts *opts, struct buf *out,
-	       struct mst_error *err)
+static void pcache_free(struct pcache *pc)
+{
+	size_t k;
+
+	for (k = 0; k < pc->n; k++)
+		pent_free(pc->v[k]);
+	free(pc->v);
+	memset(pc, 0, sizeof(*pc));
+}
+
+static void finish_err(const struct rstate *st, int r)
+{
+	char eb[80];
+
+	if (r < 0 && st->err && !st->failed)
+		snprintf(st->err->msg, sizeof(st->err->msg), "%s",
+			 errstr(r, eb, sizeof(eb)));
+}
+
+int mst_compile(const char *tmpl, size_t len, struct mst_template **res,
+		struct mst_error *err)
+{
+	struct mst_template *mt = calloc(1, sizeof(*mt));
+	struct rstate st = { .err = err };
+	int r;
+
+	*res = NULL;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (!mt)
+		return -ENOMEM;
+	mt->t.src = tmpl ? tmpl : "";
+	mt->t.len = tmpl ? len : 0;
+	r = parse(&st, &mt->t);
+	finish_err(&st, r);
+	if (r < 0) {
+		mst_template_free(mt);
+		return r;
+	}
+	*res = mt;
+	return 0;
+}
+
+void mst_template_free(struct mst_template *mt)
+{
+	if (!mt)
+		return;
+	pcache_free(&mt->pc);
+	free(mt->t.nodes);
+	free(mt);
+}
+
+int mst_render_template(struct mst_template *mt, const struct kv *data,
+			const struct mst_opts *opts, struct buf *out,
+			struct mst_error *err)
 {
 	struct rstate st = {
 		.opts = opts,
@@ -906,35 +987,34 @@ int mst_render(const char *tmpl, size_t len, const struct kv *data,
 		.out = out,
 		.err = err,
 	};
-	struct tpl t = { .src = tmpl ? tmpl : "", .len = tmpl ? len : 0 };
 	struct ctx root = { data, NULL };
 	size_t max = opts && opts->max_output ? opts->max_output : MST_MAX_OUTPUT;
-	char eb[80];
-	size_t k;
 	int r;
 
 	if (err)
 		memset(err, 0, sizeof(*err));
-	st.main = &t;
+	st.main = &mt->t;
+	st.pc = &mt->pc;
 	st.max_steps = opts && opts->max_steps ? opts->max_steps : MST_MAX_STEPS;
 	st.out_max = out->len + max;
-	r = parse(&st, &t);
-	if (r < 0)
-		goto out;
-	r = render(&st, &t, 0, t.n, &root, NULL);
+	r = render(&st, &mt->t, 0, mt->t.n, &root, NULL);
 	if (r == 0 && out->len > st.out_max)
-		r = fail(&st, &t, t.len, -E2BIG,
+		r = fail(&st, &mt->t, mt->t.len, -E2BIG,
 			 "rendered output larger than %zu bytes", max);
-out:
-	if (r < 0 && err && !st.failed)
-		snprintf(err->msg, sizeof(err->msg), "%s",
-			 errstr(r, eb, sizeof(eb)));
-	for (k = 0; k < st.ncache; k++) {
-		free(st.cache[k]->t.nodes);
-		free(st.cache[k]->name);
-		free(st.cache[k]);
-	}
-	free(st.cache);
-	free(t.nodes);
+	finish_err(&st, r);
+	return r;
+}
+
+int mst_render(const char *tmpl, size_t len, const struct kv *data,
+	       const struct mst_opts *opts, struct buf *out,
+	       struct mst_error *err)
+{
+	struct mst_template *mt;
+	int r = mst_compile(tmpl, len, &mt, err);
+
+	if (r < 0)
+		return r;
+	r = mst_render_template(mt, data, opts, out, err);
+	mst_template_free(mt);
 	return r;
 }

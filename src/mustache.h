@@ -26,6 +26,12 @@ typedef int (*mst_escape_fn)(struct buf *out, const char *s, size_t len,
 typedef int (*mst_partial_fn)(const char *name, const char **text,
 			      size_t *len, void *ctx);
 
+/*
+ * Told after each {{name}} or {{{name}}} that added bytes: they are
+ * out->data[start..end). A caller can tell values from template text by it.
+ */
+typedef void (*mst_site_fn)(size_t start, size_t end, void *ctx);
+
 struct mst_opts {
 	mst_escape_fn escape;      /* NULL: HTML escaping as the spec says */
 	void *escape_ctx;
@@ -33,6 +39,8 @@ struct mst_opts {
 	void *partial_ctx;
 	size_t max_output;         /* bytes one render may add; 0: MST_MAX_OUTPUT */
 	unsigned long max_steps;   /* tags one render may visit; 0: MST_MAX_STEPS */
+	mst_site_fn site;          /* NULL: not told */
+	void *site_ctx;
 };
 
 /*
@@ -61,5 +69,24 @@ int mst_escape_html(struct buf *out, const char *s, size_t len, void *ctx);
 int mst_render(const char *tmpl, size_t len, const struct kv *data,
 	       const struct mst_opts *opts, struct buf *out,
 	       struct mst_error *err);
+
+/*
+ * A template parsed once and rendered many times (one per namespace).
+ * mst_compile parses tmpl[0..len), which must stay alive and unchanged while
+ * the template is used; syntax errors are reported as by mst_render.
+ * mst_render_template renders it as mst_render would; the partials it loads
+ * are parsed once and kept for the template's next renders, so the partial
+ * callback must give the same text for a name for the template's lifetime
+ * (a partial that fails to load or parse is not kept: it fails again).
+ * mst_render is mst_compile + mst_render_template + mst_template_free.
+ */
+struct mst_template;
+
+int mst_compile(const char *tmpl, size_t len, struct mst_template **t,
+		struct mst_error *err);
+int mst_render_template(struct mst_template *t, const struct kv *data,
+			const struct mst_opts *opts, struct buf *out,
+			struct mst_error *err);
+void mst_template_free(struct mst_template *t);
 
 #endif

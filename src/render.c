@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,22 @@ struct tmpl {
 	char *text;             /* owned when read from the override directory */
 	const char *data;
 	size_t len;
+	struct mst_template *mt;        /* parsed on first use, for every namespace */
+};
+
+/* A rendered YAML output already checked, reduced to its shape (yaml_shape). */
+struct shape {
+	char *data;
+	size_t len;
+	uint64_t hash;
+};
+
+/* Where the values landed in the output being rendered. */
+struct sites {
+	size_t (*v)[2];
+	size_t n;
+	size_t cap;
+	bool nomem;
 };
 
 struct renderer {
@@ -37,6 +54,9 @@ struct renderer {
 	size_t n_cache;
 	int dirfd;              /* templates_dir, or -1 */
 	int err;
+	struct shape *shapes;   /* valid YAML outputs of this run, as shapes */
+	size_t n_shapes;
+	struct sites sites;
 };
 
 static int load_template(struct renderer *R, const char *name, const struct tmpl **out)
@@ -252,6 +272,123 @@ static int yaml_check(const char *data, size_t len, unsigned *line, unsigned *co
 	return r;
 }
 
+static void site_cb(size_t start, size_t end, void *ctx)
+{
+	struct sites *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		size_t (*v)[2] = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			s->nomem = true;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n][0] = start;
+	s->v[s->n][1] = end;
+	s->n++;
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * The YAML check of rendered output is there for template bugs: literal text
+ * or a section that makes invalid YAML. Parsing every namespace's manifest
+ * with libyaml was most of a no-op apply, and the manifests differ only in
+ * the values. So the check is memoized by shape: a copy of the output in
+ * which each letter or digit of an inserted value ({{x}} or {{{x}}}) whose
+ * site passes the test below reads as NUL (which no output holds: templates
+ * with NUL are refused, values are C strings). Two outputs of one shape are
+ * byte for byte the same except for letters and digits swapped for other
+ * letters and digits, same length, at such sites. Why that cannot change
+ * whether libyaml accepts them: a site passes when every byte of its value
+ * is a letter, digit or one of . _ / - (those four, kept as they are, still
+ * place document markers, flow separators and sequence entries the same), it
+ * follows a space, tab, newline or the start of the output, and its line
+ * does not start with '%'. After whitespace, outside a directive line, the
+ * scanner is at the start of a token, in a plain or quoted scalar, a comment
+ * or a block scalar's text; in each a letter or digit is just a character
+ * of a scalar or comment (only directive names and versions, the character
+ * after '\' in a double-quoted scalar (and its hex digits), block scalar
+ * indicators, anchors and tags give letters or digits a meaning; each is
+ * entered by '%', '\', '|', '>', '&', '*' or '!' with no whitespace between
+ * it and the letter, and none of those can be in a passing site or right
+ * before one). Positions, lengths and thus indentation and the 1024-character
+ * limit of a simple key are the same. Any other value (one with a space, a
+ * colon or a quote, or right after a non-blank) stays in the shape as it is,
+ * so it must match exactly. The first output of each shape is parsed in full.
+ */
+static int yaml_shape(const struct buf *out, const struct sites *s, struct shape *sh)
+{
+	const char *d = out->data ? out->data : "";
+	size_t i, k, scan = 0, ls = 0;  /* sites come in output order: one pass finds their lines */
+	uint64_t h = 1469598103934665603ULL;
+
+	sh->data = malloc(out->len + 1);
+	if (!sh->data)
+		return -ENOMEM;
+	memcpy(sh->data, d, out->len);
+	sh->len = out->len;
+	for (k = 0; k < s->n; k++) {
+		size_t a = s->v[k][0], b = s->v[k][1];
+		bool ok = a == 0 || d[a - 1] == ' ' || d[a - 1] == '\t' || d[a - 1] == '\n';
+
+		for (i = a; ok && i < b; i++)
+			ok = is_alnum(d[i]) || d[i] == '.' || d[i] == '_' || d[i] == '/' ||
+			     d[i] == '-';
+		for (; scan < a; scan++)
+			if (d[scan] == '\n')
+				ls = scan + 1;
+		if (!ok || d[ls] == '%')
+			continue;
+		for (i = a; i < b; i++)
+			if (is_alnum(d[i]))
+				sh->data[i] = '\0';
+	}
+	for (i = 0; i < sh->len; i++)
+		h = (h ^ (unsigned char)sh->data[i]) * 1099511628211ULL;
+	sh->hash = h;
+	return 0;
+}
+
+static bool shape_known(const struct renderer *R, const struct shape *sh)
+{
+	size_t i;
+
+	for (i = 0; i < R->n_shapes; i++)
+		if (R->shapes[i].hash == sh->hash && R->shapes[i].len == sh->len &&
+		    memcmp(R->shapes[i].data, sh->data, sh->len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Keep sh (taken) as checked. Past MAX_SHAPES (namespace names of 63 lengths,
+ * kube-system's own policies) or out of memory it is dropped: that only costs
+ * checking the next output of its shape in full.
+ */
+#define MAX_SHAPES 256
+
+static void shape_keep(struct renderer *R, struct shape *sh)
+{
+	struct shape *v = R->n_shapes < MAX_SHAPES
+		? realloc(R->shapes, (R->n_shapes + 1) * sizeof(*v)) : NULL;
+
+	if (!v) {
+		free(sh->data);
+		return;
+	}
+	R->shapes = v;
+	R->shapes[R->n_shapes++] = *sh;
+	sh->data = NULL;
+}
+
 static int add_artifact(struct renderer *R, const char *path, const char *tmpl_name,
 			enum art_format fmt, mode_t mode, bool restart, struct buf *data)
 {
@@ -296,7 +433,14 @@ static int add_artifact(struct renderer *R, const char *path, const char *tmpl_n
 static int emit(struct renderer *R, const char *name, struct kv *ctx, const char *path,
 		enum art_format fmt, mode_t mode, bool restart)
 {
-	struct mst_opts mo = { fmt == FMT_YAML ? esc_yaml : esc_conf, NULL, partial_cb, R, 0, 0 };
+	struct mst_opts mo = {
+		.escape = fmt == FMT_YAML ? esc_yaml : esc_conf,
+		.partial = partial_cb,
+		.partial_ctx = R,
+		.site = fmt == FMT_YAML ? site_cb : NULL,
+		.site_ctx = &R->sites,
+	};
+	struct shape sh = { NULL, 0, 0 };
 	struct mst_error me;
 	struct buf out = BUF_INIT;
 	const struct tmpl *t;
@@ -316,7 +460,15 @@ static int emit(struct renderer *R, const char *name, struct kv *ctx, const char
 	if (r < 0)
 		goto out;
 	memset(&me, 0, sizeof(me));
-	r = mst_render(t->data, t->len, ctx, &mo, &out, &me);
+	if (!t->mt) {
+		r = mst_compile(t->data, t->len, &((struct tmpl *)t)->mt, &me);
+		if (r == -ENOMEM)
+			goto out;
+	}
+	R->sites.n = 0;
+	R->sites.nomem = false;
+	if (t->mt)
+		r = mst_render_template(t->mt, ctx, &mo, &out, &me);
 	if (r < 0) {
 		if (r != -ENOMEM) {
 			diags_add(R->d, t->label, me.line, me.col, "%s", me.msg);
@@ -328,16 +480,27 @@ static int emit(struct renderer *R, const char *name, struct kv *ctx, const char
 		unsigned line = 0, col = 0;
 		char msg[200];
 
-		if (yaml_check(out.data ? out.data : "", out.len, &line, &col, msg, sizeof(msg)) < 0) {
-			diags_add(R->d, t->label, 0, 0,
-				  "rendered invalid YAML for %s: line %u, column %u: %s",
-				  path, line, col, msg);
-			R->err = r = -EINVAL;
+		if (R->sites.nomem) {
+			r = -ENOMEM;
 			goto out;
+		}
+		if ((r = yaml_shape(&out, &R->sites, &sh)) < 0)
+			goto out;
+		if (!shape_known(R, &sh)) {
+			if (yaml_check(out.data ? out.data : "", out.len, &line, &col, msg,
+				       sizeof(msg)) < 0) {
+				diags_add(R->d, t->label, 0, 0,
+					  "rendered invalid YAML for %s: line %u, column %u: %s",
+					  path, line, col, msg);
+				R->err = r = -EINVAL;
+				goto out;
+			}
+			shape_keep(R, &sh);
 		}
 	}
 	r = add_artifact(R, path, name, fmt, mode, restart, &out);
 out:
+	free(sh.data);
 	buf_free(&out);
 	kv_free(ctx);
 	return r;
@@ -356,10 +519,9 @@ static struct kv *str_list(char **v, unsigned n)
 	return l;
 }
 
-/* The controls as the benchmark in use numbers them (profile_control_label). */
-static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned n)
+/* The controls as the benchmark in use numbers them (profile_control_label), into b. */
+static int control_labels(struct renderer *R, char **ids, unsigned n, struct buf *b)
 {
-	struct buf b = BUF_INIT;
 	unsigned i;
 	int r = 0;
 
@@ -367,12 +529,24 @@ static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned
 		const char *label = profile_control_label(R->p, ids[i]);
 
 		if (label)
-			r = buf_printf(&b, "%s%s", b.len ? ", " : "", label);
+			r = buf_printf(b, "%s%s", b->len ? ", " : "", label);
 	}
-	if (r == 0 && !b.data)
-		return kv_map_bool(ctx, "controls", false);
+	return r;
+}
+
+/* "controls": the labels, or false for none. */
+static int put_controls(struct kv *ctx, const struct buf *b)
+{
+	return b->data ? kv_map_str(ctx, "controls", b->data) : kv_map_bool(ctx, "controls", false);
+}
+
+static int set_controls(struct renderer *R, struct kv *ctx, char **ids, unsigned n)
+{
+	struct buf b = BUF_INIT;
+	int r = control_labels(R, ids, n, &b);
+
 	if (r == 0)
-		r = kv_map_str(ctx, "controls", b.data);
+		r = put_controls(ctx, &b);
 	buf_free(&b);
 	return r;
 }
@@ -552,11 +726,17 @@ static int render_netpol(struct renderer *R)
 {
 	const struct network_policies *np = R->p->network_policies;
 	char path[4096], file[300];
+	struct buf controls = BUF_INIT;
 	unsigned i;
 	int r = 0;
 
 	if (!np || !np->enabled)
 		return 0;
+	/* the same labels for every namespace: look them up once */
+	if (control_labels(R, np->controls, np->controls_count, &controls) < 0) {
+		buf_free(&controls);
+		return -ENOMEM;
+	}
 	for (i = 0; i < np->namespaces_count && r == 0; i++) {
 		const char *ns = np->namespaces[i];
 		struct kv *ctx = kv_map();
@@ -570,16 +750,18 @@ static int render_netpol(struct renderer *R)
 		r |= kv_map_bool(ctx, "allow_traefik", np->allow_traefik);
 		r |= kv_map_bool(ctx, "allow_svclb_traefik", np->allow_svclb_traefik);
 		r |= netpol_version(R, ctx);
-		r |= set_controls(R, ctx, np->controls, np->controls_count);
+		r |= put_controls(ctx, &controls);
 		snprintf(file, sizeof(file), "%s-%s.yaml", np->manifest_prefix, ns);
 		if (r == 0)
 			r = join_path(path, sizeof(path), R->p->manifests_dir, file);
 		if (r) {
 			kv_free(ctx);
+			buf_free(&controls);
 			return r < 0 ? r : -ENOMEM;
 		}
 		r = emit(R, "networkpolicy.yaml", ctx, path, FMT_YAML, 0600, false);
 	}
+	buf_free(&controls);
 	return r;
 }
 
@@ -739,9 +921,14 @@ int render_profile_model(const struct profile *p, const struct render_opts *o,
 		free(R.cache[i]->name);
 		free(R.cache[i]->label);
 		free(R.cache[i]->text);
+		mst_template_free(R.cache[i]->mt);
 		free(R.cache[i]);
 	}
 	free(R.cache);
+	for (i = 0; i < R.n_shapes; i++)
+		free(R.shapes[i].data);
+	free(R.shapes);
+	free(R.sites.v);
 	if (R.dirfd >= 0)
 		close(R.dirfd);
 	if (r < 0) {

@@ -241,6 +241,25 @@ static void run_spec_case(void **state)
 	}
 	buf_free(&out);
 	assert_true(same);
+	/* the same case through one compiled template, rendered twice: the
+	 * second render reuses the parsed template and partials */
+	{
+		struct mst_template *mt = NULL;
+		int k;
+
+		assert_int_equal(mst_compile(tmpl->str, tmpl->len, &mt, &err), 0);
+		for (k = 0; k < 2; k++) {
+			struct buf o2 = BUF_INIT;
+
+			assert_int_equal(mst_render_template(mt, data, &o, &o2, &err), 0);
+			same = o2.len == exp->len && (!o2.len || !memcmp(o2.data, exp->str, o2.len));
+			if (!same)
+				print_escaped("compiled, got", o2.data ? o2.data : "", o2.len);
+			buf_free(&o2);
+			assert_true(same);
+		}
+		mst_template_free(mt);
+	}
 }
 
 /* ---- unit tests ---- */
@@ -643,6 +662,134 @@ static void test_perf(void **state)
 	kv_free(d);
 }
 
+/* counts the partial lookups, so a test can see the parsed partial reused */
+struct counted {
+	struct chain ch;
+	unsigned calls;
+};
+
+static int counted_partial(const char *name, const char **text, size_t *len, void *ctx)
+{
+	struct counted *c = ctx;
+
+	c->calls++;
+	return chain_partial(name, text, len, &c->ch);
+}
+
+/*
+ * A compiled template gives what mst_render gives, for every data set in
+ * turn, with static, dynamic and indented partials; each partial is looked
+ * up once for all renders; a partial that fails is not kept.
+ */
+static void test_compiled_cache(void **state)
+{
+	static const char *const names[] = { "p", "q", "bad" };
+	static const char *const texts[] = { "p:{{v}}\n{{#l}}  {{>q}}\n{{/l}}", "q[{{.}}]\n", "{{#x}}" };
+	static const char tmpl[] = "a {{v}}\n  {{>p}}\n{{>*dyn}}|{{^v}}none{{/v}}\n";
+	struct counted cc = { { names, texts, 3, 0 }, 0 };
+	struct mst_opts o = { .partial = counted_partial, .partial_ctx = &cc };
+	struct mst_template *mt = NULL;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct mst_error err;
+	unsigned calls;
+	int i;
+
+	(void)state;
+	assert_int_equal(mst_compile(tmpl, sizeof(tmpl) - 1, &mt, &err), 0);
+	for (i = 0; i < 6; i++) {
+		struct kv *d = kv_map(), *l = kv_list();
+		int k;
+
+		if (i % 3)
+			assert_int_equal(kv_map_str(d, "v", i == 1 ? "<one>" : "two"), 0);
+		for (k = 0; k < i; k++)
+			assert_int_equal(kv_list_add(l, kv_strf("item%d", k)), 0);
+		assert_int_equal(kv_map_set(d, "l", l), 0);
+		assert_int_equal(kv_map_str(d, "dyn", i % 2 ? "q" : "p"), 0);
+		buf_reset(&a);
+		buf_reset(&b);
+		assert_int_equal(mst_render(tmpl, sizeof(tmpl) - 1, d, &o, &a, &err), 0);
+		calls = cc.calls;
+		assert_int_equal(mst_render_template(mt, d, &o, &b, &err), 0);
+		/* p and q were parsed by the first renders of mt that used them */
+		if (i > 1)
+			assert_int_equal(cc.calls, calls);
+		assert_non_null(a.data);
+		assert_non_null(b.data);
+		assert_string_equal(b.data, a.data);
+		kv_free(d);
+	}
+	/* one sample spelled out, so the two paths are not just equal but right */
+	assert_string_equal(b.data, "a two\n  p:two\n  q[item0]\n  q[item1]\n  q[item2]\n"
+			    "  q[item3]\n  q[item4]\nq[]\n|\n");
+	mst_template_free(mt);
+
+	/* a failing partial fails every render, with its message */
+	assert_int_equal(mst_compile("x{{>bad}}", 9, &mt, &err), 0);
+	for (i = 0; i < 2; i++) {
+		buf_reset(&a);
+		assert_int_equal(mst_render_template(mt, NULL, &o, &a, &err), -EINVAL);
+		assert_string_equal(err.msg, "in partial 'bad': unclosed section 'x'");
+	}
+	mst_template_free(mt);
+	/* syntax errors come from mst_compile, as from mst_render */
+	assert_int_equal(mst_compile("{{#a}}", 6, &mt, &err), -EINVAL);
+	assert_null(mt);
+	assert_string_equal(err.msg, "unclosed section 'a'");
+	buf_free(&a);
+	buf_free(&b);
+}
+
+struct spans {
+	size_t v[8][2];
+	size_t n;
+};
+
+static void span_cb(size_t start, size_t end, void *ctx)
+{
+	struct spans *s = ctx;
+
+	if (s->n < 8) {
+		s->v[s->n][0] = start;
+		s->v[s->n][1] = end;
+	}
+	s->n++;
+}
+
+static int render_keep(const char *t, const struct kv *d, const struct mst_opts *o,
+		       struct buf *out, struct mst_error *err)
+{
+	return mst_render(t, strlen(t), d, o, out, err);
+}
+
+/* The site hook names the bytes each value added, escaped or not; empty values are not told. */
+static void test_site_hook(void **state)
+{
+	struct spans sp = { { { 0 } }, 0 };
+	struct mst_opts o = { .site = span_cb, .site_ctx = &sp };
+	struct kv *d = kv_map();
+	struct buf out = BUF_INIT;
+	struct mst_error err;
+
+	(void)state;
+	assert_int_equal(kv_map_str(d, "x", "<"), 0);
+	assert_int_equal(kv_map_str(d, "y", "b&"), 0);
+	assert_int_equal(kv_map_str(d, "e", ""), 0);
+	assert_int_equal(kv_map_num(d, "n", 42), 0);
+	assert_int_equal(buf_adds(&out, ">>"), 0);
+	assert_int_equal(render_keep("a{{x}}b{{{y}}}{{e}}{{missing}}c{{n}}", d, &o, &out, &err), 0);
+	assert_string_equal(out.data, ">>a&lt;bb&c42");
+	assert_int_equal(sp.n, 3);
+	assert_int_equal(sp.v[0][0], 3);
+	assert_int_equal(sp.v[0][1], 7);
+	assert_int_equal(sp.v[1][0], 8);
+	assert_int_equal(sp.v[1][1], 10);
+	assert_int_equal(sp.v[2][0], 11);
+	assert_int_equal(sp.v[2][1], 13);
+	buf_free(&out);
+	kv_free(d);
+}
+
 /* ---- main ---- */
 
 static int load_suite(const char *file, struct kv **root,
@@ -704,6 +851,8 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_partial_indent),
 		cmocka_unit_test(test_perf),
+		cmocka_unit_test(test_compiled_cache),
+		cmocka_unit_test(test_site_hook),
 	};
 	struct kv *roots[N_FILES] = { NULL };
 	struct spec_case *cases = NULL;

@@ -703,6 +703,92 @@ static void test_render_nested_sections(void **state)
 	assert_non_null(strstr(f->d.v[0].msg, "nested too deeply"));
 }
 
+/* A network-policy template override and a profile naming namespaces ns[0..n). */
+static int render_netpol_with(struct fixture *f, const char *tmpl, const char *const *ns, size_t n)
+{
+	struct buf b = BUF_INIT;
+	char tdir[128];
+	size_t i;
+	int r;
+
+	tmpl_dir(f, tdir, sizeof(tdir));
+	tmpl_file(tdir, "networkpolicy.yaml", tmpl);
+	assert_int_equal(buf_adds(&b, "name: t\nextends: cis\nnetwork_policies:\n  namespaces:\n"), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(buf_printf(&b, "  - %s\n", ns[i]), 0);
+	load(f, profile_file(f, "p.yaml", b.data));
+	buf_free(&b);
+	r = render(f, tdir);
+	if (r < 0)
+		print_diags(&f->d);
+	return r;
+}
+
+static const struct artifact *netpol(const struct fixture *f, const char *ns)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-%s.yaml", ns);
+	return find(f, path);
+}
+
+/*
+ * The YAML check is memoized by the output's shape: outputs that differ
+ * only in letters and digits of values after whitespace share one parse.
+ * Each namespace still gets its own bytes.
+ */
+static void test_render_yaml_check_shared_shape(void **state)
+{
+	static const char *const ns[] = { "ns-a1", "ns-b2", "zz-9q", "default" };
+	struct fixture *f = *state;
+	const struct artifact *a;
+	size_t i;
+
+	assert_int_equal(render_netpol_with(f, "# {{{namespace}}}\nkind: NetworkPolicy\n"
+					    "metadata:\n  namespace: {{namespace}}\n", ns, 4), 0);
+	for (i = 0; i < 4; i++) {
+		char want[200];
+
+		a = netpol(f, ns[i]);
+		assert_non_null(a);
+		snprintf(want, sizeof(want), "# %s\nkind: NetworkPolicy\nmetadata:\n  namespace: %s\n",
+			 ns[i], ns[i]);
+		assert_int_equal(a->len, strlen(want));
+		assert_memory_equal(a->data, want, a->len);
+	}
+}
+
+/*
+ * Where a letter's meaning depends on what precedes it (after '\' in a
+ * double-quoted scalar, a block scalar's indentation indicator), a value of
+ * the same length that passed before does not vouch for the next one: the
+ * second namespace's output is parsed and refused.
+ */
+static void test_render_yaml_check_value_in_context(void **state)
+{
+	static const char *const esc[] = { "n", "k" };   /* "\n" is an escape, "\k" is not */
+	static const char *const ind[] = { "2", "0" };   /* '|2' indents by 2, '|0' is refused */
+	struct fixture *f = *state;
+
+	assert_int_equal(render_netpol_with(f, "kind: NetworkPolicy\na: \"\\{{{namespace}}}\"\n", esc, 2),
+			 -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_non_null(strstr(f->d.v[0].msg, "invalid YAML"));
+	assert_non_null(strstr(f->d.v[0].msg, "netpol-k.yaml"));
+	artifacts_free(&f->arts);
+	profile_doc_free(f->doc);
+	f->doc = NULL;
+	diags_free(&f->d);
+	rm_tree(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+
+	assert_int_equal(render_netpol_with(f, "kind: NetworkPolicy\na: |{{{namespace}}}\n  text\n", ind, 2),
+			 -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_non_null(strstr(f->d.v[0].msg, "invalid YAML"));
+	assert_non_null(strstr(f->d.v[0].msg, "netpol-0.yaml"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +811,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_render_nul_in_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_partials_doubling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_nested_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_yaml_check_shared_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_yaml_check_value_in_context, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
