@@ -101,26 +101,29 @@ const char *const *benchmark_names(size_t *n)
 	return names;
 }
 
-int benchmark_load(const char *name, struct benchmark **out, struct diags *d)
+/*
+ * Each table is parsed once per process and shared: a command asks for them
+ * many times (the profile's control keys against every version, the version
+ * pick, check), and a parse costs ~3 ms. Readers never modify a table; the
+ * cache lives until exit.
+ */
+static struct benchmark *cache[sizeof(names) / sizeof(names[0])];
+
+static int parse(size_t idx, struct benchmark **out, struct diags *d)
 {
-	const struct embedded_file *f = NULL;
+	const struct embedded_file *f = embedded_find(embedded_benchmarks, names[idx]);
 	struct buf log = BUF_INIT;
 	cyaml_config_t cfg;
 	cyaml_data_t *data = NULL;
 	cyaml_err_t e;
-	size_t i;
 
-	*out = NULL;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(names[i], name) == 0)
-			f = embedded_find(embedded_benchmarks, name);
 	if (!f)
 		return -ENOENT;
 	cylog_config(&cfg, &log);
 	e = cyaml_load_data((const uint8_t *)f->data, f->len, &cfg, &benchmark_schema, &data, NULL);
 	if (e != CYAML_OK) {
 		/* built-in data: a failure here is a build defect, said plainly */
-		diags_add(d, name, 0, 0, "built-in benchmark table does not load: %s%s%s",
+		diags_add(d, names[idx], 0, 0, "built-in benchmark table does not load: %s%s%s",
 			  cyaml_strerror(e), log.len ? ": " : "", log.len ? log.data : "");
 		buf_free(&log);
 		return e == CYAML_ERR_OOM ? -ENOMEM : -EINVAL;
@@ -130,16 +133,27 @@ int benchmark_load(const char *name, struct benchmark **out, struct diags *d)
 	return 0;
 }
 
+int benchmark_load(const char *name, struct benchmark **out, struct diags *d)
+{
+	size_t i;
+	int r;
+
+	*out = NULL;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) != 0)
+			continue;
+		if (!cache[i] && (r = parse(i, &cache[i], d)) < 0)
+			return r;
+		*out = cache[i];
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void benchmark_free(struct benchmark *b)
 {
-	struct buf log = BUF_INIT;
-	cyaml_config_t cfg;
-
-	if (!b)
-		return;
-	cylog_config(&cfg, &log);
-	cyaml_free(&cfg, &benchmark_schema, b, 0);
-	buf_free(&log);
+	/* shared from the cache (benchmark_load): nothing to free per caller */
+	(void)b;
 }
 
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key)

@@ -60,7 +60,11 @@ struct benchmark {
 /* Names of the built-in benchmarks, oldest first (static; *n set). */
 const char *const *benchmark_names(size_t *n);
 
-/* Load a built-in benchmark by name: 0, -ENOENT (unknown name), or an error in d. */
+/*
+ * A built-in benchmark by name: 0, -ENOENT (unknown name), or an error in d.
+ * Each table is parsed once per process and shared by every caller: treat
+ * it as read-only. benchmark_free releases a caller's use (the table stays).
+ */
 int benchmark_load(const char *name, struct benchmark **out, struct diags *d);
 void benchmark_free(struct benchmark *b);
 
