@@ -156,6 +156,48 @@ void benchmark_free(struct benchmark *b)
 	(void)b;
 }
 
+/*
+ * The generated tables write every control as `  - id: "ID"` followed by
+ * `    key: KEY` (benchmarks/README.md: fixed field order), so the keys can
+ * be read from the text without parsing the table; test_benchmark checks
+ * that this gives exactly what the full parse gives.
+ */
+int benchmark_keys(const char *name, benchmark_key_fn fn, void *ctx)
+{
+	const struct embedded_file *f = NULL;
+	const char *p, *end;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i], name) == 0)
+			f = embedded_find(embedded_benchmarks, name);
+	if (!f)
+		return -ENOENT;
+	end = f->data + f->len;
+	for (p = f->data; p < end; ) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *id, *q, *key;
+
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > 9 && memcmp(p, "  - id: \"", 9) == 0) {
+			id = p + 9;
+			q = memchr(id, '"', (size_t)(eol - id));
+			key = eol + 1;
+			if (q && key + 9 < end && memcmp(key, "    key: ", 9) == 0) {
+				const char *kend = memchr(key, '\n', (size_t)(end - key));
+
+				key += 9;
+				if (!kend)
+					kend = end;
+				if (fn(ctx, id, (size_t)(q - id), key, (size_t)(kend - key)) < 0)
+					return -ENOMEM;
+			}
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key)
 {
 	unsigned i;

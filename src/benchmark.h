@@ -68,6 +68,15 @@ const char *const *benchmark_names(size_t *n);
 int benchmark_load(const char *name, struct benchmark **out, struct diags *d);
 void benchmark_free(struct benchmark *b);
 
+/*
+ * Every control's ID and stable key of a built-in benchmark, in order,
+ * without parsing the table (cheap: for checking a profile's keys against
+ * every version). fn returning < 0 stops with -ENOMEM; -ENOENT: unknown.
+ */
+typedef int (*benchmark_key_fn)(void *ctx, const char *id, size_t id_len, const char *key,
+				size_t key_len);
+int benchmark_keys(const char *name, benchmark_key_fn fn, void *ctx);
+
 /* The control with this stable key, or NULL. */
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key);
 /* The control with this ID, or NULL. */

@@ -551,40 +551,53 @@ static int cmp_key_newest(const void *a, const void *b)
 	return c ? c : (x->order < y->order) - (x->order > y->order);
 }
 
+struct key_collect {
+	struct key_entry *v;
+	size_t k, cap;
+	const char *bench;
+};
+
+static int collect_key(void *ctx, const char *id, size_t id_len, const char *key, size_t key_len)
+{
+	struct key_collect *c = ctx;
+
+	if (c->k == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct key_entry *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->k].order = c->k;
+	c->v[c->k].key = strndup(key, key_len);
+	if (!c->v[c->k].key || asprintf(&c->v[c->k].newest, "%s:%.*s", c->bench, (int)id_len, id) < 0) {
+		free(c->v[c->k].key);
+		return -ENOMEM;
+	}
+	c->k++;
+	return 0;
+}
+
 static int load_keys(void)
 {
 	const char *const *names;
-	struct diags d = { NULL, 0, 0 };
-	size_t n, i, j, k = 0, cap = 0;
-	struct key_entry *v = NULL;
+	struct key_collect kc = { NULL, 0, 0, NULL };
+	struct key_entry *v;
+	size_t n, i, j, k;
 
 	if (all_keys)
 		return 0;
 	names = benchmark_names(&n);
+	/* the keys of every version, without parsing eleven tables per command */
 	for (i = 0; i < n; i++) {
-		struct benchmark *b = NULL;
-
-		if (benchmark_load(names[i], &b, &d) < 0)
-			continue;
-		for (j = 0; j < b->n_controls; j++) {
-			if (k == cap) {
-				struct key_entry *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-
-				if (!nv)
-					break;
-				v = nv;
-			}
-			v[k].order = k;
-			v[k].key = strdup(b->controls[j].key);
-			if (!v[k].key || asprintf(&v[k].newest, "%s:%s", names[i], b->controls[j].id) < 0) {
-				free(v[k].key);
-				continue;
-			}
-			k++;
-		}
-		benchmark_free(b);
+		kc.bench = names[i];
+		if (benchmark_keys(names[i], collect_key, &kc) < 0)
+			break;
 	}
-	diags_free(&d);
+	v = kc.v;
+	k = kc.k;
 	if (!v)
 		return -ENOMEM;
 	/* of equal keys the newest benchmark's comes first and stays */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,6 +108,47 @@ static void test_benchmark_versions(void **state)
 	benchmark_free(b);
 }
 
+struct seen {
+	const struct benchmark *b;
+	unsigned n;
+	bool same;
+};
+
+static int collect(void *ctx, const char *id, size_t id_len, const char *key, size_t key_len)
+{
+	struct seen *s = ctx;
+	const struct bench_control *c = s->n < s->b->n_controls ? &s->b->controls[s->n] : NULL;
+
+	s->same &= c && strlen(c->id) == id_len && !strncmp(c->id, id, id_len) &&
+		   strlen(c->key) == key_len && !strncmp(c->key, key, key_len);
+	s->n++;
+	return 0;
+}
+
+/* The cheap key scan gives exactly the IDs and keys of the full parse, in order. */
+static void test_benchmark_keys_scan(void **state)
+{
+	size_t n, i;
+	const char *const *names = benchmark_names(&n);
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		struct diags d = { NULL, 0, 0 };
+		struct benchmark *b = NULL;
+		struct seen s;
+
+		assert_int_equal(benchmark_load(names[i], &b, &d), 0);
+		s.b = b;
+		s.n = 0;
+		s.same = true;
+		assert_int_equal(benchmark_keys(names[i], collect, &s), 0);
+		assert_true(s.same);
+		assert_int_equal(s.n, b->n_controls);
+		benchmark_free(b);
+	}
+	assert_int_equal(benchmark_keys("k3s-components", collect, NULL), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_benchmark_moving_id),
 		cmocka_unit_test(test_benchmark_unknown),
 		cmocka_unit_test(test_benchmark_versions),
+		cmocka_unit_test(test_benchmark_keys_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
