@@ -267,6 +267,25 @@ bool benchmark_covers(const struct benchmark *b, const char *v)
 	return k3s_version_cmp(minor, b->k3s_min) >= 0 && k3s_version_cmp(minor, b->k3s_max) <= 0;
 }
 
+const char *benchmark_newest_covering(const char *v, bool (*keep)(const char *name))
+{
+	size_t i = sizeof(names) / sizeof(names[0]);
+
+	while (i-- > 0) {
+		struct diags d = { NULL, 0, 0 };
+		struct benchmark *b = NULL;
+		bool ok = !keep || keep(names[i]);
+
+		if (ok && v)
+			ok = benchmark_load(names[i], &b, &d) == 0 && benchmark_covers(b, v);
+		benchmark_free(b);
+		diags_free(&d);
+		if (ok)
+			return names[i];
+	}
+	return NULL;
+}
+
 const char *bench_remedy_name(enum bench_remedy r)
 {
 	return remedy_strings[r].str;

@@ -91,6 +91,12 @@ int k3s_version_cmp(const char *a, const char *b);
 /* Whether K3s version v (any form above) lies in the benchmark's minors. */
 bool benchmark_covers(const struct benchmark *b, const char *v);
 
+/*
+ * The newest built-in benchmark that covers K3s version v (NULL: the newest)
+ * and that keep (NULL: any) accepts, or NULL.
+ */
+const char *benchmark_newest_covering(const char *v, bool (*keep)(const char *name));
+
 const char *bench_remedy_name(enum bench_remedy r);
 
 #endif

@@ -36,24 +36,11 @@ const char *check_status_name(enum check_status s)
 /* The one place that picks the benchmark when none is named (see check.h). */
 const char *check_default_benchmark(const struct profile *p)
 {
-	size_t n, i;
-	const char *const *names = benchmark_names(&n);
-
 	if (p && p->env.bench)
 		return p->env.bench->name;
 	if (p && p->benchmark && strcmp(p->benchmark, "auto") != 0)
 		return p->benchmark;
-	for (i = n; p && p->env.k3s_version && i-- > 0; ) {
-		struct diags d = { NULL, 0, 0 };
-		struct benchmark *b = NULL;
-		bool covers = benchmark_load(names[i], &b, &d) == 0 && benchmark_covers(b, p->env.k3s_version);
-
-		benchmark_free(b);
-		diags_free(&d);
-		if (covers)
-			return names[i];
-	}
-	return names[n - 1];
+	return benchmark_newest_covering(p ? p->env.k3s_version : NULL, NULL);
 }
 
 /* Stable control key -> the profile setting that serves it. */

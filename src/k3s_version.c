@@ -361,52 +361,25 @@ int k3s_components_read(const char *root, const char *config_path, struct k3s_co
 	return r;
 }
 
+static bool has_profile(const char *name)
+{
+	return embedded_find(embedded_profiles, name) != NULL;
+}
+
 int k3s_pick_profile(const char *v, const char **name)
 {
-	const char *const *names;
-	struct diags d = { NULL, 0, 0 };
-	size_t n, i;
-	int r = -ENOENT;
-
-	names = benchmark_names(&n);
-	for (i = n; i-- > 0 && r == -ENOENT;) {
-		struct benchmark *b = NULL;
-
-		if (!embedded_find(embedded_profiles, names[i]))
-			continue;
-		if (!v) {
-			*name = names[i];
-			return 0;
-		}
-		if (benchmark_load(names[i], &b, &d) == 0 && benchmark_covers(b, v)) {
-			*name = names[i];
-			r = 0;
-		}
-		benchmark_free(b);
-	}
-	diags_free(&d);
-	return r;
+	*name = benchmark_newest_covering(v, has_profile);
+	return *name ? 0 : -ENOENT;
 }
 
 static int pick_bench(const char *v, char *name, size_t size)
 {
-	const char *const *names;
-	struct diags d = { NULL, 0, 0 };
-	size_t n, i;
-	int r = -ENOENT;
+	const char *b = benchmark_newest_covering(v, NULL);
 
-	names = benchmark_names(&n);
-	for (i = n; i-- > 0 && r == -ENOENT;) {
-		struct benchmark *b = NULL;
-
-		if (benchmark_load(names[i], &b, &d) == 0 && (!v || benchmark_covers(b, v))) {
-			snprintf(name, size, "%s", names[i]);
-			r = 0;
-		}
-		benchmark_free(b);
-	}
-	diags_free(&d);
-	return r;
+	if (!b)
+		return -ENOENT;
+	snprintf(name, size, "%s", b);
+	return 0;
 }
 
 static void drop_allow(struct profile *p, bool *allow, bool runs, const char *what,
