@@ -17,6 +17,7 @@
 
 #include "check_ops.h"
 #include "fsutil.h"
+#include "host.h"
 #include "json.h"
 #include "k3s_files.h"
 #include "k3s_version.h"
@@ -163,7 +164,7 @@ const char *check_profile_setting(const struct profile *p, const struct bench_co
 			return "opt_in.kubelet_tls_cipher_suites";
 		if (o->pod_max_pids && !strcmp(c->key, "kubelet.pod_max_pids"))
 			return "opt_in.pod_max_pids";
-		if (o->file_modes && k3s_mode_kept(c->key))
+		if (o->file_modes && c->remedy == REMEDY_HOST && k3s_mode_kept(c->key))
 			return "opt_in.file_modes";
 	}
 	return NULL;
@@ -253,21 +254,6 @@ static void refusef(struct ctx *x, const char *file, unsigned line, const char *
 	diags_add(&x->R->refuse, file, line, 0, "%s", b.data);
 out:
 	buf_free(&b);
-}
-
-/* A K3s default path with the data dir this host uses. */
-static char *remap(struct ctx *x, const char *p)
-{
-	size_t l = strlen(K3S_DEFAULT_DATA_DIR);
-	char *s;
-
-	if (!strncmp(p, K3S_DEFAULT_DATA_DIR, l) && (p[l] == '/' || !p[l]) &&
-	    strcmp(x->C->data_dir, K3S_DEFAULT_DATA_DIR)) {
-		if (asprintf(&s, "%s%s", x->C->data_dir, p + l) < 0)
-			return NULL;
-		return s;
-	}
-	return strdup(p);
 }
 
 /* Where the user set flag in the component's list, "FILE:LINE" (static), or NULL. */
@@ -454,7 +440,7 @@ static void owner_name(const struct stat *st, char *out, size_t n)
 static bool judge_file(struct ctx *x, const struct bench_control *c)
 {
 	const struct bench_test *t = &c->test;
-	char *pat = t->file ? remap(x, t->file) : NULL;
+	char *pat = t->file ? host_moved_path(t->file, x->C->data_dir) : NULL;
 	char **f = NULL;
 	size_t nf = 0, i, j;
 	bool ok = true, multi = t->multiple || strchr(t->file ? t->file : "", '*');

@@ -437,23 +437,6 @@ static mode_t mode_mask(const struct bench_control *c)
 	return 0;
 }
 
-/* The benchmark's path with K3s's default data dir moved to data_dir. */
-static char *moved(const char *path, const char *data_dir)
-{
-	size_t l = strlen(HOST_DEFAULT_DATA_DIR);
-	char *s;
-
-	if (data_dir && !strncmp(path, HOST_DEFAULT_DATA_DIR, l) && (path[l] == '/' || !path[l])) {
-		s = malloc(strlen(data_dir) + strlen(path + l) + 1);
-		if (s) {
-			strcpy(s, data_dir);
-			strcat(s, path + l);
-		}
-		return s;
-	}
-	return strdup(path);
-}
-
 /* One existing path of a mode control: tighten its mode to the mask, never loosen, keep the owner. */
 static int plan_mode_path(struct planner *P, const char *path, mode_t mask)
 {
@@ -529,7 +512,7 @@ static int plan_modes(struct planner *P)
 		    (c->role == BROLE_SERVER && P->o->role != ROLE_SERVER) ||
 		    (c->role == BROLE_AGENT && P->o->role != ROLE_AGENT))
 			continue;
-		if (!(pat = moved(c->test.file, P->o->data_dir)))
+		if (!(pat = host_moved_path(c->test.file, P->o->data_dir)))
 			return -ENOMEM;
 		r = dirfds_expand(P->dirs, pat, c->test.multiple, &paths, &n);
 		for (j = 0; r == 0 && j < n; j++)
