@@ -461,6 +461,14 @@ static int plan_mode_path(struct planner *P, const char *path, mode_t mask)
 	}
 	if (((mode_t)st.st_mode & 07777 & ~mask) == 0)
 		return 0;               /* already as tight: nothing to plan or show */
+	if (st.st_nlink > 1) {
+		/* a chmod changes every name of it, and one may be outside K3s's files */
+		diags_add(P->warns, "k3s-harden", 0, 0, "'%s' has %lu hard links: its mode %04o is left as it "
+			  "is (opt_in.file_modes); chmod %04o it by hand if every name of it is K3s's", path,
+			  (unsigned long)st.st_nlink, (unsigned)(st.st_mode & 07777),
+			  (unsigned)(st.st_mode & 07777 & mask));
+		return 0;
+	}
 	if (!(c = new_change(P, path)))
 		return -ENOMEM;
 	c->kind = ART_MODE;

@@ -147,6 +147,16 @@ check "symlink: apply exits 0" [ "$rc" = 0 ]
 check "symlink: its target keeps 0644" [ "$(mode_of "$R3/outside")" = 644 ]
 check "symlink: the real files are tightened" [ "$(mode_of "$R3/var/lib/rancher/k3s/server/tls/server-ca.crt")" = 600 ]
 
+# --- a hard link: a chmod would change every name of it; left alone, with a warning
+R6=$tmp/hardlink; mkdir -p "$R6/etc"; fake_k3s "$R6"
+printf 'root:x:0:\n' >"$R6/etc/shadow"; chmod 0640 "$R6/etc/shadow"
+ln "$R6/etc/shadow" "$R6/var/lib/rancher/k3s/server/tls/planted.key"
+run "$bin" -p "$tmp/modes.yaml" --root "$R6" "${V[@]}" apply --no-restart
+check "hard link: apply exits 0" [ "$rc" = 0 ]
+check "hard link: the other name keeps 0640" [ "$(mode_of "$R6/etc/shadow")" = 640 ]
+check "hard link: a warning names it" grep -q "planted.key' has 2 hard links: its mode 0640 is left as it is" "$tmp/err"
+check "hard link: the other keys are tightened" [ "$(mode_of "$R6/var/lib/rancher/k3s/server/tls/server-ca.key")" = 600 ]
+
 # --- an agent tightens its own files only
 R4=$tmp/agent; mkdir -p "$R4/etc/systemd/system"; fake_k3s "$R4"
 printf '[Service]\nExecStart=/usr/local/bin/k3s agent\n' >"$R4/etc/systemd/system/k3s-agent.service"
