@@ -147,6 +147,7 @@ cli: $(BIN) $(TEST_BIN)
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/hosts.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/check.sh
 	K3H_BIN=$(CURDIR)/$(BIN) bash tests/versions.sh
+	K3H_BIN=$(CURDIR)/$(BIN) bash tests/modes.sh
 
 # Real-systemd tests (root and namespaces, TESTING-SYSTEMD.md). A script that
 # cannot run here exits 77 and counts as skipped; K3H_REQUIRE_SYSTEMD=1 (CI)

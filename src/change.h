@@ -10,7 +10,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum art_kind { ART_FILE, ART_DIR };
+/*
+ * ART_MODE: an existing regular file of K3s's whose mode alone
+ * changes (opt_in.file_modes): its content is never read, new_data stays
+ * NULL, and a missing one is not created.
+ */
+enum art_kind { ART_FILE, ART_DIR, ART_MODE };
 
 enum change_action { ACT_UNCHANGED, ACT_CREATE, ACT_UPDATE, ACT_REMOVE };
 

@@ -17,7 +17,9 @@
 
 #include "check_ops.h"
 #include "fsutil.h"
+#include "host.h"
 #include "json.h"
+#include "k3s_files.h"
 #include "k3s_version.h"
 #include "sysctl.h"
 #include "txn.h"
@@ -162,6 +164,8 @@ const char *check_profile_setting(const struct profile *p, const struct bench_co
 			return "opt_in.kubelet_tls_cipher_suites";
 		if (o->pod_max_pids && !strcmp(c->key, "kubelet.pod_max_pids"))
 			return "opt_in.pod_max_pids";
+		if (o->file_modes && c->remedy == REMEDY_HOST && k3s_mode_kept(c->key))
+			return "opt_in.file_modes";
 	}
 	return NULL;
 }
@@ -250,21 +254,6 @@ static void refusef(struct ctx *x, const char *file, unsigned line, const char *
 	diags_add(&x->R->refuse, file, line, 0, "%s", b.data);
 out:
 	buf_free(&b);
-}
-
-/* A K3s default path with the data dir this host uses. */
-static char *remap(struct ctx *x, const char *p)
-{
-	size_t l = strlen(K3S_DEFAULT_DATA_DIR);
-	char *s;
-
-	if (!strncmp(p, K3S_DEFAULT_DATA_DIR, l) && (p[l] == '/' || !p[l]) &&
-	    strcmp(x->C->data_dir, K3S_DEFAULT_DATA_DIR)) {
-		if (asprintf(&s, "%s%s", x->C->data_dir, p + l) < 0)
-			return NULL;
-		return s;
-	}
-	return strdup(p);
 }
 
 /* Where the user set flag in the component's list, "FILE:LINE" (static), or NULL. */
@@ -448,79 +437,33 @@ static void owner_name(const struct stat *st, char *out, size_t n)
 	snprintf(out, n, "%s:%s", pw ? pw->pw_name : u, gr ? gr->gr_name : g);
 }
 
-struct flist {
-	char **v;
-	size_t n;
-};
-
-static void flist_add(struct flist *f, const char *p)
-{
-	char **nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
-
-	if (!nv)
-		return;
-	f->v = nv;
-	if ((nv[f->n] = strdup(p)))
-		f->n++;
-}
-
-static void walk(struct ctx *x, const char *dir, const char *pat, bool rec, struct flist *f)
-{
-	char **names = NULL;
-	size_t n = 0, i;
-
-	if (ck_list(x, dir, &names, &n) < 0)
-		return;
-	for (i = 0; i < n; i++) {
-		struct buf p = BUF_INIT;
-		struct stat st;
-
-		buf_printf(&p, "%s/%s", dir, names[i]);
-		if (ck_stat(x, p.data, &st) == 0) {
-			if (S_ISDIR(st.st_mode) && rec)
-				walk(x, p.data, pat, rec, f);
-			else if (S_ISREG(st.st_mode) && (!pat || fnmatch(pat, names[i], 0) == 0))
-				flist_add(f, p.data);
-		}
-		buf_free(&p);
-	}
-	names_free(names, n);
-}
-
 static bool judge_file(struct ctx *x, const struct bench_control *c)
 {
 	const struct bench_test *t = &c->test;
-	char *pat = t->file ? remap(x, t->file) : NULL;
-	struct flist f = { NULL, 0 };
-	bool ok = true, multi = t->multiple;
+	char *pat = t->file ? host_moved_path(t->file, x->C->data_dir) : NULL;
+	char **f = NULL;
+	size_t nf = 0, i, j;
+	bool ok = true, multi = t->multiple || strchr(t->file ? t->file : "", '*');
+	bool chmod_ok = k3s_mode_kept(c->key);
+	const char *set = x->R->profile ? check_profile_setting(x->R->profile, c) : NULL;
 	struct stat st;
-	size_t i, j;
-	char *star;
 
 	if (!pat) {
 		x->st = CHECK_WARN;
 		evf(x, "the benchmark names no file");
 		return false;
 	}
-	if ((star = strstr(pat, "/**"))) {
-		*star = '\0';
-		walk(x, pat, star[3] == '/' ? star + 4 : NULL, true, &f);
-		multi = true;
-	} else if ((star = strchr(pat, '*'))) {
-		char *slash = strrchr(pat, '/');
-
-		*slash = '\0';
-		walk(x, pat, slash + 1, false, &f);
-		multi = true;
-	} else if (ck_stat(x, pat, &st) == 0) {
-		if (S_ISDIR(st.st_mode) && multi)
-			walk(x, pat, NULL, true, &f);
-		flist_add(&f, pat);
-	}
-	if (!f.n) {
-		char *base = strdup(pat);
+	if (x->dirs && dirfds_expand(x->dirs, pat, t->multiple, &f, &nf) < 0)
+		nf = 0;
+	if (!nf) {
+		char *base = strdup(pat), *star = base ? strchr(base, '*') : NULL;
 
 		/* the directory a pattern looks in: absent means nothing to judge yet */
+		if (star) {
+			*star = '\0';
+			if ((star = strrchr(base, '/')) != NULL && star != base)
+				*star = '\0';
+		}
 		if (base && ck_stat(x, base, &st) < 0) {
 			x->st = CHECK_WARN;
 			evf(x, "%s does not exist yet (K3s creates it when it starts): judged once it exists", base);
@@ -528,20 +471,15 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 			ok = false;
 		} else if (multi) {
 			evf(x, "no files match %s", t->file);
-		} else {
-			x->st = CHECK_WARN;
-			evf(x, "%s does not exist yet (K3s writes it when it starts): judged once it exists", pat);
-			fixf(x, "run check again after K3s has started");
-			ok = false;
 		}
 		free(base);
 	}
-	for (i = 0; i < f.n; i++) {
+	for (i = 0; i < nf; i++) {
 		bool res[8];
 		size_t n = t->n_items < 8 ? t->n_items : 8;
-		const char *base = strrchr(f.v[i], '/');
+		const char *base = strrchr(f[i], '/');
 
-		if (ck_stat(x, f.v[i], &st) < 0)
+		if (ck_stat(x, f[i], &st) < 0)
 			continue;
 		for (j = 0; j < n; j++) {
 			const struct bench_item *it = &t->items[j];
@@ -558,21 +496,24 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 			}
 			res[j] = check_op(it->op, true, v, it->value);
 			if (!res[j]) {
-				evf(x, "%s is %s %s (want %s %s)", f.v[i], it->flag, v, it->op, it->value);
-				if (!strcmp(it->flag, "mode"))
-					fixf(x, "chmod %s %s", it->value, f.v[i]);
+				evf(x, "%s is %s %s (want %s %s)", f[i], it->flag, v, it->op, it->value);
+				if (strcmp(it->flag, "mode"))
+					fixf(x, "chown %s %s", it->value, f[i]);
+				else if (chmod_ok && set)
+					fixf(x, "k3s-harden apply (%s tightens it to %s)", set, it->value);
+				else if (chmod_ok)
+					fixf(x, "chmod %s %s, or set opt_in.file_modes: true (on in the "
+					     "k3s-cis-*-strict profiles) and apply", it->value, f[i]);
 				else
-					fixf(x, "chown %s %s", it->value, f.v[i]);
+					fixf(x, "chmod %s %s", it->value, f[i]);
 			}
 		}
 		if (!check_combine(t->bin_op, res, n))
 			ok = false;
 	}
-	if (ok && f.n)
-		evf(x, "%zu file%s checked under %s", f.n, f.n == 1 ? "" : "s", pat);
-	for (i = 0; i < f.n; i++)
-		free(f.v[i]);
-	free(f.v);
+	if (ok && nf)
+		evf(x, "%zu file%s checked under %s", nf, nf == 1 ? "" : "s", pat);
+	names_free(f, nf);
 	free(pat);
 	return ok;
 }

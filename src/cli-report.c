@@ -129,7 +129,8 @@ void cli_json_files(struct buf *b, const struct plan *pl)
 		buf_adds(b, i ? ",{\"path\":" : "{\"path\":");
 		json_str(b, ch->path);
 		buf_printf(b, ",\"kind\":\"%s\",\"action\":\"%s\"",
-			   ch->kind == ART_DIR ? "directory" : "file", action_names[ch->action]);
+			   ch->kind == ART_DIR ? "directory" : ch->kind == ART_MODE ? "mode" : "file",
+			   action_names[ch->action]);
 		if (ch->kind == ART_FILE) {
 			hex_or_null(b, "old_sha256", ch->old_data, ch->old_len);
 			hex_or_null(b, "new_sha256", ch->new_data, ch->new_len);
@@ -341,7 +342,10 @@ void cli_report_result(const struct cli *c, const struct engine_result *res, con
 
 		if (ch->action == ACT_UNCHANGED)
 			continue;
-		if (c->verbose > 0)
+		if (c->verbose > 0 && ch->kind == ART_MODE)
+			printf("%-9s %s %04o -> %04o\n", "mode", ch->path, (unsigned)ch->old_mode,
+			       (unsigned)ch->mode);
+		else if (c->verbose > 0)
 			printf("%-9s %s%s\n", words[ch->action], ch->path, ch->kind == ART_DIR ? "/" : "");
 	}
 	if (strcmp(verb, "apply") == 0)

@@ -155,6 +155,7 @@ static int build_plan(const struct profile *p, const struct engine_opts *o, enum
 	r = host_data_dir(o->root, p, &data_dir, &errs);
 	if (r == 0)
 		r = host_view_init(&view, p, data_dir, &warns);
+	po.data_dir = data_dir;
 	if (r == 0 && data_dir)
 		emit(o, ENGINE_NOTE, "data-dir %s: manifests go to %s", data_dir, view.p.manifests_dir);
 	if (r == 0)

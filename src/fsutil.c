@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -776,4 +777,72 @@ int dirfds_immutable(struct dirfds *d, const char *rel)
 	r = ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 ? 0 : (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
 	close(fd);
 	return r;
+}
+
+static int paths_add(char ***v, size_t *n, const char *p)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(p)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int expand_walk(struct dirfds *d, const char *dir, const char *pat, bool rec, char ***v, size_t *n)
+{
+	char **names = NULL, path[4096];
+	size_t k = 0, i;
+	int r = dirfds_list(d, dir, &names, &k);
+
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;    /* an unreadable directory names nothing */
+	for (i = 0; r == 0 && i < k; i++) {
+		struct stat st;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path))
+			continue;
+		if (dirfds_stat(d, path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && rec)
+			r = expand_walk(d, path, pat, rec, v, n);
+		else if (S_ISREG(st.st_mode) && (!pat || fnmatch(pat, names[i], 0) == 0))
+			r = paths_add(v, n, path);
+	}
+	names_free(names, k);
+	return r;
+}
+
+int dirfds_expand(struct dirfds *d, const char *pattern, bool multiple, char ***paths, size_t *n)
+{
+	char *pat = strdup(pattern), *star, **v = NULL;
+	size_t k = 0;
+	struct stat st;
+	int r = 0;
+
+	if (!pat)
+		return -ENOMEM;
+	if ((star = strstr(pat, "/**"))) {
+		*star = '\0';
+		r = expand_walk(d, pat, star[3] == '/' ? star + 4 : NULL, true, &v, &k);
+	} else if (strchr(pat, '*') && (star = strrchr(pat, '/'))) {
+		*star = '\0';
+		r = expand_walk(d, pat, star + 1, false, &v, &k);
+	} else if (dirfds_stat(d, pat, &st) == 0) {
+		if (S_ISDIR(st.st_mode) && multiple)
+			r = expand_walk(d, pat, NULL, true, &v, &k);
+		if (r == 0)
+			r = paths_add(&v, &k, pat);
+	}
+	free(pat);
+	if (r < 0) {
+		names_free(v, k);
+		return r;
+	}
+	*paths = v;
+	*n = k;
+	return 0;
 }

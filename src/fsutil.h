@@ -126,5 +126,16 @@ int dirfds_list(struct dirfds *d, const char *rel, char ***names, size_t *n);
 unsigned dirfds_opened(const struct dirfds *d);
 /* root_immutable through the kept descriptors. */
 int dirfds_immutable(struct dirfds *d, const char *rel);
+/*
+ * The paths a benchmark's file pattern names, as kube-bench reads them,
+ * walking directories through d (no shell, no glob(3)): DIR then "/" and
+ * two stars: every regular file below DIR, and with "/PAT" after them,
+ * those whose name matches PAT (fnmatch) at any depth; "DIR/PAT" with a
+ * star in PAT: the regular files of DIR that match; a plain path: itself
+ * (with multiple and a directory, every regular file below it too).
+ * Symbolic links are never followed or listed. Missing paths give no
+ * entries. Free with names_free.
+ */
+int dirfds_expand(struct dirfds *d, const char *pattern, bool multiple, char ***paths, size_t *n);
 
 #endif

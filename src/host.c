@@ -261,6 +261,17 @@ out:
 	return r;
 }
 
+char *host_moved_path(const char *path, const char *data_dir)
+{
+	const size_t dl = strlen(HOST_DEFAULT_DATA_DIR);
+	char *s;
+
+	if (!data_dir || strcmp(data_dir, HOST_DEFAULT_DATA_DIR) == 0 ||
+	    strncmp(path, HOST_DEFAULT_DATA_DIR, dl) != 0 || (path[dl] != '/' && path[dl]))
+		return strdup(path);
+	return asprintf(&s, "%s%s", data_dir, path + dl) < 0 ? NULL : s;
+}
+
 /* The built-in defaults that follow data-dir (profiles/base.yaml). */
 static const char *const defaults[] = {
 	HOST_DEFAULT_DATA_DIR "/server/manifests",

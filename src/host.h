@@ -65,6 +65,13 @@ int host_server_leftovers(const char *root, const struct profile *p, struct diag
 #define HOST_DEFAULT_DATA_DIR "/var/lib/rancher/k3s"
 
 /*
+ * PATH with K3s's default data dir moved to data_dir (NULL or the default:
+ * unchanged), as a new string; a path elsewhere is copied as is. NULL when
+ * out of memory.
+ */
+char *host_moved_path(const char *path, const char *data_dir);
+
+/*
  * The effective data-dir (`data-dir:` or `d:` in config.yaml and its
  * drop-ins, the last one winning) into *dir (caller frees), or NULL when
  * unset or the default. A relative one is an error in d.

@@ -65,3 +65,25 @@ int k3s_config_files(const char *root, const char *config_path, const char *extr
 	*n = k;
 	return 0;
 }
+
+/* Mode controls whose files K3s leaves alone once written (K3S-FACTS.md). */
+static const char *const mode_kept[] = {
+	"file.admin_kubeconfig_mode",           /* server/cred: written when the cert is made */
+	"file.scheduler_kubeconfig_mode",
+	"file.controller_manager_kubeconfig_mode",
+	"file.pki_cert_mode",                   /* server/tls: made when missing or renewed */
+	"file.pki_key_mode",
+	"file.kubelet_kubeconfig_mode",         /* agent: rewritten in place at each start */
+	"file.proxy_kubeconfig_mode",
+	"file.kubelet_client_ca_mode",
+};
+
+bool k3s_mode_kept(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key && i < sizeof(mode_kept) / sizeof(mode_kept[0]); i++)
+		if (!strcmp(key, mode_kept[i]))
+			return true;
+	return false;
+}

@@ -23,4 +23,13 @@ bool k3s_dropin_name(const char *name);
 int k3s_config_files(const char *root, const char *config_path, const char *extra,
 		     char ***paths, size_t *n);
 
+/*
+ * Whether the files of benchmark file control KEY (file.pki_key_mode, ...)
+ * keep a mode the tool sets: K3s creates them once (or on rotation) and
+ * otherwise rewrites them in place, which keeps the mode, so a chmod lasts
+ * (benchmarks/K3S-FACTS.md, "File modes K3s keeps"). Their mode controls
+ * are what opt_in.file_modes tightens.
+ */
+bool k3s_mode_kept(const char *key);
+
 #endif

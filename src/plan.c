@@ -6,8 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "benchmark.h"
+#include "check.h"
 #include "fsutil.h"
 #include "hidx.h"
+#include "host.h"
 #include "k3s_files.h"
 #include "kconfig.h"
 #include "model.h"
@@ -415,6 +418,121 @@ static int plan_drift(struct planner *P)
 	return r;
 }
 
+/* The mask a mode control allows (its "mode" item with op bitmask), or 0. */
+static mode_t mode_mask(const struct bench_control *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->test.n_items; i++) {
+		const struct bench_item *it = &c->test.items[i];
+		char *end;
+		unsigned long v;
+
+		if (!it->flag || strcmp(it->flag, "mode") || !it->op || strcmp(it->op, "bitmask") || !it->value)
+			continue;
+		v = strtoul(it->value, &end, 8);
+		if (!*end && end != it->value && v && v <= 0777)
+			return (mode_t)v;
+	}
+	return 0;
+}
+
+/* One existing path of a mode control: tighten its mode to the mask, never loosen, keep the owner. */
+static int plan_mode_path(struct planner *P, const char *path, mode_t mask)
+{
+	const struct change *seen = planned(P, path);
+	struct change *c;
+	struct stat st;
+	int r;
+
+	if (seen && seen->kind != ART_MODE)
+		return 0;       /* an artifact of ours: its own mode wins */
+	r = dirfds_stat(P->dirs, path, &st);
+	if (r == -ENOENT || (r == 0 && !S_ISREG(st.st_mode)))
+		return 0;       /* not there (not created), or a link or device: not ours to chmod */
+	if (r < 0) {
+		host_error(P, path, r);
+		return -EINVAL;
+	}
+	if (seen) {
+		c = &P->out->v[seen - P->out->v];
+		c->mode &= mask;        /* two controls name it: both masks hold */
+		return 0;
+	}
+	if (((mode_t)st.st_mode & 07777 & ~mask) == 0)
+		return 0;               /* already as tight: nothing to plan or show */
+	if (st.st_nlink > 1) {
+		/* a chmod changes every name of it, and one may be outside K3s's files */
+		diags_add(P->warns, "k3s-harden", 0, 0, "'%s' has %lu hard links: its mode %04o is left as it "
+			  "is (opt_in.file_modes); chmod %04o it by hand if every name of it is K3s's", path,
+			  (unsigned long)st.st_nlink, (unsigned)(st.st_mode & 07777),
+			  (unsigned)(st.st_mode & 07777 & mask));
+		return 0;
+	}
+	if (!(c = new_change(P, path)))
+		return -ENOMEM;
+	c->kind = ART_MODE;
+	c->old_mode = st.st_mode & 07777;
+	c->old_uid = st.st_uid;
+	c->old_gid = st.st_gid;
+	c->mode = c->old_mode & mask;
+	c->uid = st.st_uid;
+	c->gid = st.st_gid;
+	c->meta = true;
+	c->action = ACT_UPDATE;
+	return 0;
+}
+
+/*
+ * opt_in.file_modes: the mode controls of the benchmark in use whose files
+ * K3s keeps the mode of (k3s_mode_kept), for the node's role, expanded on
+ * the host below the data-dir K3s uses.
+ */
+static int plan_modes(struct planner *P)
+{
+	const struct profile *p = P->p;
+	struct benchmark *own = NULL;
+	const struct benchmark *b = p->env.bench;
+	struct diags d = { NULL, 0, 0 };
+	unsigned i;
+	int r = 0;
+
+	if (!p->opt_in || !p->opt_in->file_modes)
+		return 0;
+	if (!b) {
+		const char *name = check_default_benchmark(p);
+
+		if (!name || benchmark_load(name, &own, &d) < 0) {
+			diags_free(&d);
+			diags_add(P->errs, "k3s-harden", 0, 0, "opt_in.file_modes: no benchmark '%s' to take "
+				  "the file modes from", name ? name : "?");
+			return -EINVAL;
+		}
+		b = own;
+	}
+	for (i = 0; i < b->n_controls && r == 0; i++) {
+		const struct bench_control *c = &b->controls[i];
+		mode_t mask = mode_mask(c);
+		char **paths = NULL, *pat;
+		size_t n = 0, j;
+
+		if (!k3s_mode_kept(c->key) || c->remedy != REMEDY_HOST || !mask || !c->test.file ||
+		    (c->role == BROLE_SERVER && P->o->role != ROLE_SERVER) ||
+		    (c->role == BROLE_AGENT && P->o->role != ROLE_AGENT))
+			continue;
+		if (!(pat = host_moved_path(c->test.file, P->o->data_dir)))
+			return -ENOMEM;
+		r = dirfds_expand(P->dirs, pat, c->test.multiple, &paths, &n);
+		for (j = 0; r == 0 && j < n; j++)
+			r = plan_mode_path(P, paths[j], mask);
+		names_free(paths, n);
+		free(pat);
+	}
+	benchmark_free(own);
+	diags_free(&d);
+	return r;
+}
+
 /*
  * A file or directory with the immutable (or append-only) attribute cannot
  * be replaced: rename and open give EPERM, which reads like a permission
@@ -436,7 +554,9 @@ static int plan_immutable(struct planner *P)
 			continue;
 		if (c->action != ACT_CREATE)
 			r = dirfds_immutable(P->dirs, c->path);
-		if (r <= 0 && path_split(c->path, &dir, &base) == 0 && strcmp(dir, "/") != 0 &&
+		/* a mode change needs only the file itself to be mutable */
+		if (r <= 0 && c->kind != ART_MODE && path_split(c->path, &dir, &base) == 0 &&
+		    strcmp(dir, "/") != 0 &&
 		    (!last_dir || strcmp(last_dir, dir) != 0)) {
 			r = dirfds_immutable(P->dirs, dir);
 			what = dir;
@@ -500,6 +620,8 @@ int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *
 		snprintf(path, sizeof(path), "%s.d/%s", p->k3s->path, p->k3s->dropin);
 		r = plan_remove_if_ours(&P, path);
 	}
+	if (r == 0)
+		r = plan_modes(&P);
 	if (r == 0)
 		r = check_effective(&P);
 	if (r == 0)
@@ -629,7 +751,7 @@ bool plan_still_current(const char *root, const struct plan *pl)
 		if (c->kind == ART_FILE)
 			r = dirfds_read_file(dirs, c->path, HOST_FILE_MAX, &data, &len, &st);
 		else
-			r = dirfds_stat(dirs, c->path, &st);
+			r = dirfds_stat(dirs, c->path, &st);    /* a mode change: never read the key */
 		if (r == -ENOENT && !existed)
 			continue;
 		if (r < 0 || !existed || (st.st_mode & 07777) != c->old_mode || st.st_uid != c->old_uid ||

@@ -37,6 +37,7 @@ struct plan_opts {
 	const char *templates_dir;
 	enum profile_role role;     /* resolved */
 	bool live;                  /* compare live kernel values too */
+	const char *data_dir;       /* K3s's data-dir when moved, or NULL: the default */
 };
 
 /* Errors (exit 2) in errs, warnings in warns. */

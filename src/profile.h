@@ -179,6 +179,7 @@ struct opt_in {
 	bool deny_service_external_ips; /* apiserver.deny_service_external_ips */
 	bool kubelet_tls_cipher_suites; /* kubelet.tls_cipher_suites */
 	uint32_t pod_max_pids;          /* kubelet.pod_max_pids; 0: not set */
+	bool file_modes;                /* tighten the file.*_mode files K3s keeps (k3s_mode_kept) */
 };
 
 struct benchmark;

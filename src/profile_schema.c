@@ -215,6 +215,7 @@ static const cyaml_schema_field_t opt_in_fields[] = {
 	CYAML_FIELD_BOOL("deny_service_external_ips", OPT, struct opt_in, deny_service_external_ips),
 	CYAML_FIELD_BOOL("kubelet_tls_cipher_suites", OPT, struct opt_in, kubelet_tls_cipher_suites),
 	CYAML_FIELD_UINT("pod_max_pids", OPT, struct opt_in, pod_max_pids),
+	CYAML_FIELD_BOOL("file_modes", OPT, struct opt_in, file_modes),
 	CYAML_FIELD_END
 };
 

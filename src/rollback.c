@@ -63,6 +63,26 @@ int plan_rollback(const char *root, const char *id, struct plan *out, struct dia
 		}
 		out->n++;
 		c->flags = e->flags;
+		if (e->kind == GEN_MODE) {
+			/* the old mode and owner back; a file gone since stays gone */
+			c->kind = ART_MODE;
+			r = root_stat(root, e->path, &st);
+			if (r == -ENOENT || (r == 0 && !S_ISREG(st.st_mode))) {
+				r = 0;
+				continue;
+			}
+			if (r < 0)
+				break;
+			c->old_mode = st.st_mode & 07777;
+			c->old_uid = st.st_uid;
+			c->old_gid = st.st_gid;
+			c->mode = e->mode;
+			c->uid = e->uid;
+			c->gid = e->gid;
+			c->meta = c->mode != c->old_mode || c->uid != c->old_uid || c->gid != c->old_gid;
+			c->action = c->meta ? ACT_UPDATE : ACT_UNCHANGED;
+			continue;
+		}
 		if (e->kind != GEN_FILE) {
 			c->kind = ART_DIR;
 			r = root_stat(root, e->path, &st);

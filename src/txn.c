@@ -26,6 +26,7 @@ static const struct { char letter; const char *name; } gen_kinds[] = {
 	[GEN_DIR_MADE] = { 'M', "dir-made" },
 	[GEN_DIR_META] = { 'D', "dir-meta" },
 	[GEN_DIR_REMOVED] = { 'R', "dir-removed" },
+	[GEN_MODE] = { 'P', "mode" },
 };
 
 /* The flag set on disk: r restart, s sysctl, m manifest, "-" for none. */
@@ -123,6 +124,33 @@ static int create_file_at(int dirfd, const char *name, const char *data, size_t 
 		r = -errno;
 	if (r < 0)
 		unlinkat(dirfd, name, 0);
+	return r;
+}
+
+/*
+ * Give the regular file at path mode and owner through an fd of its own
+ * (fchmod on the open file: no path is followed; O_PATH fds cannot be
+ * fchmod-ed, so it is opened for reading, which reads nothing: the file
+ * may be a key). Only what differs is changed. -ENOENT when it is gone.
+ */
+static int set_mode_at(struct txn *t, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	const char *base = NULL;
+	struct stat st;
+	int dfd, fd, r;
+
+	r = dirfds_parent(t->dirs, path, &dfd, &base);
+	if (r < 0)
+		return r;
+	fd = open_regular_at(dfd, base, O_RDONLY, &st);
+	if (fd < 0)
+		return fd;
+	r = 0;
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+		r = -errno;
+	close(fd);
 	return r;
 }
 
@@ -290,6 +318,7 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 {
 	struct txn tmp;
 	const char *p = text;
+	enum gen_kind kind;
 	int r = 0;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -310,7 +339,7 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
 		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1)
 			continue;
-		if (strchr("FMDR", line[0]) && line[1] == ' ') {
+		if (line[0] && line[1] == ' ' && gen_kind_of(line[0], &kind) == 0) {
 			struct gen_entry e;
 			unsigned existed, mode, uid, gid;
 			char blob[64], flags[16];
@@ -665,6 +694,18 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 
 		if (g->kind == GEN_DIR_MADE || g->kind == GEN_DIR_REMOVED)
 			continue;
+		if (g->kind == GEN_MODE) {
+			r = set_mode_at(t, g->path, g->mode, g->uid, g->gid);
+			if (r < 0 && r != -ENOENT) {
+				diags_add(e, "k3s-harden", 0, 0, "cannot put back the mode of '%s' (%s); by hand: "
+					  "chmod %04o %s%s && chown %u:%u %s%s", g->path, unreadable(r),
+					  (unsigned)g->mode, strcmp(t->o.root, "/") ? t->o.root : "", g->path,
+					  (unsigned)g->uid, (unsigned)g->gid, strcmp(t->o.root, "/") ? t->o.root : "",
+					  g->path);
+				failed++;
+			}
+			continue;       /* one gone since stays gone */
+		}
 		r = open_parent(t, g->path, &dfd, &base);
 		if (r == -ENOENT && g->kind == GEN_FILE && !g->existed)
 			continue;       /* its directory is gone: so is the file */
@@ -949,6 +990,24 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 				  r == -ELOOP ? "a symbolic link is in the way" : strerror(-r));
 			break;
 		}
+		if (x->kind == ART_MODE) {
+			if (r == -ENOENT) {
+				r = 0;          /* gone since the plan: nothing to chmod */
+				continue;
+			}
+			if (!S_ISREG(st.st_mode)) {
+				diags_add(e, "k3s-harden", 0, 0, "'%s' is not a regular file", x->path);
+				r = -EINVAL;
+				break;
+			}
+			g.kind = GEN_MODE;
+			g.existed = true;
+			g.mode = st.st_mode & 07777;
+			g.uid = st.st_uid;
+			g.gid = st.st_gid;
+			entries_add(t, &g, &r);
+			continue;
+		}
 		if (x->kind == ART_DIR) {
 			if (r == -ENOENT) {
 				r = remove ? 0 : note_missing_dirs(t, x->path, true, x->mode);
@@ -1110,7 +1169,7 @@ int txn_write(struct txn *t, struct diags *e)
 		char tmp[300];
 		int dfd;
 
-		if (x->action == ACT_UNCHANGED || x->action == ACT_REMOVE)
+		if (x->action == ACT_UNCHANGED || x->action == ACT_REMOVE || x->kind == ART_MODE)
 			continue;
 		if (x->kind == ART_DIR) {
 			r = dirfds_get(t->dirs, x->path, false, 0, &dfd);
@@ -1141,6 +1200,16 @@ int txn_write(struct txn *t, struct diags *e)
 
 		if (x->action == ACT_UNCHANGED || (x->kind == ART_DIR && !remove))
 			continue;
+		if (x->kind == ART_MODE) {
+			/* after every temp file is written: a failure before leaves the modes as they were */
+			r = set_mode_at(t, x->path, x->mode, x->uid, x->gid);
+			if (r == -ENOENT)
+				r = 0;  /* gone since the backup: nothing to chmod */
+			if (r < 0)
+				diags_add(e, "k3s-harden", 0, 0, "cannot change the mode of '%s': %s", x->path,
+					  strerror(-r));
+			continue;
+		}
 		r = open_parent(t, x->path, &dfd, &base);
 		if (r == -ENOENT && remove) {
 			r = 0;

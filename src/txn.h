@@ -49,10 +49,15 @@ struct generation {
  *   GEN_DIR_META     D  an existing directory whose mode or owner changed
  *   GEN_DIR_REMOVED  R  a directory the transaction removed (restore makes
  *                       it again)
+ *   GEN_MODE         P  a file whose mode alone changed (ART_MODE): its old
+ *                       mode and owner, no blob (restore puts them back;
+ *                       a file gone since stays gone)
+ * The entries are in the generation, synced, and the journal names it
+ * before anything is chmod-ed: a crash in between is undone like a write.
  */
-enum gen_kind { GEN_FILE, GEN_DIR_MADE, GEN_DIR_META, GEN_DIR_REMOVED };
+enum gen_kind { GEN_FILE, GEN_DIR_MADE, GEN_DIR_META, GEN_DIR_REMOVED, GEN_MODE };
 
-/* "file", "dir-made", "dir-meta", "dir-removed". */
+/* "file", "dir-made", "dir-meta", "dir-removed", "mode". */
 const char *gen_kind_name(enum gen_kind k);
 
 /* One entry of a generation's manifest: the old state of a path. */

@@ -3,8 +3,9 @@
  * replaced through the restart gate's seam: a no-op writes nothing, the
  * role note comes once, apply then rollback returns the host, a missing
  * unit is refused before anything is written, drifted kernel values alone
- * make no generation, a plan knows when the host changed under it, and the
- * engine prints nothing itself.
+ * make no generation, a plan knows when the host changed under it, the
+ * engine prints nothing itself, and opt_in.file_modes plans mode-only
+ * changes of K3s's files (tighten only, no links, the moved data-dir).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -313,6 +314,108 @@ static void test_engine_plan_knows_the_host_changed(void **state)
 	profile_doc_free(doc);
 }
 
+/* ---- opt_in.file_modes: what the plan tightens ---- */
+
+static void put_mode(const struct fx *f, const char *rel, mode_t mode)
+{
+	char path[512];
+
+	put(f, rel, "PEM\n");
+	at(f, rel, path, sizeof(path));
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static const struct change *mode_change(const struct plan *pl, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++)
+		if (pl->v[i].kind == ART_MODE && !strcmp(pl->v[i].path, path))
+			return &pl->v[i];
+	return NULL;
+}
+
+static size_t mode_changes(const struct plan *pl)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < pl->n; i++)
+		k += pl->v[i].kind == ART_MODE;
+	return k;
+}
+
+static void plan_with(struct fx *f, const char *extra, struct plan *pl)
+{
+	struct profile_doc *doc;
+	struct engine_opts o = opts(f, false);
+	char text[512];
+
+	snprintf(text, sizeof(text), "extends: k3s-cis-1.9\nname: t\nrole: server\n%s", extra);
+	write_file(f->profile, text);
+	doc = load(f);
+	assert_int_equal(engine_plan(doc->p, &o, pl), 0);
+	profile_doc_free(doc);
+}
+
+static void test_engine_plan_modes(void **state)
+{
+	struct fx *f = *state;
+	const struct change *c;
+	struct plan pl;
+	char path[512], target[512];
+
+	put_mode(f, "/var/lib/rancher/k3s/server/tls/a.crt", 0644);
+	put_mode(f, "/var/lib/rancher/k3s/server/tls/b.key", 0640);
+	put_mode(f, "/var/lib/rancher/k3s/server/tls/c.crt", 0400);
+	put_mode(f, "/var/lib/rancher/k3s/server/tls/etcd/d.crt", 0644);
+	put_mode(f, "/var/lib/rancher/k3s/server/cred/admin.kubeconfig", 0604);
+	put_mode(f, "/outside.crt", 0644);
+	at(f, "/var/lib/rancher/k3s/server/tls/l.crt", path, sizeof(path));
+	at(f, "/outside.crt", target, sizeof(target));
+	assert_int_equal(symlink(target, path), 0);
+
+	/* off by default: the K3s files are not in the plan */
+	plan_with(f, "", &pl);
+	assert_int_equal(mode_changes(&pl), 0);
+	plan_free(&pl);
+
+	plan_with(f, "opt_in: { file_modes: true }\n", &pl);
+	c = mode_change(&pl, "/var/lib/rancher/k3s/server/tls/a.crt");
+	assert_non_null(c);
+	assert_int_equal(c->action, ACT_UPDATE);
+	assert_int_equal(c->old_mode, 0644);
+	assert_int_equal(c->mode, 0600);
+	assert_false(c->content);
+	assert_null(c->old_data);       /* never read: it may be a key */
+	assert_null(c->new_data);
+	assert_false(c->flags & CHANGE_RESTART);
+	c = mode_change(&pl, "/var/lib/rancher/k3s/server/tls/b.key");
+	assert_non_null(c);
+	assert_int_equal(c->mode, 0600);        /* 0640 & 0600 */
+	c = mode_change(&pl, "/var/lib/rancher/k3s/server/cred/admin.kubeconfig");
+	assert_non_null(c);
+	assert_int_equal(c->mode, 0600);
+	/* already tighter, not in k3s-cis-1.9's tls/ *.crt, a symbolic link */
+	assert_null(mode_change(&pl, "/var/lib/rancher/k3s/server/tls/c.crt"));
+	assert_null(mode_change(&pl, "/var/lib/rancher/k3s/server/tls/etcd/d.crt"));
+	assert_null(mode_change(&pl, "/var/lib/rancher/k3s/server/tls/l.crt"));
+	assert_int_equal(mode_changes(&pl), 3);
+	/* someone chmods it after the plan: the plan knows */
+	assert_true(plan_still_current(f->root, &pl));
+	at(f, "/var/lib/rancher/k3s/server/tls/a.crt", path, sizeof(path));
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_false(plan_still_current(f->root, &pl));
+	plan_free(&pl);
+
+	/* a moved data-dir: K3s's files are there, the default dir is not K3s's */
+	put(f, "/etc/rancher/k3s/config.yaml", CONFIG "data-dir: /srv/k3s\n");
+	put_mode(f, "/srv/k3s/server/tls/e.key", 0644);
+	plan_with(f, "opt_in: { file_modes: true }\n", &pl);
+	assert_non_null(mode_change(&pl, "/srv/k3s/server/tls/e.key"));
+	assert_int_equal(mode_changes(&pl), 1);
+	plan_free(&pl);
+}
+
 static void test_engine_prints_nothing(void **state)
 {
 	struct fx *f = *state;
@@ -360,6 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_live_restart_and_drift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_plan_knows_the_host_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_prints_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_plan_modes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

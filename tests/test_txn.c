@@ -1,8 +1,9 @@
 /*
  * The transaction module on a temporary root: backups before replacement,
  * commit, restore, crash recovery from a left-over journal, history order,
- * the manifest read back, the lock timeout, retention, and the number of
- * syncs staying flat as the number of files grows (DESIGN.md, durability).
+ * the manifest read back, the lock timeout, retention, the number of
+ * syncs staying flat as the number of files grows (DESIGN.md, durability),
+ * and mode-only changes (GEN_MODE) undone by restore and by recovery.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1020,6 +1021,131 @@ static void test_txn_reads_old_generation(void **state)
 	gen_entries_free(e, ne);
 }
 
+/* ---- mode-only changes (ART_MODE, opt_in.file_modes) ---- */
+
+static struct change mode_target(const char *path, mode_t old, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct change t;
+
+	memset(&t, 0, sizeof(t));
+	t.path = (char *)(uintptr_t)path;
+	t.kind = ART_MODE;
+	t.action = ACT_UPDATE;
+	t.meta = true;
+	t.old_mode = old;
+	t.old_uid = uid;
+	t.old_gid = gid;
+	t.mode = mode;
+	t.uid = uid;
+	t.gid = gid;
+	return t;
+}
+
+static void populate_tls(const struct fixture *f)
+{
+	mkdirs(f, "/k3s/server/tls", 0755);
+	put(f, "/k3s/server/tls/server-ca.crt", "CERT\n", 0644, 0, 0);
+	put(f, "/k3s/server/tls/server-ca.key", "KEY\n", 0644, OWNER, OWNER);
+}
+
+static void assert_mode(const struct fixture *f, const char *rel, mode_t mode, uid_t uid)
+{
+	struct stat st;
+	char *data = slurp(f, rel, &st);
+
+	assert_non_null(data);
+	free(data);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_uid, uid);
+}
+
+static void test_txn_mode_change(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[3];
+	struct txn *t;
+	struct generation g;
+	struct gen_entry *e = NULL;
+	size_t ne = 0, i, blobs = 0;
+	char id[16];
+
+	populate_tls(f);
+	v[0] = mode_target("/k3s/server/tls/server-ca.crt", 0644, 0600, 0, 0);
+	v[1] = mode_target("/k3s/server/tls/server-ca.key", 0644, 0600, OWNER, OWNER);
+	/* gone since the plan: skipped, not created */
+	v[2] = mode_target("/k3s/server/tls/gone.key", 0644, 0600, 0, 0);
+	t = open_txn(f, "strict", 10, NULL);
+	prepare_write(f, t, v, 3);
+	snprintf(id, sizeof(id), "%s", txn_generation(t));
+	assert_int_equal(txn_commit(t, false, &f->e), 0);
+	txn_close(t);
+	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0600, 0);
+	assert_mode(f, "/k3s/server/tls/server-ca.key", 0600, OWNER);      /* the owner is kept */
+	assert_false(exists(f, "/k3s/server/tls/gone.key"));
+	/* the generation holds the old mode and owner, and no copy of the key */
+	assert_int_equal(txn_read_generation(f->root, id, &g, &e, &ne), 0);
+	assert_int_equal(ne, 2);
+	for (i = 0; i < ne; i++) {
+		assert_int_equal(e[i].kind, GEN_MODE);
+		assert_string_equal(gen_kind_name(e[i].kind), "mode");
+		assert_int_equal(e[i].mode, 0644);
+		assert_null(e[i].blob);
+		blobs += e[i].blob != NULL;
+	}
+	assert_int_equal(e[1].uid, OWNER);
+	assert_int_equal(g.files, 0);
+	assert_int_equal(blobs, 0);
+	gen_entries_free(e, ne);
+}
+
+static void test_txn_mode_restore_and_recover(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[2];
+	struct txn *t;
+	bool recovered = false;
+
+	populate_tls(f);
+	v[0] = mode_target("/k3s/server/tls/server-ca.crt", 0644, 0600, 0, 0);
+	v[1] = mode_target("/k3s/server/tls/server-ca.key", 0644, 0600, OWNER, OWNER);
+	/* a failure after the chmods: txn_restore puts the old modes back */
+	t = open_txn(f, "strict", 10, NULL);
+	prepare_write(f, t, v, 2);
+	assert_mode(f, "/k3s/server/tls/server-ca.key", 0600, OWNER);
+	assert_int_equal(txn_restore(t, &f->e), 0);
+	txn_close(t);
+	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0644, 0);
+	assert_mode(f, "/k3s/server/tls/server-ca.key", 0644, OWNER);
+	/* a crash after the chmods: the next open undoes them from the journal */
+	t = open_txn(f, "strict", 10, NULL);
+	prepare_write(f, t, v, 2);
+	txn_close(t);
+	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0600, 0);
+	t = open_txn(f, "strict", 10, &recovered);
+	assert_true(recovered);
+	txn_close(t);
+	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0644, 0);
+	assert_mode(f, "/k3s/server/tls/server-ca.key", 0644, OWNER);
+}
+
+static void test_txn_mode_refuses_symlink(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[1];
+	struct txn *t;
+	char target[512], link[512];
+
+	populate_tls(f);
+	at(f, "/k3s/server/tls/server-ca.crt", target, sizeof(target));
+	at(f, "/k3s/server/tls/link.crt", link, sizeof(link));
+	assert_int_equal(symlink(target, link), 0);
+	v[0] = mode_target("/k3s/server/tls/link.crt", 0644, 0600, 0, 0);
+	t = open_txn(f, "strict", 10, NULL);
+	assert_true(txn_prepare(t, v, 1, &f->e) < 0);
+	txn_close(t);
+	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0644, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1037,6 +1163,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_recover_kernel_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_restore_kernel_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_reads_old_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_mode_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_mode_restore_and_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_mode_refuses_symlink, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
