@@ -59,9 +59,13 @@ static int list(const struct cli *c)
 		}
 		benchmark_free(bm);
 	}
-	if (c->output == OUTPUT_JSON)
-		buf_adds(&b, "]}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	if (c->output == OUTPUT_JSON) {
+		buf_adds(&b, "]");
+		cli_json_end(&b);
+		cli_json_print(&b);
+	} else {
+		fwrite(b.data, 1, b.len, stdout);
+	}
 	buf_free(&b);
 	return EXIT_OK;
 }
@@ -133,11 +137,14 @@ static int show(const struct cli *c, const char *name)
 			buf_printf(&b, "%-8s %-9s %-30s %s\n", bc->id, cov, by ? by : "-", bc->title);
 		}
 	}
-	if (c->output == OUTPUT_JSON)
-		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}}\n", cnt[0], cnt[1], cnt[2]);
-	else
+	if (c->output == OUTPUT_JSON) {
+		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}", cnt[0], cnt[1], cnt[2]);
+		cli_json_end(&b);
+		cli_json_print(&b);
+	} else {
 		buf_printf(&b, "\n%u covered, %u manual, %u not applicable to K3s\n", cnt[0], cnt[1], cnt[2]);
-	fwrite(b.data, 1, b.len, stdout);
+		fwrite(b.data, 1, b.len, stdout);
+	}
 	buf_free(&b);
 	check_report_free(&R);
 	return EXIT_OK;

@@ -321,5 +321,26 @@ check "help apply --output json is the same" cmp -s "$tmp/out" "$tmp/apply.json"
 run "$bin" --output json help no-such-command
 check "help of an unknown command in JSON: exit 2, a failure document" json 'd["exit_code"] == 2 and "unknown command" in d["diagnostics"][0]["message"]'
 
+# --- a successful command's JSON carries the run's warnings, as a failure's does
+mk 'token: x\nno-such-k3s-key: 1\n'
+w='d["diagnostics"] and any(x["severity"] == "warning" and "no-such-k3s-key" in x["message"] and x["file"] == "/etc/rancher/k3s/config.yaml" and x["line"] == 2 for x in d["diagnostics"])'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json diff
+check "diff --output json (exit 1): the unknown key's warning is in diagnostics" eval '[ "$rc" = 1 ] && json "$w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json apply
+check "apply --output json (ok): the warning is in diagnostics" eval '[ "$rc" = 0 ] && json "d[\"result\"] == \"ok\" and $w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json apply
+check "a no-op apply --output json: still there" eval '[ "$rc" = 0 ] && json "d[\"changed\"] is False and $w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json check
+check "check --output json: the warning is in diagnostics" eval 'json "$w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json rollback --force
+check "rollback --output json (ok): a diagnostics array (rollback reads no configuration)" eval '[ "$rc" = 0 ] && json "d[\"result\"] == \"ok\" and isinstance(d[\"diagnostics\"], list)"'
+printf 'disable-network-policy: true\n' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json render
+check "render --output json: its warning is in diagnostics" eval '[ "$rc" = 0 ] && json "any(\"nothing enforces them\" in x[\"message\"] and x[\"severity\"] == \"warning\" for x in d[\"diagnostics\"])"'
+for cmd in history benchmarks "benchmarks k3s-cis-1.9"; do
+	run "$bin" --root "$R" --output json $cmd
+	check "$cmd --output json: a diagnostics array" eval '[ "$rc" = 0 ] && json "d[\"diagnostics\"] == []"'
+done
+
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
