@@ -7,7 +7,9 @@
 #include "benchmark.h"
 #include "check.h"
 #include "cli.h"
+#include "embedded.h"
 #include "json.h"
+#include "k3s_version.h"
 
 /* A root with nothing in it: what K3s does on its own. */
 #define EMPTY_ROOT "/nonexistent/k3s-harden-empty-root"
@@ -70,9 +72,34 @@ static int list(const struct cli *c)
 	return EXIT_OK;
 }
 
+/*
+ * The built-in profile of benchmark NAME (profiles/NAME.yaml), fitted to the
+ * newest K3s the benchmark covers: its settings say what covers each control.
+ */
+static int bench_profile(const char *name, const struct benchmark *bm, struct profile_doc **doc)
+{
+	struct diags notes = { NULL, 0, 0 }, d = { NULL, 0, 0 };
+	int r = -ENOENT;
+
+	if (embedded_find(embedded_profiles, name))
+		r = profile_load(name, doc, &d);
+	if (r == 0 && (r = k3s_env_apply((*doc)->p, bm->k3s_max, NULL, &notes, &d)) < 0) {
+		profile_doc_free(*doc);
+		*doc = NULL;
+	}
+	cli_print_diags(&d);
+	if (r < 0)
+		cli_error("no built-in profile '%s' for benchmark %s: %s", name, name, strerror(-r));
+	diags_free(&notes);
+	diags_free(&d);
+	return r;
+}
+
 static int show(const struct cli *c, const char *name)
 {
 	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL, NULL };
+	struct profile_doc *doc = NULL;
+	struct benchmark *bm = NULL;
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;
@@ -80,14 +107,28 @@ static int show(const struct cli *c, const char *name)
 	size_t i;
 	int r;
 
-	/* judged on an empty root: what K3s covers by default */
-	r = check_run(&o, &R, &d);
+	r = benchmark_load(name, &bm, &d);
 	if (r < 0) {
 		cli_print_diags(&d);
 		if (r == -ENOENT)
 			cli_error("unknown benchmark '%s' (see k3s-harden benchmarks)", name);
 		diags_free(&d);
+		return EXIT_USAGE;
+	}
+	r = bench_profile(name, bm, &doc);
+	benchmark_free(bm);
+	if (r < 0) {
+		diags_free(&d);
+		return EXIT_USAGE;
+	}
+	/* judged on an empty root: what K3s covers by default */
+	o.profile = doc->p;
+	r = check_run(&o, &R, &d);
+	if (r < 0) {
+		cli_print_diags(&d);
+		diags_free(&d);
 		check_report_free(&R);
+		profile_doc_free(doc);
 		return EXIT_USAGE;
 	}
 	diags_free(&d);
@@ -147,6 +188,7 @@ static int show(const struct cli *c, const char *name)
 	}
 	buf_free(&b);
 	check_report_free(&R);
+	profile_doc_free(doc);
 	return EXIT_OK;
 }
 
@@ -167,9 +209,10 @@ const struct cli_command benchmarks_command = {
 	"benchmark versions; for one, its controls and what covers each",
 	"Without NAME, list the built-in CIS benchmark versions: name, K3s range,\n"
 	"number of controls, title. With NAME, list its controls and what covers\n"
-	"each: covered (by a profile setting, or by K3s's own default), manual\n"
-	"(the operator's judgement or an opt-in setting), or n/a (not applicable\n"
-	"to K3s).",
+	"each in the built-in profile NAME (at the newest K3s the benchmark\n"
+	"covers): covered (by a setting of that profile, or by K3s's own\n"
+	"default), manual (the operator's judgement or an opt-in setting), or\n"
+	"n/a (not applicable to K3s).",
 	NULL,
 	"Exit codes: 0 listed; 2 unknown benchmark or usage error.\n",
 };
