@@ -74,22 +74,27 @@ static int list(const struct cli *c)
 
 /*
  * The built-in profile of benchmark NAME (profiles/NAME.yaml), fitted to the
- * newest K3s the benchmark covers: its settings say what covers each control.
+ * newest K3s it covers (the benchmark's): its settings say what covers each
+ * control. *doc stays NULL when there is no built-in profile of that name.
  */
-static int bench_profile(const char *name, const struct benchmark *bm, struct profile_doc **doc)
+static int bench_profile(const char *name, struct profile_doc **doc)
 {
 	struct diags notes = { NULL, 0, 0 }, d = { NULL, 0, 0 };
-	int r = -ENOENT;
+	const struct k3s_range *v;
+	int r;
 
-	if (embedded_find(embedded_profiles, name))
-		r = profile_load(name, doc, &d);
-	if (r == 0 && (r = k3s_env_apply((*doc)->p, bm->k3s_max, NULL, &notes, &d)) < 0) {
+	*doc = NULL;
+	if (!embedded_find(embedded_profiles, name))
+		return 0;
+	r = profile_load(name, doc, &d);
+	v = r == 0 ? (*doc)->p->k3s_versions : NULL;
+	if (r == 0 && (r = k3s_env_apply((*doc)->p, v ? v->max : NULL, NULL, &notes, &d)) < 0) {
 		profile_doc_free(*doc);
 		*doc = NULL;
 	}
 	cli_print_diags(&d);
-	if (r < 0)
-		cli_error("no built-in profile '%s' for benchmark %s: %s", name, name, strerror(-r));
+	if (r < 0 && !d.n)
+		cli_error("cannot load the built-in profile '%s': %s", name, strerror(-r));
 	diags_free(&notes);
 	diags_free(&d);
 	return r;
@@ -99,7 +104,6 @@ static int show(const struct cli *c, const char *name)
 {
 	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL, NULL };
 	struct profile_doc *doc = NULL;
-	struct benchmark *bm = NULL;
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;
@@ -107,25 +111,15 @@ static int show(const struct cli *c, const char *name)
 	size_t i;
 	int r;
 
-	r = benchmark_load(name, &bm, &d);
+	if (bench_profile(name, &doc) < 0)
+		return EXIT_USAGE;
+	/* judged on an empty root: what K3s covers by default */
+	o.profile = doc ? doc->p : NULL;
+	r = check_run(&o, &R, &d);
 	if (r < 0) {
 		cli_print_diags(&d);
 		if (r == -ENOENT)
 			cli_error("unknown benchmark '%s' (see k3s-harden benchmarks)", name);
-		diags_free(&d);
-		return EXIT_USAGE;
-	}
-	r = bench_profile(name, bm, &doc);
-	benchmark_free(bm);
-	if (r < 0) {
-		diags_free(&d);
-		return EXIT_USAGE;
-	}
-	/* judged on an empty root: what K3s covers by default */
-	o.profile = doc->p;
-	r = check_run(&o, &R, &d);
-	if (r < 0) {
-		cli_print_diags(&d);
 		diags_free(&d);
 		check_report_free(&R);
 		profile_doc_free(doc);
