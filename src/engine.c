@@ -671,6 +671,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		host_unit = !p->unit && unit[0] ? unit : NULL;
 		restart_close(&rx);
 	}
+	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {
 		plan_free(&res->plan);
@@ -690,7 +691,6 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
-	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	r = run_plan(o, "apply", t, &rx, res);
 	if (r == 0)
 		keep_evidence(o, res, role != ROLE_AGENT, p);
@@ -837,10 +837,10 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
+	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	note_manifest_objects(o, &res->plan);
 	if (have_gen)
 		txn_set_profile(t, g.profile);
-	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	r = run_plan(o, "rollback", t, &rx, res);
 	if (r == 0)
 		keep_evidence(o, res, role != ROLE_AGENT, p);
