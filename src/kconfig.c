@@ -1352,6 +1352,18 @@ static int drop_stale(struct merger *M, const struct k3s_model *m)
 	return r;
 }
 
+/* Position at, moved to the start of an edit that replaces it (the lines of
+ * a stale setting removed there). */
+static size_t before_edits(const struct merger *M, size_t at)
+{
+	size_t i;
+
+	for (i = 0; i < M->e.n; i++)
+		if (M->e.v[i].start < at && at < M->e.v[i].end)
+			at = M->e.v[i].start;
+	return at;
+}
+
 /* New keys go where the root mapping ends, indented like its keys (inside
  * the braces of a flow mapping), not after a `...` or at column 0. */
 static int place_tail(struct merger *M)
@@ -1386,7 +1398,7 @@ static int place_tail(struct merger *M)
 		if (at < M->len)
 			at = line_end(M->text, M->len, at);
 		else if (block_at_eof(M->root, M->len))
-			at = line_start(M->text, M->root->keys[0]->start.index);   /* before the first key */
+			at = before_edits(M, line_start(M->text, M->root->keys[0]->start.index));   /* before the first key */
 		if (at < 3 && M->len >= 3 && memcmp(M->text, "\xef\xbb\xbf", 3) == 0)
 			at = 3;
 		else

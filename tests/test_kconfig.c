@@ -571,6 +571,12 @@ static void test_kconfig_stale_entries_go(void **state)
 	out = merge(f, "# CIS 1.0\nkube-proxy-arg:\n  - a=1  # CIS 1.2\nkeep: 1\n", true);
 	assert_true(strncmp(out, "# CIS 1.0\nkube-proxy-arg: []\nkeep: 1\n", 36) == 0);
 	assert_effective_and_stable(f, out);
+	/* new keys go before the first key when a block scalar ends the file:
+	 * before our stale setting there, not inside its removed lines */
+	out = merge(f, "# CIS 1.1.9\nfoo: \"0600\"\nbar: |\n  text", true);
+	assert_null(strstr(out, "foo"));
+	assert_non_null(strstr(out, "bar: |\n  text"));
+	assert_effective_and_stable(f, out);
 	/* a flow list carries no mark: the user's */
 	out = merge(f, "kube-scheduler-arg: [profiling=false]  # CIS 1.4.1\n", true);
 	assert_non_null(strstr(out, "kube-scheduler-arg: [profiling=false]  # CIS 1.4.1\n"));
