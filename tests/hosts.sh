@@ -194,6 +194,14 @@ sums >"$tmp/after.sum"
 check "... no other file was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
 check "... config.yaml: our server-only lines are gone" hasnt "secrets-encryption\|kube-apiserver-arg\|kube-controller-manager-arg" "$R/etc/rancher/k3s/config.yaml"
 check "... the user's lines stay" bash -c "grep -qx 'server: https://s:6443' '$R/etc/rancher/k3s/config.yaml' && grep -qx 'token: t' '$R/etc/rancher/k3s/config.yaml'"
+# our secrets-encryption line whose mark the user took off is theirs to remove: named
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+sed -i '/^# CIS .*$/{N;/\nsecrets-encryption:/s/^[^\n]*\n//}' "$R/etc/rancher/k3s/config.yaml"
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "an unmarked secrets-encryption a generation added: named with its line" has "warning: /etc/rancher/k3s/config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001" "$tmp/err"
+check "... and kept" hasnt "^-secrets-encryption" "$tmp/out"
 run "$bin" --root "$R" --output json apply
 check "... with --output json, stdout is the result document" json 'd["result"] == "ok"'
 # the same files without a unit (weak evidence): no such warning
