@@ -21,6 +21,7 @@
 #include "json.h"
 #include "k3s_files.h"
 #include "k3s_version.h"
+#include "model.h"
 #include "sysctl.h"
 #include "txn.h"
 #include "ynode.h"
@@ -45,53 +46,6 @@ const char *check_default_benchmark(const struct profile *p)
 	return benchmark_newest_covering(p ? p->env.k3s_version : NULL, NULL);
 }
 
-/* Stable control key -> the profile setting that serves it. */
-static const struct { const char *key, *setting; } settings[] = {
-	{ "apiserver.audit_log_path", "audit.log_dir" },
-	{ "apiserver.audit_log_maxage", "audit.max_age" },
-	{ "apiserver.audit_log_maxbackup", "audit.max_backup" },
-	{ "apiserver.audit_log_maxsize", "audit.max_size" },
-	{ "audit.policy_file", "audit.level" },
-	{ "apiserver.admission_event_rate_limit", "event_rate_limit" },
-	{ "apiserver.admission_node_restriction", "k3s.admission_plugins" },
-	{ "apiserver.request_timeout", "k3s.args" },
-	{ "apiserver.service_account_lookup", "k3s.args" },
-	{ "apiserver.encryption_provider_config", "k3s.settings" },
-	{ "apiserver.encryption_providers", "k3s.settings" },
-	{ "controller_manager.terminated_pod_gc_threshold", "k3s.args" },
-	{ "controller_manager.use_service_account_credentials", "k3s.args" },
-	{ "kubelet.streaming_connection_idle_timeout", "k3s.args" },
-	{ "kubelet.make_iptables_util_chains", "k3s.args" },
-	{ "kubelet.protect_kernel_defaults", "kernel.protect_kernel_defaults" },
-	{ "policies.default_sa_automount", "service_accounts" },
-	{ "policies.network_policies", "network_policies" },
-};
-
-const char *check_setting_for(const char *key)
-{
-	size_t i;
-
-	if (!key)
-		return NULL;
-	if (!strncmp(key, "policies.", 9) && strcmp(key, "policies.default_sa_automount") &&
-	    strcmp(key, "policies.network_policies")) {
-		/* 5.2.x: pod security */
-		static const char *const psa[] = {
-			"psa_restricted", "privileged_containers", "host_pid", "host_ipc", "host_network",
-			"allow_privilege_escalation", "root_containers", "net_raw", "added_capabilities",
-			"capabilities_assigned", "windows_hostprocess", "hostpath_volumes", "host_ports",
-		};
-		for (i = 0; i < sizeof(psa) / sizeof(psa[0]); i++)
-			if (!strcmp(key + 9, psa[i]))
-				return "pod_security";
-		return NULL;
-	}
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (!strcmp(settings[i].key, key))
-			return settings[i].setting;
-	return NULL;
-}
-
 static bool cites(char **v, unsigned n, const struct bench_control *c)
 {
 	unsigned i;
@@ -102,13 +56,15 @@ static bool cites(char **v, unsigned n, const struct bench_control *c)
 	return false;
 }
 
-/* The built-in map's finer name (audit.max_age) when it names a field of section sec. */
-static const char *finer(const struct bench_control *c, const char *sec)
+/* The audit field (audit.max_age) that writes the flag control c tests, else "audit". */
+static const char *audit_field(const struct bench_control *c)
 {
-	const char *s = check_setting_for(c->key);
-	size_t l = strlen(sec);
+	unsigned i;
 
-	return s && !strncmp(s, sec, l) && (s[l] == '.' || !s[l]) ? s : sec;
+	for (i = 0; i < c->test.n_items; i++)
+		if (audit_field_for_flag(c->test.items[i].flag))
+			return audit_field_for_flag(c->test.items[i].flag);
+	return "audit";
 }
 
 const char *check_profile_setting(const struct profile *p, const struct bench_control *c)
@@ -126,7 +82,7 @@ const char *check_profile_setting(const struct profile *p, const struct bench_co
 	    cites(p->event_rate_limit->controls, p->event_rate_limit->controls_count, c))
 		return "event_rate_limit";
 	if (p->audit && p->audit->enabled && cites(p->audit->controls, p->audit->controls_count, c))
-		return finer(c, "audit");
+		return audit_field(c);
 	if (p->network_policies && p->network_policies->enabled &&
 	    cites(p->network_policies->controls, p->network_policies->controls_count, c))
 		return "network_policies";
@@ -1413,6 +1369,12 @@ static bool etcd_related(const struct bench_control *c)
 	       !strcmp(c->key, "apiserver.etcd_client_cert") || !strcmp(c->key, "apiserver.etcd_cafile");
 }
 
+/* 5.2.x of every benchmark: what pod admission (PSA, or PSP on K3s <= 1.24) decides. */
+static bool pod_security_control(const struct bench_control *c)
+{
+	return !strncmp(c->key, "policies.", 9) && !strncmp(c->id, "5.2.", 4);
+}
+
 static void judge(struct ctx *x, const struct bench_control *c, struct check_control *out,
 		  struct admission *adm)
 {
@@ -1425,7 +1387,7 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 	buf_reset(&x->ev);
 	buf_reset(&x->fix);
 	out->c = c;
-	out->setting = x->R->profile ? check_profile_setting(x->R->profile, c) : check_setting_for(c->key);
+	out->setting = x->R->profile ? check_profile_setting(x->R->profile, c) : NULL;
 	if (c->role == BROLE_SERVER && !C->server) {
 		x->st = CHECK_INFO;
 		evf(x, "a control of the server: not judged on an agent");
@@ -1459,8 +1421,7 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 		pass = judge_netpol(x);
 	} else if (!strcmp(c->key, "policies.default_sa_automount")) {
 		pass = judge_default_sa(x);
-	} else if (!strncmp(c->key, "policies.", 9) && check_setting_for(c->key) &&
-		   !strcmp(check_setting_for(c->key), "pod_security")) {
+	} else if (pod_security_control(c)) {
 		pass = judge_psa(x, c, adm);
 	} else if (c->remedy == REMEDY_MANUAL || !strcmp(comp, "none") || !strcmp(comp, "cluster")) {
 		x->st = CHECK_WARN;

@@ -54,7 +54,7 @@ struct check_opts {
 	bool live;              /* the root is the running host: live kernel values count */
 	const char *k3s_version;        /* NULL: the newest the benchmark covers */
 	const char *kubectl;    /* binary for --cluster; NULL: k3s from the usual places */
-	const struct profile *profile;  /* whose settings serve which control; NULL: the built-in map */
+	const struct profile *profile;  /* whose settings serve which control; NULL: none named */
 };
 
 /*
@@ -73,9 +73,6 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 void check_report_free(struct check_report *R);
 
 const char *check_status_name(enum check_status s);
-
-/* The profile setting that serves the control with this stable key, or NULL. */
-const char *check_setting_for(const char *key);
 
 /*
  * The setting of profile p that serves control c (cited by its stable key

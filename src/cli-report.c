@@ -218,6 +218,13 @@ static void json_profile_env(struct buf *b, const struct profile *p)
 	}
 }
 
+void cli_json_end(struct buf *b)
+{
+	buf_addc(b, ',');
+	cli_json_diagnostics(b);
+	buf_adds(b, "}\n");
+}
+
 int cli_report_plan(const struct cli *c, const struct plan *pl, const struct profile *p)
 {
 	const char *profile = p->name;
@@ -235,7 +242,7 @@ int cli_report_plan(const struct cli *c, const struct plan *pl, const struct pro
 		buf_adds(&b, ",\"role_reason\":");
 		json_str(&b, pl->role_reason);
 		json_profile_env(&b, p);
-		buf_adds(&b, "}\n");
+		cli_json_end(&b);
 		cli_json_print(&b);
 		buf_free(&b);
 		return rc;
@@ -297,12 +304,10 @@ static void print_json_result(const struct engine_result *res, const struct prof
 		json_str(&b, pl->role_reason);
 	}
 	json_profile_env(&b, p);
-	/* a failure says what went wrong, as exit 2 does */
-	if (!ok) {
-		buf_printf(&b, ",\"exit_code\":%d,", cli_exit_code(res->outcome));
-		cli_json_diagnostics(&b);
-	}
-	buf_adds(&b, "}\n");
+	/* a failure says what went wrong, as exit 2 does; a success its warnings */
+	if (!ok)
+		buf_printf(&b, ",\"exit_code\":%d", cli_exit_code(res->outcome));
+	cli_json_end(&b);
 	cli_json_print(&b);
 	buf_free(&b);
 }

@@ -179,8 +179,12 @@ static void print_notes(const struct cli *c, const struct diags *d)
 
 	for (i = 0; i < d->n; i++) {
 		if (strncmp(d->v[i].msg, "warning: ", 9) == 0) {
+			struct diag w = d->v[i];
+
 			if (c->verbose >= 0)
 				fprintf(stderr, "warning: %s\n", d->v[i].msg + 9);
+			w.msg = d->v[i].msg + 9;
+			json_keep(true, &w);
 		} else {
 			cli_note(c, "%s", d->v[i].msg);
 		}

@@ -117,6 +117,12 @@ int cli_exit_error(int r);
  * cli_json_finish prints {"result":"failed","exit_code":N,"diagnostics":[...]}.
  */
 void cli_json_diagnostics(struct buf *b);
+/*
+ * Close a command's JSON object (b holds it without its final '}'):
+ * ,"diagnostics":[...] with the run's warnings (and errors), then "}\n".
+ * Every document a command prints on success carries them, as a failure's.
+ */
+void cli_json_end(struct buf *b);
 void cli_json_print(const struct buf *b);
 int cli_json_finish(int rc);
 

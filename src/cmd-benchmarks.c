@@ -7,7 +7,9 @@
 #include "benchmark.h"
 #include "check.h"
 #include "cli.h"
+#include "embedded.h"
 #include "json.h"
+#include "k3s_version.h"
 
 /* A root with nothing in it: what K3s does on its own. */
 #define EMPTY_ROOT "/nonexistent/k3s-harden-empty-root"
@@ -59,16 +61,49 @@ static int list(const struct cli *c)
 		}
 		benchmark_free(bm);
 	}
-	if (c->output == OUTPUT_JSON)
-		buf_adds(&b, "]}\n");
-	fwrite(b.data, 1, b.len, stdout);
+	if (c->output == OUTPUT_JSON) {
+		buf_adds(&b, "]");
+		cli_json_end(&b);
+		cli_json_print(&b);
+	} else {
+		fwrite(b.data, 1, b.len, stdout);
+	}
 	buf_free(&b);
 	return EXIT_OK;
+}
+
+/*
+ * The built-in profile of benchmark NAME (profiles/NAME.yaml), fitted to the
+ * newest K3s it covers (the benchmark's): its settings say what covers each
+ * control. *doc stays NULL when there is no built-in profile of that name.
+ */
+static int bench_profile(const char *name, struct profile_doc **doc)
+{
+	struct diags notes = { NULL, 0, 0 }, d = { NULL, 0, 0 };
+	const struct k3s_range *v;
+	int r;
+
+	*doc = NULL;
+	if (!embedded_find(embedded_profiles, name))
+		return 0;
+	r = profile_load(name, doc, &d);
+	v = r == 0 ? (*doc)->p->k3s_versions : NULL;
+	if (r == 0 && (r = k3s_env_apply((*doc)->p, v ? v->max : NULL, NULL, &notes, &d)) < 0) {
+		profile_doc_free(*doc);
+		*doc = NULL;
+	}
+	cli_print_diags(&d);
+	if (r < 0 && !d.n)
+		cli_error("cannot load the built-in profile '%s': %s", name, strerror(-r));
+	diags_free(&notes);
+	diags_free(&d);
+	return r;
 }
 
 static int show(const struct cli *c, const char *name)
 {
 	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL, NULL };
+	struct profile_doc *doc = NULL;
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;
@@ -76,7 +111,10 @@ static int show(const struct cli *c, const char *name)
 	size_t i;
 	int r;
 
+	if (bench_profile(name, &doc) < 0)
+		return EXIT_USAGE;
 	/* judged on an empty root: what K3s covers by default */
+	o.profile = doc ? doc->p : NULL;
 	r = check_run(&o, &R, &d);
 	if (r < 0) {
 		cli_print_diags(&d);
@@ -84,6 +122,7 @@ static int show(const struct cli *c, const char *name)
 			cli_error("unknown benchmark '%s' (see k3s-harden benchmarks)", name);
 		diags_free(&d);
 		check_report_free(&R);
+		profile_doc_free(doc);
 		return EXIT_USAGE;
 	}
 	diags_free(&d);
@@ -133,13 +172,17 @@ static int show(const struct cli *c, const char *name)
 			buf_printf(&b, "%-8s %-9s %-30s %s\n", bc->id, cov, by ? by : "-", bc->title);
 		}
 	}
-	if (c->output == OUTPUT_JSON)
-		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}}\n", cnt[0], cnt[1], cnt[2]);
-	else
+	if (c->output == OUTPUT_JSON) {
+		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}", cnt[0], cnt[1], cnt[2]);
+		cli_json_end(&b);
+		cli_json_print(&b);
+	} else {
 		buf_printf(&b, "\n%u covered, %u manual, %u not applicable to K3s\n", cnt[0], cnt[1], cnt[2]);
-	fwrite(b.data, 1, b.len, stdout);
+		fwrite(b.data, 1, b.len, stdout);
+	}
 	buf_free(&b);
 	check_report_free(&R);
+	profile_doc_free(doc);
 	return EXIT_OK;
 }
 
@@ -160,9 +203,10 @@ const struct cli_command benchmarks_command = {
 	"benchmark versions; for one, its controls and what covers each",
 	"Without NAME, list the built-in CIS benchmark versions: name, K3s range,\n"
 	"number of controls, title. With NAME, list its controls and what covers\n"
-	"each: covered (by a profile setting, or by K3s's own default), manual\n"
-	"(the operator's judgement or an opt-in setting), or n/a (not applicable\n"
-	"to K3s).",
+	"each in the built-in profile NAME (at the newest K3s the benchmark\n"
+	"covers): covered (by a setting of that profile, or by K3s's own\n"
+	"default), manual (the operator's judgement or an opt-in setting), or\n"
+	"n/a (not applicable to K3s).",
 	NULL,
 	"Exit codes: 0 listed; 2 unknown benchmark or usage error.\n",
 };

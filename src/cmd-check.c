@@ -292,18 +292,15 @@ static int check_print(const struct cli *c, const struct check_opts *op)
 		return EXIT_USAGE;
 	}
 	diags_free(&d);
-	if (c->verbose >= 0)
-		for (i = 0; i < R.notes.n; i++) {
-			char *m = diag_format(&R.notes.v[i]);
-
-			fprintf(stderr, "k3s-harden: warning: %s\n", m ? m : R.notes.v[i].msg);
-			free(m);
-		}
+	cli_print_warnings(c, &R.notes);
 	print_refuse(&R.refuse);
 	if (c->output == OUTPUT_JSON) {
 		check_report_json(&R, -1, &b);
-		buf_addc(&b, '\n');
-		fwrite(b.data, 1, b.len, stdout);
+		if (b.len && b.data[b.len - 1] == '}') {
+			b.len--;
+			cli_json_end(&b);
+		}
+		cli_json_print(&b);
 	} else {
 		v = calloc(R.n ? R.n : 1, sizeof(*v));
 		for (i = 0; v && i < R.n; i++) {

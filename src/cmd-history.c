@@ -119,8 +119,10 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 				   v[i].restart_pending ? ", K3s restart pending" : "");
 		}
 	}
-	if (c->output == OUTPUT_JSON)
-		buf_adds(&b, "]}\n");
+	if (c->output == OUTPUT_JSON) {
+		buf_adds(&b, "]");
+		cli_json_end(&b);
+	}
 	else if (!n && c->verbose >= 0)
 		cli_note(c, "no generations yet: nothing was applied under this root");
 	if (c->output != OUTPUT_JSON && c->verbose >= 0)

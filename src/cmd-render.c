@@ -89,7 +89,8 @@ static void print_json(const char *out_dir, const struct profile *p, enum profil
 		}
 		buf_printf(&b, ",\"needs_restart\":%s}", a->needs_restart ? "true" : "false");
 	}
-	buf_adds(&b, "]}\n");
+	buf_adds(&b, "]");
+	cli_json_end(&b);
 	cli_json_print(&b);
 	buf_free(&b);
 }

@@ -672,6 +672,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		host_unit = !p->unit && unit[0] ? unit : NULL;
 		restart_close(&rx);
 	}
+	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {
 		plan_free(&res->plan);
@@ -754,6 +755,22 @@ static void note_manifest_objects(const struct engine_opts *o, const struct plan
 	}
 }
 
+/*
+ * The role generation g's files were for: as it records it; one from before
+ * the role was recorded says it only through the unit it restarted (a name
+ * with "agent" in it), else fallback.
+ */
+static enum profile_role generation_role(const struct generation *g, enum profile_role fallback)
+{
+	if (strcmp(g->role, "agent") == 0)
+		return ROLE_AGENT;
+	if (strcmp(g->role, "server") == 0)
+		return ROLE_SERVER;
+	if (g->unit[0] && strcmp(g->unit, "-"))
+		return strstr(g->unit, "agent") ? ROLE_AGENT : ROLE_SERVER;
+	return fallback;
+}
+
 int engine_rollback(const struct profile *p, const char *id_arg, const struct engine_opts *o,
 		    struct engine_result *res)
 {
@@ -810,16 +827,18 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	gen_entries_free(gv, gn);
 	/* the unit the generation restarted; without one, the profile's for this role */
 	if (have_gen && g.unit[0] && strcmp(g.unit, "-")) {
-		/* the unit it restarted says the role it was applied for */
-		role = strstr(g.unit, "agent") ? ROLE_AGENT : ROLE_SERVER;
+		role = generation_role(&g, ROLE_SERVER);
 		r = prepare_restart(p, o, &res->plan, ROLE_SERVER, g.unit, &rx);
-	}
-	else if ((r = resolve_role(p, o, &role, NULL, 0, unit, sizeof(unit))) == 0)
+	} else if ((r = resolve_role(p, o, &role, NULL, 0, unit, sizeof(unit))) == 0) {
 		r = prepare_restart(p, o, &res->plan, role, !p->unit && unit[0] ? unit : NULL, &rx);
+		if (have_gen)
+			role = generation_role(&g, role);
+	}
 	if (r < 0) {
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
+	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	note_manifest_objects(o, &res->plan);
 	if (have_gen)
 		txn_set_profile(t, g.profile);

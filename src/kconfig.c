@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "k3s_keys.h"
 #include "keff.h"
+#include "validate.h"
 #include "ynode.h"
 
 /* ---- line breaks, as YAML 1.1 reads them (libyaml, and K3s's parser) ---- */
@@ -57,6 +58,14 @@ static size_t line_end(const char *t, size_t len, size_t i)
 			return i + b;
 	}
 	return len;
+}
+
+/* Where the text of the line holding t[i] ends: at its line break. */
+static size_t line_text_end(const char *t, size_t len, size_t i)
+{
+	while (i < len && !brk_len(t, len, i))
+		i++;
+	return i;
 }
 
 /* The file's own line break, for every line we add. */
@@ -229,6 +238,39 @@ static int append_comment(struct buf *b, const char *controls)
 	return controls ? buf_printf(b, "  # CIS %s", controls) : 0;
 }
 
+/*
+ * Whether t[0, len) is exactly the mark append_comment writes: "# CIS " and
+ * control IDs (1.2.9, k3s-cis-1.24:4.2.6) joined by ", ", nothing after. A
+ * user's comment that only starts like it ("# CIS 1.2.9 - ours, keep",
+ * "# CIS benchmark") is not the mark: what carries it, k3s-harden may remove.
+ */
+bool kconfig_is_mark(const char *t, size_t len)
+{
+	size_t i = 6;
+
+	if (len <= 6 || memcmp(t, "# CIS ", 6) != 0)
+		return false;
+	for (;;) {
+		char id[64];
+		size_t l = 0;
+
+		while (i + l < len && t[i + l] != ',')
+			l++;
+		if (l == 0 || l >= sizeof(id) || memchr(t + i, '\0', l))
+			return false;
+		memcpy(id, t + i, l);
+		id[l] = '\0';
+		if (!valid_control_id(id))
+			return false;
+		i += l;
+		if (i == len)
+			return true;
+		if (len - i < 3 || t[i + 1] != ' ')
+			return false;
+		i += 2;
+	}
+}
+
 /* ---- merging ---- */
 
 struct merger {
@@ -246,6 +288,8 @@ struct merger {
 	size_t n_released;
 	const struct ynode **stale;      /* our own entries (marked # CIS) of flags the profile no longer sets */
 	size_t n_stale;
+	const struct ynode **gone;       /* keys removed whole: our settings and lists the profile no longer sets */
+	size_t n_gone;
 	struct diags *d;
 };
 
@@ -644,7 +688,7 @@ static int plan_list(struct merger *M, struct list_merge *L)
 	const char *enable = NULL;
 	size_t i;
 
-	L->want = calloc(L->l->n, sizeof(*L->want));
+	L->want = calloc(L->l->n + 1, sizeof(*L->want));
 	L->seen = calloc(L->l->n + 1, sizeof(*L->seen));
 	if (!L->want || !L->seen)
 		return -ENOMEM;
@@ -747,6 +791,22 @@ static int new_items(struct merger *M, const struct list_merge *L, struct buf *b
 	return r;
 }
 
+/* Whether a user's entry we rewrite may carry our mark: only if, read as
+ * ours next time, it would stay as it is (a plugin of the user's that we
+ * drop from our own entries keeps it the user's). */
+static bool markable(const struct list_merge *L, const struct entry *e)
+{
+	char *mine;
+	bool same;
+
+	if (e->own || !L->l->args[e->arg].drop_own)
+		return true;
+	mine = arg_text(&L->l->args[e->arg], e->node->value, true);
+	same = mine && strcmp(mine, L->want[e->arg]) == 0;
+	free(mine);
+	return same;
+}
+
 /* Write occurrence o anew: a block list under its key (a flow list in a
  * flow mapping), its surviving entries first. */
 static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
@@ -755,7 +815,7 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	const struct ynode *v = o->val;
 	size_t indent = o->key->start.col - 1 + 2, i, at;
 	struct buf b = BUF_INIT, items = BUF_INIT;
-	bool first = true, last = oi + 1 == L->n_occ;
+	bool first = true, last = oi + 1 == L->n_occ, emptied, whole;
 	const char *anchor = kept_anchor(M, v);
 	int r = anchor ? 0 : release_anchor(M, v);
 
@@ -771,8 +831,8 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			if (r == 0)
 				r = write_value(M, &items, val, false);
 		} else if (r == 0) {
-			r = block_item(M, &items, indent, val,
-				       e->arg >= 0 ? L->l->args[e->arg].controls : NULL);
+			r = block_item(M, &items, indent, val, e->arg >= 0 && markable(L, e) ?
+				       L->l->args[e->arg].controls : NULL);
 		}
 		first = false;
 	}
@@ -789,7 +849,8 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	}
 	/* the value goes; the key's line (and its comment) stays; items follow it,
 	 * or an empty [] goes right after the colon */
-	if (items.len == 0) {
+	emptied = items.len == 0;
+	if (emptied) {
 		bool colon;
 		size_t spot = after_colon(M, o->key, &colon);
 
@@ -811,11 +872,13 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 		if (!anchor)
 			while (from > 0 && (M->text[from - 1] == ' ' || M->text[from - 1] == '\t'))
 				from--;
+		/* a block list now `[]` after its key: its lines go, no blank one stays */
+		whole = emptied && at == v->end.index && at_line_start(M->text, from);
 		if (anchor)
 			r = buf_printf(&b, "&%s", anchor);
 		if (r == 0 && at != v->end.index && k < M->len && !brk_len(M->text, M->len, k))
 			r = buf_addc(&b, ' ');
-		if (r == 0 && at == v->end.index)
+		if (r == 0 && at == v->end.index && !whole)
 			r = buf_addc(&b, '\n');
 		if (r == 0)
 			r = edit_addb(M, from, k, &b);
@@ -848,14 +911,13 @@ static bool own_item(const struct merger *M, const struct occ *o, const struct y
 	 * (a block scalar's end is on a later line, maybe before our comment) */
 	if (n->end.line != n->start.line || strchr("|>", M->text[n->start.index]))
 		return false;
-	eol = line_end(M->text, M->len, n->end.index);
+	eol = line_text_end(M->text, M->len, n->end.index);
 	for (i = n->end.index; i < eol && (M->text[i] == ' ' || M->text[i] == '\t'); i++)
 		;
-	if (eol - i < 6 || memcmp(M->text + i, "# CIS ", 6) != 0)
+	if (i == n->end.index || !kconfig_is_mark(M->text + i, eol - i))
 		return false;
 	c = M->text + i;
-	for (i = (size_t)(c - M->text); i < M->len && !brk_len(M->text, M->len, i); i++)
-		;
+	i = eol;
 	if (from)
 		*from = (size_t)(c - M->text);
 	if (to)
@@ -988,7 +1050,6 @@ static int keep_own_configs(struct merger *M, const struct list_merge *L)
 	for (i = 0; i < L->n_ent; i++) {
 		const struct entry *e = &L->ent[i];
 		const struct cfg_arg *a = e->arg >= 0 ? &L->l->args[e->arg] : NULL;
-		size_t eol;
 
 		if (!a || e->dup || strcmp(keff_flag_value(e->node->value), a->value) == 0)
 			continue;
@@ -997,8 +1058,7 @@ static int keep_own_configs(struct merger *M, const struct list_merge *L)
 				break;
 		if (f == sizeof(files) / sizeof(files[0]))
 			continue;
-		eol = line_end(M->text, M->len, e->node->end.index);
-		if (memmem(M->text + e->node->end.index, eol - e->node->end.index, "# CIS ", 6))
+		if (e->own)
 			continue;
 		diags_add_field(M->d, M->label, e->node->start.line, e->node->start.col, L->l->name,
 			  "%s: '%s' names your own %s; k3s-harden writes its own to '%s' and would drop "
@@ -1037,6 +1097,273 @@ static int merge_list(struct merger *M, const struct cfg_list *l)
 	return r;
 }
 
+/* ---- what an earlier profile wrote and this one does not ---- */
+
+static const struct cfg_setting *managed_setting(const struct k3s_model *m, const char *name,
+						 size_t len);
+static const struct cfg_list *managed_list(const struct k3s_model *m, const char *name, size_t len);
+
+/* A key's option name, without the `+` of `name+:`. */
+static size_t key_name_len(const struct ynode *k)
+{
+	return k->len > 1 && k->value[k->len - 1] == '+' ? k->len - 1 : k->len;
+}
+
+static bool same_name(const struct ynode *a, const struct ynode *b)
+{
+	size_t l = key_name_len(a);
+
+	return l == key_name_len(b) && memcmp(a->value, b->value, l) == 0;
+}
+
+static bool only_blanks(const char *t, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (t[from] != ' ' && t[from] != '\t')
+			return false;
+	return true;
+}
+
+static int note_gone(struct merger *M, const struct ynode *key)
+{
+	const struct ynode **v = realloc(M->gone, (M->n_gone + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	M->gone = v;
+	M->gone[M->n_gone++] = key;
+	return 0;
+}
+
+/* Where the line before the one starting at ls starts, or ls when there is none. */
+static size_t prev_line(const char *t, size_t ls)
+{
+	size_t k;
+
+	for (k = 3; k > 0; k--)
+		if (ls >= k && brk_len(t, ls, ls - k) == k)
+			return line_start(t, ls - k);
+	return ls;
+}
+
+/* Whether the line before the one starting at ls is, after blanks, our mark. */
+static bool mark_above(const struct merger *M, size_t ls)
+{
+	size_t pl = prev_line(M->text, ls), p = pl;
+
+	if (pl == ls)
+		return false;
+	while (p < ls && (M->text[p] == ' ' || M->text[p] == '\t'))
+		p++;
+	return kconfig_is_mark(M->text + p, line_text_end(M->text, M->len, p) - p);
+}
+
+/* The key "name:" alone on its line (blanks before and after, no comment). */
+static bool bare_key_line(const struct merger *M, const struct ynode *k)
+{
+	size_t ls = line_start(M->text, k->start.index), p = k->end.index;
+
+	if (k->anchor || !only_blanks(M->text, ls, k->start.index) || p >= M->len || M->text[p] != ':')
+		return false;
+	return only_blanks(M->text, p + 1, line_text_end(M->text, M->len, p));
+}
+
+/*
+ * Root key i as a setting we wrote and this profile does not set: one
+ * `key: value` line, marked as tail_setting and the template mark it (our
+ * comment alone on the line above, at the key's column) or with our mark
+ * after the value. Anything else about it (a second key of the name, an
+ * anchor, a tag, a value over several lines) makes it the user's.
+ * [*from, *to) are its lines, the mark's included.
+ */
+static bool stale_setting(const struct merger *M, const struct k3s_model *m, size_t i,
+			  size_t *from, size_t *to)
+{
+	const struct ynode *k = M->root->keys[i], *v = M->root->items[i];
+	size_t ls = line_start(M->text, k->start.index), p, e, j, pl;
+
+	if (M->flow || k->alias || k->anchor || v->kind != YN_SCALAR || v->block || v->alias ||
+	    v->anchor || key_name_len(k) != k->len || k3s_key_arg_list(k->value, NULL) ||
+	    managed_setting(m, k->value, k->len) || managed_list(m, k->value, k->len))
+		return false;
+	for (j = 0; j < M->root->n; j++)
+		if (j != i && same_name(M->root->keys[j], k))
+			return false;
+	if (!only_blanks(M->text, ls, k->start.index) || k->end.index >= M->len ||
+	    M->text[k->end.index] != ':' || v->end.index <= v->start.index ||
+	    v->start.line != k->start.line || v->end.line != k->start.line ||
+	    !only_blanks(M->text, k->end.index + 1, v->start.index) || v->start.index == k->end.index + 1)
+		return false;
+	e = line_text_end(M->text, M->len, v->end.index);
+	for (p = v->end.index; p < e && (M->text[p] == ' ' || M->text[p] == '\t'); p++)
+		;
+	*to = line_end(M->text, M->len, v->end.index);
+	*from = ls;
+	if (p < e && (p == v->end.index || !kconfig_is_mark(M->text + p, e - p)))
+		return false;
+	pl = prev_line(M->text, ls);
+	if (pl < ls && (i == 0 || pl >= M->root->items[i - 1]->end.index) &&
+	    pl + (k->start.index - ls) <= M->len) {
+		size_t q = pl;
+
+		while (q < pl + (k->start.index - ls) && M->text[q] == ' ')
+			q++;
+		if (q == pl + (k->start.index - ls) &&
+		    kconfig_is_mark(M->text + q, line_text_end(M->text, M->len, q) - q))
+			*from = pl;
+	}
+	/* marked after its value, above it, or both; a mark left right above
+	 * what we remove would mark the key after it */
+	return (p < e || *from < ls) && !mark_above(M, *from);
+}
+
+/* Whether every value of the option is a list of single values (what
+ * collect_list takes); anything else is the user's and left alone. */
+static bool plain_list(const struct merger *M, const struct ynode *k)
+{
+	size_t i, j;
+
+	for (i = 0; i < M->root->n; i++) {
+		const struct ynode *v = M->root->items[i];
+
+		if (!same_name(M->root->keys[i], k))
+			continue;
+		if (v->kind == YN_MAP)
+			return false;
+		for (j = 0; v->kind == YN_SEQ && j < v->n; j++)
+			if (v->items[j]->kind != YN_SCALAR)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Occurrence o, all of whose entries are ours, can go whole: its key alone
+ * on its line, nothing between its items but blanks, and no earlier key of
+ * the name that a plain key would stop overriding. Returns the end of its
+ * lines, or 0.
+ */
+static size_t whole_occ_end(const struct merger *M, const struct occ *o)
+{
+	const struct ynode *v = o->val;
+	size_t pos, j, t;
+
+	if (v->kind != YN_SEQ || v->anchor || !bare_key_line(M, o->key) ||
+	    mark_above(M, line_start(M->text, o->key->start.index)))
+		return 0;
+	for (j = 0; j < M->root->n && M->root->keys[j] != o->key; j++)
+		if (o->key->len == key_name_len(o->key) && same_name(M->root->keys[j], o->key))
+			return 0;
+	pos = line_end(M->text, M->len, o->key->end.index);
+	for (j = 0; j < v->n; j++) {
+		size_t ls = line_start(M->text, v->items[j]->start.index);
+
+		if (!own_item(M, o, v->items[j], NULL, NULL) || ls < pos)
+			return 0;
+		for (t = pos; t < ls; t++)
+			if (!strchr(" \t\r\n", M->text[t]))
+				return 0;
+		pos = node_line_end(M, v->items[j]);
+	}
+	return pos;
+}
+
+/*
+ * Our entries in an argument list this profile writes nothing into go;
+ * the user's stay as they are. A list left with none of its entries goes
+ * whole where it can, else it becomes `name: []`.
+ */
+static int drop_stale_list(struct merger *M, const struct cfg_list *l)
+{
+	struct list_merge L;
+	size_t i, j;
+	bool any = false;
+	int r;
+
+	memset(&L, 0, sizeof(L));
+	L.l = l;
+	r = collect_list(M, &L);
+	for (i = 0; r == 0 && i < L.n_ent; i++) {
+		L.ent[i].own = own_item(M, &L.occ[L.ent[i].occ], L.ent[i].node, NULL, NULL);
+		any = any || L.ent[i].own;
+	}
+	if (r == 0 && any)
+		r = plan_list(M, &L);
+	for (i = 0; r == 0 && any && i < L.n_occ; i++) {
+		struct occ *o = &L.occ[i];
+		bool mine = false;
+		size_t end;
+
+		for (j = o->first; j < o->first + o->n; j++)
+			mine = mine || L.ent[j].own;
+		if (!mine)
+			continue;
+		if (o->kept) {
+			r = edit_occ(M, &L, i);
+		} else if ((end = whole_occ_end(M, o)) != 0) {
+			for (j = 0; j < o->val->n && r == 0; j++)
+				r = release_anchor(M, o->val->items[j]);
+			if (r == 0)
+				r = edit_add(M, line_start(M->text, o->key->start.index), end, "", 0);
+			if (r == 0)
+				r = note_gone(M, o->key);
+		} else {
+			r = rewrite_occ(M, &L, i);
+		}
+	}
+	list_merge_free(&L);
+	return r;
+}
+
+/*
+ * What an earlier profile (another K3s version, benchmark or role) wrote
+ * and this one no longer sets: our marked entries of the argument lists it
+ * writes nothing into, and our marked settings. The user's lines stay.
+ */
+static int drop_stale(struct merger *M, const struct k3s_model *m)
+{
+	size_t i, j, from, to;
+	int r = 0;
+
+	if (m->n_settings + m->n_lists == 0)
+		return 0;       /* nothing of ours would be left to hold the mapping */
+	for (i = 0; i < M->root->n && r == 0; i++) {
+		const struct ynode *k = M->root->keys[i];
+		size_t nl = key_name_len(k);
+		struct cfg_list l = { NULL, NULL, 0 };
+
+		for (j = 0; j < i && !same_name(M->root->keys[j], k); j++)
+			;
+		if (j < i || managed_list(m, k->value, nl) || !plain_list(M, k))
+			continue;
+		l.name = strndup(k->value, nl);
+		if (!l.name)
+			return -ENOMEM;
+		if (k3s_key_arg_list(l.name, NULL))
+			r = drop_stale_list(M, &l);
+		free(l.name);
+	}
+	for (i = 0; i < M->root->n && r == 0; i++)
+		if (stale_setting(M, m, i, &from, &to)) {
+			r = edit_add(M, from, to, "", 0);
+			if (r == 0)
+				r = note_gone(M, M->root->keys[i]);
+		}
+	return r;
+}
+
+/* Position at, moved to the start of an edit that replaces it (the lines of
+ * a stale setting removed there). */
+static size_t before_edits(const struct merger *M, size_t at)
+{
+	size_t i;
+
+	for (i = 0; i < M->e.n; i++)
+		if (M->e.v[i].start < at && at < M->e.v[i].end)
+			at = M->e.v[i].start;
+	return at;
+}
+
 /* New keys go where the root mapping ends, indented like its keys (inside
  * the braces of a flow mapping), not after a `...` or at column 0. */
 static int place_tail(struct merger *M)
@@ -1071,7 +1398,7 @@ static int place_tail(struct merger *M)
 		if (at < M->len)
 			at = line_end(M->text, M->len, at);
 		else if (block_at_eof(M->root, M->len))
-			at = line_start(M->text, M->root->keys[0]->start.index);   /* before the first key */
+			at = before_edits(M, line_start(M->text, M->root->keys[0]->start.index));   /* before the first key */
 		if (at < 3 && M->len >= 3 && memcmp(M->text, "\xef\xbb\xbf", 3) == 0)
 			at = 3;
 		else
@@ -1168,7 +1495,11 @@ static struct vopt *view_build(const struct ynode *root)
 	return v;
 }
 
-static int canon(const struct ynode *n, bool strings, struct buf *b)
+static bool is_stale(const struct merger *M, const struct ynode *n);
+static bool is_gone(const struct merger *M, const struct ynode *key);
+
+/* M (the old file's merger, or NULL): our stale entries are left out. */
+static int canon(const struct merger *M, const struct ynode *n, bool strings, struct buf *b)
 {
 	size_t i;
 	int r = 0;
@@ -1180,33 +1511,30 @@ static int canon(const struct ynode *n, bool strings, struct buf *b)
 	}
 	r = buf_addc(b, n->kind == YN_MAP ? '{' : '[');
 	for (i = 0; i < n->n && r == 0; i++) {
+		if (!n->keys && M && is_stale(M, n->items[i]))
+			continue;
 		if (n->keys)
-			r = canon(n->keys[i], false, b);
+			r = canon(M, n->keys[i], false, b);
 		if (r == 0)
-			r = canon(n->items[i], strings && !n->keys, b);
+			r = canon(M, n->items[i], strings && !n->keys, b);
 	}
 	return r ? r : buf_addc(b, n->kind == YN_MAP ? '}' : ']');
 }
 
-/* Serialise what an option ends up with, from entries [from, to) of a view. */
-static int view_value(const struct vopt *v, size_t from, size_t to, bool strings, struct buf *b)
+/* Serialise what an option ends up with, from entries [from, to) of a view;
+ * with M, as the old file would read without what the merge removes of ours. */
+static int view_value(const struct merger *M, const struct vopt *v, size_t from, size_t to,
+		      struct buf *b)
 {
 	size_t i, start = from;
 	int r = 0;
 
 	for (i = from; i < to; i++)
-		if (v[i].key->len == v[i].nlen)
+		if (v[i].key->len == v[i].nlen && !(M && is_gone(M, v[i].key)))
 			start = i;
-	for (i = start; i < to && r == 0; i++) {
-		const struct ynode *n = v[i].val;
-		size_t j;
-
-		if (n->kind == YN_SEQ && strings)
-			for (j = 0; j < n->n && r == 0; j++)
-				r = canon(n->items[j], true, b);
-		else
-			r = canon(n, strings, b);
-	}
+	for (i = start; i < to && r == 0; i++)
+		if (!(M && is_gone(M, v[i].key)))
+			r = canon(M, v[i].val, false, b);
 	return r;
 }
 
@@ -1276,7 +1604,6 @@ static char *user_entry(const struct ynode *it, const char *enable)
 	return s;
 }
 
-/* A managed list: the user's other entries, in order, and ours, last. */
 static bool is_stale(const struct merger *M, const struct ynode *n)
 {
 	size_t i;
@@ -1286,6 +1613,27 @@ static bool is_stale(const struct merger *M, const struct ynode *n)
 			return true;
 	return false;
 }
+
+static bool is_gone(const struct merger *M, const struct ynode *key)
+{
+	size_t i;
+
+	for (i = 0; i < M->n_gone; i++)
+		if (M->gone[i] == key)
+			return true;
+	return false;
+}
+
+/* Whether every key of view run [from, to) goes whole. */
+static bool run_gone(const struct merger *M, const struct vopt *v, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (!is_gone(M, v[from].key))
+			return false;
+	return true;
+}
+
+/* A managed list: the user's other entries, in order, and ours, last. */
 
 static bool list_holds(const struct merger *M, const struct cfg_list *l, const struct vopt *ov,
 		       size_t of, size_t ot, const struct vopt *nv, size_t nf, size_t nt,
@@ -1412,15 +1760,17 @@ static int verify_merge(const struct merger *M, const struct buf *out, const str
 		} else if (l) {
 			if (c < 0 || !list_holds(M, l, c == 0 ? ov : NULL, i, ie, nv, j, je, &why))
 				what = l->name;
+		} else if (c < 0 && run_gone(M, ov, i, ie)) {
+			;       /* ours, from an earlier profile */
 		} else if (c != 0) {
 			what = cur->key->value;
 			why = c < 0 ? "it would be gone" : "it would be added";
 		} else {
 			buf_reset(&a);
 			buf_reset(&b);
-			r = view_value(ov, i, ie, false, &a);
+			r = view_value(M, ov, i, ie, &a);
 			if (r == 0)
-				r = view_value(nv, j, je, false, &b);
+				r = view_value(NULL, nv, j, je, &b);
 			if (r < 0)
 				goto out;
 			if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))
@@ -1521,6 +1871,8 @@ int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exi
 		r = merge_setting(&M, &m->settings[i]);
 	for (i = 0; i < m->n_lists && r == 0; i++)
 		r = merge_list(&M, &m->lists[i]);
+	if (r == 0 && !M.flow)
+		r = drop_stale(&M, m);
 	if (r == 0)
 		r = place_tail(&M);
 	if (r == 0)
@@ -1542,6 +1894,7 @@ out:
 	buf_free(&M.tail);
 	free(M.released);
 	free(M.stale);
+	free(M.gone);
 	ynode_free(M.root);
 	return r;
 }

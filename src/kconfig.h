@@ -45,6 +45,14 @@ int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exi
 			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
 			struct diags *d);
 
+/*
+ * Whether t[0, len) is exactly the comment k3s-harden marks its own lines
+ * with: "# CIS " and control IDs joined by ", " ("# CIS 1.2.9, 1.2.14"),
+ * nothing after. Our marked entries and settings that a later profile no
+ * longer sets are removed by the merge; anything else stays the user's.
+ */
+bool kconfig_is_mark(const char *t, size_t len);
+
 /* One configuration file, in the order K3s reads them. */
 struct kconfig_file {
 	const char *label;      /* path shown in messages */

@@ -95,6 +95,28 @@ static int add_arg(struct k3s_model *m, const char *list, const char *flag,
 	return a->flag && a->value ? 0 : -ENOMEM;
 }
 
+/* What the audit section writes (apiserver_args below), flag by flag. */
+static const struct { const char *flag, *field; } audit_flags[] = {
+	{ "audit-log-path", "audit.log_dir" },
+	{ "audit-policy-file", "audit.level" },
+	{ "audit-log-maxage", "audit.max_age" },
+	{ "audit-log-maxbackup", "audit.max_backup" },
+	{ "audit-log-maxsize", "audit.max_size" },
+};
+
+const char *audit_field_for_flag(const char *flag)
+{
+	size_t i;
+
+	if (!flag)
+		return NULL;
+	flag += strspn(flag, "-");
+	for (i = 0; i < sizeof(audit_flags) / sizeof(audit_flags[0]); i++)
+		if (!strcmp(audit_flags[i].flag, flag))
+			return audit_flags[i].field;
+	return NULL;
+}
+
 char *audit_log_path(const struct audit *a)
 {
 	char *s;

@@ -50,5 +50,11 @@ void k3s_model_free(struct k3s_model *m);
 
 /* Path of the audit log file: log_dir + "/" + log_file (caller frees). */
 char *audit_log_path(const struct audit *a);
+/*
+ * The field of the profile's audit section that kube-apiserver flag FLAG
+ * (leading dashes allowed) is written from: "audit.max_age" for
+ * audit-log-maxage; NULL for a flag audit does not write.
+ */
+const char *audit_field_for_flag(const char *flag);
 
 #endif

@@ -78,6 +78,7 @@ struct txn {
 	struct txn_opts o;
 	char profile[64];
 	char unit[128];
+	char role[16];                  /* "" when not set: no role line */
 	int state_fd, backups_fd, lock_fd;
 	struct dirfds *dirs;            /* each directory of the root opened once per transaction */
 	char noted[4096];               /* the directory note_missing_dirs last did for a file */
@@ -302,6 +303,8 @@ static int manifest_text(struct txn *t, struct buf *b)
 	r = buf_printf(b, "k3s-harden-generation 1\nid %s\ntime %lld\nprofile %s\nkind %s\nunit %s\n"
 		       "retention %u\n", t->id, (long long)time(NULL), t->profile, t->o.kind,
 		       t->unit[0] ? t->unit : "-", t->o.retention);
+	if (r == 0 && t->role[0])
+		r = buf_printf(b, "role %s\n", t->role);
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 		char flags[8];
@@ -337,7 +340,8 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		p += l + (nl ? 1 : 0);
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
-		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1)
+		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1 ||
+		    sscanf(line, "role %15s", g->role) == 1)
 			continue;
 		if (line[0] && line[1] == ' ' && gen_kind_of(line[0], &kind) == 0) {
 			struct gen_entry e;
@@ -1369,6 +1373,12 @@ void txn_set_unit(struct txn *t, const char *unit)
 	for (i = 0; t->unit[i]; i++)
 		if ((unsigned char)t->unit[i] <= ' ')
 			t->unit[i] = '_';
+}
+
+void txn_set_role(struct txn *t, const char *role)
+{
+	snprintf(t->role, sizeof(t->role), "%s",
+		 role && (strcmp(role, "server") == 0 || strcmp(role, "agent") == 0) ? role : "");
 }
 
 const char *txn_generation(const struct txn *t)

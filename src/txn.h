@@ -32,6 +32,8 @@ struct generation {
 	char profile[64];
 	char kind[16];          /* apply, rollback */
 	char unit[128];         /* the unit restarted for it, or "-" */
+	char role[16];          /* server or agent, what its files were for; "" in
+				 * generations from before the role was recorded */
 	char state[32];         /* prepared, committed, rolled-back, interrupted */
 	bool restart_pending;
 	size_t files;
@@ -116,6 +118,8 @@ const char *txn_generation(const struct txn *t);
 /* The profile and the K3s unit recorded in the next generation's manifest. */
 void txn_set_profile(struct txn *t, const char *profile);
 void txn_set_unit(struct txn *t, const char *unit);
+/* The node role ("server" or "agent") recorded in the next generation's manifest. */
+void txn_set_role(struct txn *t, const char *role);
 const struct txn_stats *txn_stats(const struct txn *t);
 void txn_close(struct txn *t);
 

@@ -377,6 +377,16 @@ check "benchmarks k3s-cis-1.9: 1.2.17 covered by audit.max_age" grep -qE '^1\.2\
 check "benchmarks k3s-cis-1.9: 1.2.1 covered by K3s's default" grep -qE '^1\.2\.1 +covered +K3s default ' "$tmp/out"
 check "benchmarks k3s-cis-1.9: 1.1.1 n/a" grep -qE '^1\.1\.1 +n/a ' "$tmp/out"
 check "benchmarks k3s-cis-1.9: 5.1.1 manual" grep -qE '^5\.1\.1 +manual ' "$tmp/out"
+# coverage is what the built-in profile of the same name sets
+run "$bin" benchmarks k3s-cis-1.24
+check "benchmarks k3s-cis-1.24: 5.2.2 covered by pod_security_policy (PSA is 1.25+)" grep -qE '^5\.2\.2 +covered +pod_security_policy ' "$tmp/out"
+check "benchmarks k3s-cis-1.24: 1.2.10 manual (its profile has no EventRateLimit)" grep -qE '^1\.2\.10 +manual ' "$tmp/out"
+check "benchmarks k3s-cis-1.24: 1.2.32 covered by k3s.args (the guide's cipher suites)" grep -qE '^1\.2\.32 +covered +k3s\.args ' "$tmp/out"
+check "benchmarks k3s-cis-1.24: 5.2.11 manual (no PSP field for Windows HostProcess)" grep -qE '^5\.2\.11 +manual ' "$tmp/out"
+run "$bin" benchmarks k3s-cis-1.11
+check "benchmarks k3s-cis-1.11: 4.2.12 covered by k3s.args (1.29+ guide)" grep -qE '^4\.2\.12 +covered +k3s\.args ' "$tmp/out"
+run "$bin" benchmarks k3s-cis-2.1
+check "benchmarks k3s-cis-2.1: 5.2.13 (unmasked procmount) covered by pod_security" grep -qE '^5\.2\.13 +covered +pod_security ' "$tmp/out"
 run "$bin" --k3s-version "$K3S_V" benchmarks k3s-cis-1.9 --output json
 check "benchmarks json: 130 controls" bash -c "grep -o '\"coverage\"' '$tmp/out' | wc -l | grep -qx 130"
 run "$bin" --k3s-version "$K3S_V" benchmarks nope

@@ -169,24 +169,39 @@ else
 fi
 
 # server files an earlier run left on what a unit shows to be an agent:
-# named with how to remove them, never touched; a user's own are not named
+# named with how to remove them, never touched; a user's own are not named.
+# In config.yaml, our marked server-only lines (secrets-encryption, the
+# kube-apiserver-arg and kube-controller-manager-arg entries) are ours to remove.
 mk 'server: https://s:6443\ntoken: t\n'
 run "$bin" --root "$R" --role server apply
 mkdir -p "$R/var/lib/rancher/k3s/server/manifests"
 echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/my-app.yaml"
 echo '# mine' >"$R/var/lib/rancher/k3s/server/manifests/k3s-harden-mine-too.yaml"
 unit k3s-agent.service '/usr/local/bin/k3s agent'
-( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/before.sum"
+sums() { ( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' ! -path ./etc/rancher/k3s/config.yaml -exec sha256sum {} + | sort ); }
+sums >"$tmp/before.sum"
 ours=$(server_files | grep -vc 'my-app\|mine-too')
 for cmd in diff apply; do
 	run "$bin" --root "$R" "$cmd"
-	check "$cmd on an agent with our old server files: exit 0" [ "$rc" = 0 ]
+	check "$cmd on an agent with our old server files: exit $([ $cmd = diff ] && echo 1 || echo 0)" [ "$rc" = "$([ $cmd = diff ] && echo 1 || echo 0)" ]
 	check "... names the generation that created them and how to remove them" has "this host is an agent, but k3s-harden generation 000001 (profile k3s-cis-[0-9.]*) created $ours server files that K3s agents do not read: /var/lib/rancher/k3s/server/psa.yaml, /var/lib/rancher/k3s/server/audit.yaml, .*remove them (rm $R/var/lib/rancher/k3s/server/psa.yaml .*k3s-harden rollback 000001" "$tmp/err"
-	check "... and our secrets-encryption line, at its place" has "warning: /etc/rancher/k3s/config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001" "$tmp/err"
+	check "... no 'remove the line' for our own secrets-encryption: the merge removes it" hasnt "secrets-encryption is server-only" "$tmp/err"
 	check "... not the user's manifests" hasnt "my-app.yaml\|k3s-harden-mine-too" "$tmp/err"
+	[ "$cmd" = diff ] && check "... diff removes our secrets-encryption and kube-apiserver-arg" \
+		bash -c "grep -qx -- '-secrets-encryption: true' '$tmp/out' && grep -qx -- '-kube-apiserver-arg:' '$tmp/out'"
 done
-( cd "$R" && find . -type f ! -path './var/lib/k3s-harden/*' -exec sha256sum {} + | sort ) >"$tmp/after.sum"
-check "... nothing was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
+sums >"$tmp/after.sum"
+check "... no other file was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
+check "... config.yaml: our server-only lines are gone" hasnt "secrets-encryption\|kube-apiserver-arg\|kube-controller-manager-arg" "$R/etc/rancher/k3s/config.yaml"
+check "... the user's lines stay" bash -c "grep -qx 'server: https://s:6443' '$R/etc/rancher/k3s/config.yaml' && grep -qx 'token: t' '$R/etc/rancher/k3s/config.yaml'"
+# our secrets-encryption line whose mark the user took off is theirs to remove: named
+mk 'server: https://s:6443\ntoken: t\n'
+run "$bin" --root "$R" --role server apply
+sed -i '/^# CIS .*$/{N;/\nsecrets-encryption:/s/^[^\n]*\n//}' "$R/etc/rancher/k3s/config.yaml"
+unit k3s-agent.service '/usr/local/bin/k3s agent'
+run "$bin" --root "$R" diff
+check "an unmarked secrets-encryption a generation added: named with its line" has "warning: /etc/rancher/k3s/config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001" "$tmp/err"
+check "... and kept" hasnt "^-secrets-encryption" "$tmp/out"
 run "$bin" --root "$R" --output json apply
 check "... with --output json, stdout is the result document" json 'd["result"] == "ok"'
 # the same files without a unit (weak evidence): no such warning
@@ -313,6 +328,27 @@ run "$bin" help apply --output json
 check "help apply --output json is the same" cmp -s "$tmp/out" "$tmp/apply.json"
 run "$bin" --output json help no-such-command
 check "help of an unknown command in JSON: exit 2, a failure document" json 'd["exit_code"] == 2 and "unknown command" in d["diagnostics"][0]["message"]'
+
+# --- a successful command's JSON carries the run's warnings, as a failure's does
+mk 'token: x\nno-such-k3s-key: 1\n'
+w='d["diagnostics"] and any(x["severity"] == "warning" and "no-such-k3s-key" in x["message"] and x["file"] == "/etc/rancher/k3s/config.yaml" and x["line"] == 2 for x in d["diagnostics"])'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json diff
+check "diff --output json (exit 1): the unknown key's warning is in diagnostics" eval '[ "$rc" = 1 ] && json "$w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json apply
+check "apply --output json (ok): the warning is in diagnostics" eval '[ "$rc" = 0 ] && json "d[\"result\"] == \"ok\" and $w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json apply
+check "a no-op apply --output json: still there" eval '[ "$rc" = 0 ] && json "d[\"changed\"] is False and $w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json check
+check "check --output json: the warning is in diagnostics" eval 'json "$w"'
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json rollback --force
+check "rollback --output json (ok): a diagnostics array (rollback reads no configuration)" eval '[ "$rc" = 0 ] && json "d[\"result\"] == \"ok\" and isinstance(d[\"diagnostics\"], list)"'
+printf 'disable-network-policy: true\n' >"$R/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R" --role server --k3s-version 1.30 --output json render
+check "render --output json: its warning is in diagnostics" eval '[ "$rc" = 0 ] && json "any(\"nothing enforces them\" in x[\"message\"] and x[\"severity\"] == \"warning\" for x in d[\"diagnostics\"])"'
+for cmd in history benchmarks "benchmarks k3s-cis-1.9"; do
+	run "$bin" --root "$R" --output json $cmd
+	check "$cmd --output json: a diagnostics array" eval '[ "$rc" = 0 ] && json "d[\"diagnostics\"] == []"'
+done
 
 echo "# hosts.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "k3s_version.h"
 
 struct fx {
 	char root[64];
@@ -96,12 +97,19 @@ static void policies(struct fx *f)
 	put(f, "/var/lib/rancher/k3s/server/manifests/np.yaml", text, 0600);
 }
 
+/* Checked as check does for the built-in k3s-cis-1.9 at K3s 1.27: its
+ * settings say which control a profile setting serves. */
 static void run_check(struct fx *f, const char *kubectl, struct check_report *R)
 {
 	struct check_opts o = { f->root, "k3s-cis-1.9", true, kubectl != NULL, false, NULL, kubectl, NULL };
 	struct diags d = { NULL, 0, 0 };
+	struct profile_doc *doc = NULL;
 
+	assert_int_equal(profile_load("k3s-cis-1.9", &doc, &d), 0);
+	assert_int_equal(k3s_env_apply(doc->p, "1.27", NULL, &d, &d), 0);
+	o.profile = doc->p;
 	assert_int_equal(check_run(&o, R, &d), 0);
+	profile_doc_free(doc);
 	diags_free(&d);
 }
 

@@ -295,6 +295,67 @@ static void test_engine_live_restart_and_drift(void **state)
 	free(v);
 }
 
+/* Each generation records the role its files were for; rollback's evidence
+ * uses it, not a guess from the unit's name (an agent's unit need not say
+ * "agent"); a generation from before the role was recorded still guesses. */
+static void test_engine_generation_records_role(void **state)
+{
+	struct fx *f = *state;
+	struct engine_result res;
+	struct profile_doc *doc;
+	struct engine_opts o;
+	struct generation g;
+	struct gen_entry *e = NULL;
+	size_t n = 0;
+	char *ev;
+
+	write_file(f->profile, "extends: cis\nname: t\nrole: auto\nunit: k3s-node.service\n"
+		   "restart: { job_timeout: 1s, settle: 0s, health_command: [] }\n");
+	live_root(f);
+	doc = load(f);
+	o = opts(f, true);
+	o.role = "agent";
+	engine_apply(doc->p, &o, &res);
+	assert_int_equal(res.outcome, ENGINE_DONE);
+	assert_true(res.restarted);
+	engine_result_free(&res);
+	assert_int_equal(txn_read_generation(f->root, "000001", &g, &e, &n), 0);
+	gen_entries_free(e, n);
+	assert_string_equal(g.unit, "k3s-node.service");
+	assert_string_equal(g.role, "agent");
+	/* rollback without --role: the generation says agent, its unit's name does not */
+	o.role = NULL;
+	assert_int_equal(engine_rollback(doc->p, NULL, &o, &res), 0);
+	assert_int_equal(res.outcome, ENGINE_DONE);
+	engine_result_free(&res);
+	assert_int_equal(txn_read_generation(f->root, "000002", &g, &e, &n), 0);
+	gen_entries_free(e, n);
+	assert_string_equal(g.role, "agent");
+	ev = slurp(f, TXN_STATE_DIR "/backups/000002/evidence.json");
+	assert_non_null(ev);
+	assert_non_null(strstr(ev, "\"role\":\"agent\""));
+	free(ev);
+	profile_doc_free(doc);
+}
+
+/* A manifest without a role line (an older k3s-harden) reads as "". */
+static void test_engine_old_generation_without_role(void **state)
+{
+	struct fx *f = *state;
+	struct generation g;
+	struct gen_entry *e = NULL;
+	size_t n = 0;
+
+	put(f, TXN_STATE_DIR "/backups/000004/manifest",
+	    "k3s-harden-generation 1\nid 000004\ntime 1700000000\nprofile cis\nkind apply\n"
+	    "unit k3s-agent.service\nretention 10\n");
+	put(f, TXN_STATE_DIR "/backups/000004/state", "committed");
+	assert_int_equal(txn_read_generation(f->root, "000004", &g, &e, &n), 0);
+	gen_entries_free(e, n);
+	assert_string_equal(g.role, "");
+	assert_string_equal(g.unit, "k3s-agent.service");
+}
+
 static void test_engine_plan_knows_the_host_changed(void **state)
 {
 	struct fx *f = *state;
@@ -461,6 +522,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_rollback_returns_the_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_missing_unit_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_live_restart_and_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_generation_records_role, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_old_generation_without_role, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_plan_knows_the_host_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_prints_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_plan_modes, setup, teardown),

@@ -511,6 +511,131 @@ static void test_kconfig_own_entries_follow_profile(void **state)
 	assert_effective_and_stable(f, out);
 }
 
+/* What an earlier profile wrote and this one does not set goes: our marked
+ * entries of lists it writes nothing into, our marked settings; the user's
+ * lines, and comments that only look like our mark, stay byte for byte. */
+static void test_kconfig_stale_entries_go(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	out = merge(f, "# CIS 1.1.9\n"
+		    "write-kubeconfig-mode: \"0600\"\n"
+		    "node-label:\n  - a=b  # CIS 1.2.3\n"
+		    "kube-scheduler-arg:\n"
+		    "  - profiling=false  # CIS 1.4.1\n"
+		    "  - bind-address=127.0.0.1\n"
+		    "  - v=2  # CIS 1.4.2 - I keep this\n"
+		    "kube-proxy-arg:\n  - metrics-bind-address=127.0.0.1  # CIS k3s-cis-1.24:4.2.99\n"
+		    "etcd-arg:\n  - quota-backend-bytes=1  # CIS 2.1\n  - foo=1  # cis 1.2\n"
+		    "token: abc  # CIS 1.2.3, 1.2.4\n"
+		    "keep1: 1  # CIS\n"
+		    "keep2: 2  # CIS 1.2.3,1.2.4\n"
+		    "keep3: 3  # CIS 1.2.3 \n"
+		    "# CIS benchmark, section 1\n"
+		    "keep4: 4\n"
+		    "  # CIS 1.2.3\n"
+		    "keep5: 5\n", true);
+	assert_null(strstr(out, "write-kubeconfig-mode"));
+	assert_null(strstr(out, "1.1.9"));
+	assert_non_null(strstr(out, "node-label:\n  - a=b  # CIS 1.2.3\n"));
+	assert_non_null(strstr(out, "kube-scheduler-arg:\n  - bind-address=127.0.0.1\n"
+				    "  - v=2  # CIS 1.4.2 - I keep this\n"));
+	assert_null(strstr(out, "profiling"));
+	assert_null(strstr(out, "kube-proxy-arg"));
+	assert_non_null(strstr(out, "etcd-arg:\n  - foo=1  # cis 1.2\n"));
+	assert_null(strstr(out, "quota-backend-bytes"));
+	assert_null(strstr(out, "token"));
+	assert_non_null(strstr(out, "keep1: 1  # CIS\nkeep2: 2  # CIS 1.2.3,1.2.4\nkeep3: 3  # CIS 1.2.3 \n"
+				    "# CIS benchmark, section 1\nkeep4: 4\n  # CIS 1.2.3\nkeep5: 5\n"));
+	assert_effective_and_stable(f, out);
+
+	/* a list left with none of its entries: whole where nothing else is on
+	 * its lines, `[]` where its key line carries the user's comment */
+	out = merge(f, "kube-scheduler-arg+:\n  - profiling=false  # CIS 1.4.1\n\n"
+		    "  - bind-address=1  # CIS 1.4.2\n", true);
+	assert_null(strstr(out, "kube-scheduler-arg"));
+	assert_effective_and_stable(f, out);
+	out = merge(f, "kube-scheduler-arg:  # mine\n  - profiling=false  # CIS 1.4.1\n", true);
+	assert_non_null(strstr(out, "kube-scheduler-arg: []  # mine\n"));
+	assert_null(strstr(out, "profiling"));
+	assert_effective_and_stable(f, out);
+	/* a mark left right above what goes would mark the next key: it goes
+	 * with it, or what it marks stays */
+	out = merge(f, "# CIS 1.0.9\nfoo: abc  # CIS 1.2.3\nkeep: 1\n", true);
+	assert_true(strncmp(out, "keep: 1\n", 8) == 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "# CIS 1.1\n# CIS 1.2\nfoo: 1\nbar: 2\n", true);
+	assert_true(strncmp(out, "# CIS 1.1\n# CIS 1.2\nfoo: 1\nbar: 2\n", 30) == 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "# CIS 1.0\nkube-proxy-arg:\n  - a=1  # CIS 1.2\nkeep: 1\n", true);
+	assert_true(strncmp(out, "# CIS 1.0\nkube-proxy-arg: []\nkeep: 1\n", 36) == 0);
+	assert_effective_and_stable(f, out);
+	/* new keys go before the first key when a block scalar ends the file:
+	 * before our stale setting there, not inside its removed lines */
+	out = merge(f, "# CIS 1.1.9\nfoo: \"0600\"\nbar: |\n  text", true);
+	assert_null(strstr(out, "foo"));
+	assert_non_null(strstr(out, "bar: |\n  text"));
+	assert_effective_and_stable(f, out);
+	/* a flow list carries no mark: the user's */
+	out = merge(f, "kube-scheduler-arg: [profiling=false]  # CIS 1.4.1\n", true);
+	assert_non_null(strstr(out, "kube-scheduler-arg: [profiling=false]  # CIS 1.4.1\n"));
+	/* a plain key that overrides an earlier one stays, emptied: else the
+	 * earlier list would come back */
+	out = merge(f, "kube-scheduler-arg+: [a=1]\nkube-scheduler-arg:\n  - profiling=false  # CIS 1.4.1\n", true);
+	assert_non_null(strstr(out, "kube-scheduler-arg+: [a=1]\nkube-scheduler-arg: []\n"));
+	assert_effective_and_stable(f, out);
+	/* a setting the profile sets keeps its line and mark */
+	out = merge(f, "# CIS 4.2.6\nprotect-kernel-defaults: true\n", true);
+	assert_true(strncmp(out, "# CIS 4.2.6\nprotect-kernel-defaults: true\n", 40) == 0);
+	/* our mark in a managed list must be exact too */
+	out = merge(f, "kube-apiserver-arg:\n  - old-flag=1  # CIS 1.2.99 (mine)\n  - gone-flag=1  # CIS 1.2.98\n", true);
+	assert_non_null(strstr(out, "  - old-flag=1  # CIS 1.2.99 (mine)\n"));
+	assert_null(strstr(out, "gone-flag"));
+	assert_effective_and_stable(f, out);
+}
+
+/* A server turned agent: the server's own lists and settings go, the
+ * user's entries in them stay. */
+static void test_kconfig_server_to_agent(void **state)
+{
+	struct fx *f = *state;
+	struct render_opts ro = { NULL, ROLE_AGENT };
+	struct artifacts arts = { NULL, 0, 0 };
+	struct k3s_model agent;
+	struct buf in = BUF_INIT;
+	char *fresh = NULL;
+	size_t i, fresh_len = 0;
+
+	assert_int_equal(k3s_model_build(f->doc->p, ROLE_AGENT, &agent), 0);
+	assert_int_equal(render_profile(f->doc->p, &ro, &arts, &f->d), 0);
+	for (i = 0; i < arts.n; i++)
+		if (strstr(arts.v[i].path, "/etc/rancher/k3s/config.yaml")) {
+			fresh = strdup(arts.v[i].data);
+			fresh_len = arts.v[i].len;
+		}
+	assert_non_null(fresh);
+	assert_int_equal(buf_printf(&in, "%skube-controller-manager-arg+:\n  - bind-address=127.0.0.1\n",
+				    merge(f, "", false)), 0);
+	buf_reset(&f->out);
+	assert_int_equal(kconfig_merge("config.yaml", in.data, in.len, true, &agent, fresh, fresh_len,
+				       &f->out, &f->d), 0);
+	assert_null(strstr(f->out.data, "secrets-encryption"));
+	assert_null(strstr(f->out.data, "kube-apiserver-arg"));
+	assert_null(strstr(f->out.data, "\nkube-controller-manager-arg:"));
+	assert_non_null(strstr(f->out.data, "kube-controller-manager-arg+:\n  - bind-address=127.0.0.1\n"));
+	assert_non_null(strstr(f->out.data, "protect-kernel-defaults: true\n"));
+	assert_non_null(strstr(f->out.data, "kubelet-arg:\n"));
+	/* what the agent writes is the agent's fresh file, plus the user's list */
+	buf_reset(&in);
+	assert_int_equal(buf_printf(&in, "%skube-controller-manager-arg+:\n  - bind-address=127.0.0.1\n", fresh), 0);
+	assert_string_equal(f->out.data, in.data);
+	buf_free(&in);
+	free(fresh);
+	artifacts_free(&arts);
+	k3s_model_free(&agent);
+}
+
 static void test_kconfig_guide_placeholder(void **state)
 {
 	struct fx *f = *state;
@@ -643,6 +768,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_guide_placeholder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_own_entries_follow_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_own_admission_config_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_stale_entries_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_server_to_agent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_many_keys, setup, teardown),

@@ -223,7 +223,7 @@ static void test_profile_builtin_cis(void **state)
 	assert_true(p->pod_security->enabled);
 	assert_int_equal(p->pod_security->api_version, PSA_API_V1);
 	assert_string_equal(p->pod_security->path, "/var/lib/rancher/k3s/server/psa.yaml");
-	assert_int_equal(p->pod_security->controls_count, 13);
+	assert_int_equal(p->pod_security->controls_count, 14);
 	assert_int_equal(p->pod_security->defaults.enforce, PSA_RESTRICTED);
 	assert_string_equal(p->pod_security->defaults.enforce_version, "latest");
 	assert_int_equal(p->pod_security->exemptions.namespaces_count, 2);
@@ -294,7 +294,7 @@ static void test_profile_builtin_cis_agent(void **state)
 	/* `pod_security: { enabled: false }` merges into cis's mapping */
 	assert_false(p->pod_security->enabled);
 	assert_int_equal(p->pod_security->exemptions.namespaces_count, 2);
-	assert_int_equal(p->pod_security->controls_count, 13);
+	assert_int_equal(p->pod_security->controls_count, 14);
 	assert_false(p->event_rate_limit->enabled);
 	assert_int_equal(p->event_rate_limit->limits_count, 1);
 	assert_false(p->audit->enabled);

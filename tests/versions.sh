@@ -233,5 +233,34 @@ check "and the PodSecurityPolicy plugin" grep -q 'enable-admission-plugins=.*Pod
 run "$bin" --root "$R" --k3s-version 1.24 diff
 check "after rollback, 1.24 has nothing left to do" [ "$rc" = 0 ]
 
+# --- a profile that no longer sets what an earlier one wrote: k3s-cis-1.24 on a
+# server, then the default for 1.30 once the host is an agent. Our marked
+# server-only settings and list entries go, the user's stay byte for byte.
+S=$tmp/stale; server_root "$S"; C=$S/etc/rancher/k3s/config.yaml
+run "$bin" -p k3s-cis-1.24 --root "$S" --k3s-version 1.24 apply
+check "stale: apply k3s-cis-1.24 on a server: exit 0" [ "$rc" = 0 ]
+sed -i 's/^kube-controller-manager-arg:$/&\n  - node-monitor-period=4s\n  - node-cidr-mask-size=24  # CIS 1.3.1 (mine)/' "$C"
+printf 'kube-scheduler-arg:\n  - bind-address=127.0.0.1\n# CIS 1.1.1, my note\nnode-name: n1\n' >>"$C"
+grep -v '^  - \|^kube-apiserver-arg:\|^kube-controller-manager-arg:\|^# CIS 1.2.30, 1.2.31$\|^secrets-encryption:' "$C" >"$tmp/stale-user"
+cp "$C" "$tmp/stale-before"
+mkdir -p "$S/etc/systemd/system"
+printf '[Service]\nExecStart=/usr/local/bin/k3s agent\n' >"$S/etc/systemd/system/k3s-agent.service"
+run "$bin" --root "$S" --k3s-version 1.30 apply
+check "stale: apply the default on the agent at 1.30: exit 0" [ "$rc" = 0 ]
+check "stale: our secrets-encryption and its mark are gone" bash -c "! grep -q 'secrets-encryption\|1.2.30, 1.2.31' '$C'"
+check "stale: our kube-apiserver-arg is gone" bash -c "! grep -q 'kube-apiserver-arg\|audit-log\|PodSecurityPolicy' '$C'"
+check "stale: our kube-controller-manager-arg entries are gone" bash -c "! grep -q 'terminated-pod-gc-threshold\|use-service-account-credentials' '$C'"
+check "stale: the user's entries stay in order, a look-alike comment included" \
+	[ "$(grep -A2 -x 'kube-controller-manager-arg:' "$C")" = "$(printf 'kube-controller-manager-arg:\n  - node-monitor-period=4s\n  - node-cidr-mask-size=24  # CIS 1.3.1 (mine)')" ]
+check "stale: the user's other lines stay" bash -c "grep -v '^  - ' '$C' | grep -vx 'kube-controller-manager-arg:\|kubelet-arg:' | diff - <(grep -v '^  - \|^kube-controller-manager-arg:\|^kubelet-arg:' '$tmp/stale-user') >/dev/null"
+check "stale: kube-scheduler-arg and node-name are the user's" \
+	[ "$(grep -A3 -x 'kube-scheduler-arg:' "$C")" = "$(printf 'kube-scheduler-arg:\n  - bind-address=127.0.0.1\n# CIS 1.1.1, my note\nnode-name: n1')" ]
+check "stale: the agent's kubelet-arg is there" grep -q '^  - streaming-connection-idle-timeout=5m  # CIS' "$C"
+run "$bin" --root "$S" --k3s-version 1.30 diff
+check "stale: diff after the apply: nothing to do" [ "$rc" = 0 ] && [ ! -s "$tmp/out" ]
+run "$bin" --root "$S" rollback
+check "stale: rollback: exit 0" [ "$rc" = 0 ]
+check "stale: rollback restores config.yaml byte for byte" cmp -s "$C" "$tmp/stale-before"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

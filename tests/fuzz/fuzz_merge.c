@@ -5,7 +5,9 @@
  *    an alias that receives an anchor moved off a managed value);
  *  - the result parses, K3s reads every managed value as the profile
  *    wants it, every other option reads exactly as before, every user
- *    entry of a managed list is still there in order;
+ *    entry of a managed list is still there in order; the only other edits
+ *    remove what carries our exact "# CIS <IDs>" mark (our entries of a list
+ *    and our settings an earlier profile wrote);
  *  - merging the result again changes nothing.
  * A refusal is fine, except one that says the merge itself went wrong.
  */
@@ -95,8 +97,105 @@ static int nullish(const struct ynode *n)
 		!strcmp(n->value, "Null") || !strcmp(n->value, "NULL"));
 }
 
-/* Append a description of node n to b (values only, style for scalars). */
-static void describe(struct buf *b, const struct ynode *n, int style)
+/* The text being described (old or new), for the marks. */
+static const char *txt;
+static size_t txt_len;
+
+static int eol_at(size_t i)
+{
+	return txt[i] == '\n' || txt[i] == '\r';
+}
+
+/* Whether txt[i..] up to its line's end is exactly "# CIS " and IDs like
+ * 1.2.3 or k3s-cis-1.24:4.2.6 joined by ", " (written apart from the merge's). */
+static int mark_at(size_t i)
+{
+	size_t e = i;
+	const char *p, *end;
+
+	while (e < txt_len && !eol_at(e))
+		e++;
+	if (e - i < 7 || memcmp(txt + i, "# CIS ", 6))
+		return 0;
+	for (p = txt + i + 6, end = txt + e;;) {
+		const char *q = p, *c;
+		int digits = 0;
+
+		while (q < end && *q != ',')
+			q++;
+		c = memchr(p, ':', (size_t)(q - p));
+		if (c) {
+			if (c == p)
+				return 0;
+			for (; p < c; p++)
+				if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+					return 0;
+			p++;
+		}
+		for (; p < q; p++)
+			if (*p >= '0' && *p <= '9')
+				digits = 1;
+			else if (*p == '.' && digits)
+				digits = 0;
+			else
+				return 0;
+		if (!digits)
+			return 0;
+		if (q == end)
+			return 1;
+		if (end - q < 3 || q[1] != ' ')
+			return 0;
+		p = q + 2;
+	}
+}
+
+/* A one-line node followed on its line by blanks and our mark. */
+static int trailing_mark(const struct ynode *n)
+{
+	size_t i = n->end.index;
+
+	if (n->start.line != n->end.line || i >= txt_len || (txt[i] != ' ' && txt[i] != '\t'))
+		return 0;
+	while (i < txt_len && (txt[i] == ' ' || txt[i] == '\t'))
+		i++;
+	return mark_at(i);
+}
+
+/* Our mark alone on the line before key k (blanks before it allowed). */
+static int mark_above(const struct ynode *k)
+{
+	size_t i = k->start.index;
+
+	while (i > 0 && !eol_at(i - 1))
+		i--;
+	if (i == 0)
+		return 0;
+	i--;
+	if (i > 0 && txt[i] == '\n' && txt[i - 1] == '\r')
+		i--;
+	while (i > 0 && !eol_at(i - 1))
+		i--;
+	while (i < txt_len && txt[i] == ' ')
+		i++;
+	return mark_at(i);
+}
+
+/* An option the profile does not manage that holds our marked lines. */
+static int marked_value(const struct ynode *k, const struct ynode *v)
+{
+	size_t j;
+
+	if (v->kind == YN_SCALAR)
+		return !v->block && (trailing_mark(v) || mark_above(k));
+	for (j = 0; v->kind == YN_SEQ && !v->flow && j < v->n; j++)
+		if (v->items[j]->kind == YN_SCALAR && !v->items[j]->block && trailing_mark(v->items[j]))
+			return 1;
+	return 0;
+}
+
+/* Append a description of node n to b (values only, style for scalars);
+ * with skip_marked, the marked items of a block list are left out. */
+static void describe(struct buf *b, const struct ynode *n, int style, int skip_marked)
 {
 	size_t i;
 
@@ -108,8 +207,10 @@ static void describe(struct buf *b, const struct ynode *n, int style)
 	buf_addc(b, n->kind == YN_MAP ? '{' : '[');
 	for (i = 0; i < n->n; i++) {
 		if (n->keys)
-			describe(b, n->keys[i], 1);
-		describe(b, n->items[i], style);
+			describe(b, n->keys[i], 1, 0);
+		if (!(skip_marked && n->kind == YN_SEQ && !n->flow && n->items[i]->kind == YN_SCALAR &&
+		      !n->items[i]->block && trailing_mark(n->items[i])))
+			describe(b, n->items[i], style, 0);
 	}
 	buf_addc(b, '}');
 }
@@ -130,19 +231,48 @@ static void option(struct buf *b, const struct ynode *root, const char *name, si
 		if (name_len(root->keys[i]) != len || memcmp(root->keys[i]->value, name, len))
 			continue;
 		if (!l) {
-			describe(b, v, 1);
+			/* what carries our mark may go: it is left out on both sides */
+			struct buf one = BUF_INIT;
+
+			describe(&one, v, 1, 1);
+			/* a list left empty may go whole */
+			if (one.len && !(v->kind == YN_SEQ && one.len == 2))
+				buf_add(b, one.data, one.len);
+			buf_free(&one);
 			continue;
 		}
 		for (j = 0; j < (v->kind == YN_SEQ ? v->n : 1); j++) {
 			const struct ynode *it = v->kind == YN_SEQ ? v->items[j] : v;
 
+			/* our marked entries of flags no longer set may go */
+			if (v->kind == YN_SEQ && !v->flow && it->kind == YN_SCALAR && !it->block &&
+			    trailing_mark(it))
+				continue;
 			if (it->kind == YN_SCALAR && !nullish(it) && !is_managed_flag(l, it->value))
 				buf_printf(b, "%zu:%s,", it->len, it->value);
 		}
 	}
 }
 
-static void same_options(const struct ynode *a, const struct ynode *b)
+/* Whether the option named like key k is, in root (text t), one setting
+ * marked as ours: the merge may remove it whole. */
+static int our_setting(const struct ynode *root, const char *t, size_t len, const struct ynode *k)
+{
+	size_t i, n = 0, l = name_len(k);
+	int marked = 0;
+
+	txt = t;
+	txt_len = len;
+	for (i = 0; i < root->n; i++)
+		if (name_len(root->keys[i]) == l && !memcmp(root->keys[i]->value, k->value, l)) {
+			n++;
+			marked = root->items[i]->kind == YN_SCALAR && marked_value(root->keys[i], root->items[i]);
+		}
+	return n == 1 && marked;
+}
+
+static void same_options(const struct ynode *a, const char *at, size_t alen, const struct ynode *b,
+			 const char *bt, size_t blen)
 {
 	size_t i, pass;
 
@@ -156,9 +286,14 @@ static void same_options(const struct ynode *a, const struct ynode *b)
 
 			if (m == 1)
 				continue;
+			txt = at;
+			txt_len = alen;
 			option(&p, a, x->keys[i]->value, len, m == 2 ? list_of(x->keys[i]->value, len) : NULL);
+			txt = bt;
+			txt_len = blen;
 			option(&q, b, x->keys[i]->value, len, m == 2 ? list_of(x->keys[i]->value, len) : NULL);
-			if (p.len != q.len || (p.len && memcmp(p.data, q.data, p.len)))
+			if ((p.len != q.len || (p.len && memcmp(p.data, q.data, p.len))) &&
+			    !(q.len == 0 && our_setting(a, at, alen, x->keys[i])))
 				abort();
 			buf_free(&p);
 			buf_free(&q);
@@ -175,10 +310,18 @@ static int in_managed(const struct ynode *root, const char *t, size_t len, size_
 		const struct ynode *k = root->keys[i], *v = root->items[i];
 		size_t from = k->start.index, to = v->end.index;
 
-		if (!managed(k->value, name_len(k)))
+		if (!managed(k->value, name_len(k)) && !marked_value(k, v))
 			continue;
 		while (from > 0 && t[from - 1] != '\n' && t[from - 1] != '\r')
 			from--;
+		if (!managed(k->value, name_len(k)) && from > 0) {
+			/* the mark on the line above goes with what it marks */
+			from--;
+			if (from > 0 && t[from] == '\n' && t[from - 1] == '\r')
+				from--;
+			while (from > 0 && t[from - 1] != '\n' && t[from - 1] != '\r')
+				from--;
+		}
 		while (to < len && t[to] != '\n' && t[to] != '\r')
 			to++;
 		while (to < len && (t[to] == '\n' || t[to] == '\r'))
@@ -242,11 +385,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ynode_parse("new", out.data, out.len, YN_ALLOW_ALIAS, &neu, &d) < 0 || neu->kind != YN_MAP)
 		abort();
 	if (old) {
+		txt = in;
+		txt_len = size;
 		for (i = 0; i < n; i++)
 			if (sp[i].end > sp[i].start && !in_managed(old, in, size, sp[i].start, sp[i].end) &&
 			    !in_alias(old, sp[i].start, sp[i].end))
 				abort();
-		same_options(old, neu);
+		same_options(old, in, size, neu, out.data, out.len);
 	}
 	{
 		struct kconfig_file f = { "config.yaml", out.data, out.len, true };
