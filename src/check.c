@@ -1630,9 +1630,8 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 	R->E = (struct keff)KEFF_INIT;
 	R->server = o->server;
 	R->profile = o->profile;
-	r = benchmark_load(name, &R->bench, d);
-	if (r < 0)
-		return r;
+	if (!(R->bench = benchmark_find(name)))
+		return -ENOENT;
 	if (o->k3s_version)
 		R->k3s_version = strdup(o->k3s_version);
 	version = o->k3s_version ? o->k3s_version : R->bench->k3s_max;
@@ -1748,8 +1747,6 @@ void check_report_free(struct check_report *R)
 	diags_free(&R->refuse);
 	diags_free(&R->notes);
 	free(R->k3s_version);
-	if (R->bench)
-		benchmark_free(R->bench);
 	memset(R, 0, sizeof(*R));
 }
 

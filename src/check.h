@@ -30,7 +30,7 @@ struct check_control {
 };
 
 struct check_report {
-	struct benchmark *bench;
+	const struct benchmark *bench;
 	bool server;
 	char *k3s_version;      /* known installed version, or NULL */
 	struct components comps;
