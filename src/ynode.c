@@ -7,33 +7,48 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "hidx.h"
+
 #define YN_MAX_DEPTH 64
 #define YN_MAX_ALIAS_NODES 100000
 /* Smaller maps are scanned: cheaper than hashing. */
 #define YN_INDEX_MIN 8
 
+/* File names, each kept once for the nodes to point at; hashed: check parses 10,000 manifests. */
 static char **interned;
-static size_t n_interned;
+static size_t n_interned, cap_interned;
+static struct hidx interned_idx;
+
+static const char *interned_at(const void *ctx, size_t pos, size_t *len)
+{
+	(void)ctx;
+	*len = strlen(interned[pos]);
+	return interned[pos];
+}
 
 static const char *ynode_intern(const char *file)
 {
+	long at = hidx_find(&interned_idx, file, strlen(file), interned_at, NULL);
 	char **v, *s;
-	size_t i;
 
-	for (i = 0; i < n_interned; i++)
-		if (strcmp(interned[i], file) == 0)
-			return interned[i];
-	s = strdup(file);
-	v = realloc(interned, (n_interned + 1) * sizeof(*v));
-	if (!s || !v) {
+	if (at >= 0)
+		return interned[at];
+	if (n_interned == cap_interned) {
+		size_t cap = cap_interned ? 2 * cap_interned : 16;
+
+		if (!(v = realloc(interned, cap * sizeof(*v))))
+			return NULL;
+		interned = v;
+		cap_interned = cap;
+	}
+	if (!(s = strdup(file)))
+		return NULL;
+	interned[n_interned] = s;
+	if (hidx_add(&interned_idx, n_interned, interned_at, NULL) < 0) {
 		free(s);
-		if (v)
-			interned = v;
 		return NULL;
 	}
-	interned = v;
-	interned[n_interned++] = s;
-	return s;
+	return interned[n_interned++];
 }
 
 void ynode_intern_free(void)
@@ -43,8 +58,9 @@ void ynode_intern_free(void)
 	for (i = 0; i < n_interned; i++)
 		free(interned[i]);
 	free(interned);
+	hidx_free(&interned_idx);
 	interned = NULL;
-	n_interned = 0;
+	n_interned = cap_interned = 0;
 }
 
 struct ynode *ynode_new(enum ynode_kind kind, const char *file)
