@@ -1,33 +1,121 @@
 /* The CIS benchmark tables, compiled in (tools/bench-gen.c, benchmark_data.h). */
 #include "benchmark.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "benchmark_data.h"
 
+static const char *str(uint32_t off)
+{
+	return off == BGEN_NONE ? NULL : benchmark_pool + off;
+}
+
+/* Every table's name and range (what picking one needs), once. */
+static void make_heads(void)
+{
+	static bool done;
+	size_t i;
+
+	if (done)
+		return;
+	for (i = 0; i < benchmark_n_tables; i++) {
+		const struct bgen_table *g = &benchmark_gen_tables[i];
+		struct benchmark *b = &benchmark_rt_tables[i];
+
+		b->name = benchmark_rt_names[i] = str(g->name);
+		b->title = str(g->title);
+		b->k3s_min = str(g->k3s_min);
+		b->k3s_max = str(g->k3s_max);
+		b->source = str(g->source);
+		b->controls = NULL;
+		b->n_controls = g->n_controls;
+	}
+	done = true;
+}
+
+/* Table i with its controls, made on first use. */
+static const struct benchmark *make_table(size_t i)
+{
+	const struct bgen_table *g = &benchmark_gen_tables[i];
+	struct benchmark *b = &benchmark_rt_tables[i];
+	uint32_t j, k;
+
+	make_heads();
+	if (b->controls)
+		return b;
+	for (j = g->controls; j < g->controls + g->n_controls; j++) {
+		const struct bgen_control *gc = &benchmark_gen_controls[j];
+		struct bench_control *c = &benchmark_rt_controls[j];
+
+		c->id = str(gc->id);
+		c->key = str(gc->key);
+		c->title = str(gc->title);
+		c->section = str(gc->section);
+		c->scored = gc->scored;
+		c->type = str(gc->type);
+		c->assessment = str(gc->assessment);
+		c->skip = gc->skip;
+		c->role = (enum bench_role)gc->role;
+		c->remedy = (enum bench_remedy)gc->remedy;
+		c->note = str(gc->note);
+		c->test.component = str(gc->component);
+		c->test.config = str(gc->config);
+		c->test.config_file = str(gc->config_file);
+		c->test.file = str(gc->file);
+		c->test.multiple = gc->multiple;
+		c->test.bin_op = str(gc->bin_op);
+		c->test.items = gc->n_items ? &benchmark_rt_items[gc->items] : NULL;
+		c->test.n_items = gc->n_items;
+		for (k = gc->items; k < gc->items + gc->n_items; k++) {
+			const struct bgen_item *gi = &benchmark_gen_items[k];
+			struct bench_item *it = &benchmark_rt_items[k];
+
+			it->flag = str(gi->flag);
+			it->path = str(gi->path);
+			it->op = str(gi->op);
+			it->value = str(gi->value);
+		}
+	}
+	b->controls = &benchmark_rt_controls[g->controls];
+	return b;
+}
+
 /* Chronological, as the Makefile lists the tables (BENCH_TABLES). */
 const char *const *benchmark_names(size_t *n)
 {
+	make_heads();
 	*n = benchmark_n_tables;
-	return benchmark_table_names;
+	return benchmark_rt_names;
 }
 
 const struct benchmark *benchmark_find(const char *name)
 {
 	size_t i;
 
+	make_heads();
 	for (i = 0; i < benchmark_n_tables; i++)
-		if (strcmp(benchmark_tables[i].name, name) == 0)
-			return &benchmark_tables[i];
+		if (strcmp(benchmark_rt_tables[i].name, name) == 0)
+			return make_table(i);
 	return NULL;
 }
 
 const struct bench_key *benchmark_all_keys(size_t *n)
 {
+	static bool done;
+	size_t i;
+
+	if (!done) {
+		for (i = 0; i < benchmark_n_keys; i++) {
+			benchmark_rt_keys[i].key = str(benchmark_gen_keys[i].key);
+			benchmark_rt_keys[i].newest = str(benchmark_gen_keys[i].newest);
+		}
+		done = true;
+	}
 	*n = benchmark_n_keys;
-	return benchmark_key_index;
+	return benchmark_rt_keys;
 }
 
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key)
@@ -103,8 +191,9 @@ const char *benchmark_newest_covering(const char *v, bool (*keep)(const char *na
 {
 	size_t i = benchmark_n_tables;
 
+	make_heads();
 	while (i-- > 0) {
-		const struct benchmark *b = &benchmark_tables[i];
+		const struct benchmark *b = &benchmark_rt_tables[i];
 
 		if ((!keep || keep(b->name)) && (!v || benchmark_covers(b, v)))
 			return b->name;

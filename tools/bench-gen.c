@@ -1,9 +1,9 @@
 /*
  * Build-time generator: loads the CIS benchmark tables (benchmarks/k3s-cis-*.yaml,
- * format in benchmarks/README.md) with libcyaml and writes them as static
- * const C tables, with the index of every stable key to its ID in the newest
- * benchmark that has it, so the binary carries them ready to use and no
- * command parses a table (src/benchmark.c).
+ * format in benchmarks/README.md) with libcyaml and writes them as const C
+ * tables (benchmark_data.h), with the index of every stable key to its ID in
+ * the newest benchmark that has it, so no command parses a table
+ * (src/benchmark.c).
  *
  * usage: bench-gen OUT.c TABLE.yaml...   (tables oldest first)
  *
@@ -18,7 +18,7 @@
 
 #include <cyaml/cyaml.h>
 
-#include "benchmark.h"
+#include "benchmark_data.h"
 
 #define OPT CYAML_FLAG_OPTIONAL
 #define STR_MAX 4096
@@ -106,25 +106,6 @@ static void log_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 		vfprintf(stderr, fmt, args);
 }
 
-/* A C string literal, or NULL; every byte outside plain ASCII (and '?', no trigraphs) as octal. */
-static void cstr(FILE *out, const char *s)
-{
-	if (!s) {
-		fputs("NULL", out);
-		return;
-	}
-	putc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?')
-			putc(c, out);
-		else
-			fprintf(out, "\\%03o", c);
-	}
-	putc('"', out);
-}
-
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -193,65 +174,81 @@ static struct benchmark *load(const char *path)
 	return b;
 }
 
-static void emit_table(FILE *out, const struct benchmark *b, unsigned t)
+/*
+ * Every string once, in one pool; a table refers to it by offset, so the
+ * generated data holds no pointers and the binary has nothing to relocate
+ * at start (benchmark.c makes the structs of a table when it is first used).
+ */
+struct pool {
+	struct buf_s {
+		char *data;
+		size_t len, cap;
+	} text;
+	uint32_t *slot;         /* offset + 1; 0 empty */
+	size_t cap;
+};
+
+static uint64_t fnv(const char *s)
 {
-	unsigned i, j;
+	uint64_t h = 1469598103934665603ULL;
 
-	for (i = 0; i < b->n_controls; i++) {
-		const struct bench_test *x = &b->controls[i].test;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
 
-		if (!x->n_items)
-			continue;
-		fprintf(out, "static const struct bench_item items_%u_%u[] = {\n", t, i);
-		for (j = 0; j < x->n_items; j++) {
-			fputs("\t{ ", out);
-			cstr(out, x->items[j].flag);
-			fputs(", ", out);
-			cstr(out, x->items[j].path);
-			fputs(", ", out);
-			cstr(out, x->items[j].op);
-			fputs(", ", out);
-			cstr(out, x->items[j].value);
-			fputs(" },\n", out);
+static uint32_t pool_add(struct pool *p, const char *s)
+{
+	size_t i, l;
+
+	if (!s)
+		return BGEN_NONE;
+	for (i = fnv(s) & (p->cap - 1); p->slot[i]; i = (i + 1) & (p->cap - 1))
+		if (!strcmp(p->text.data + p->slot[i] - 1, s))
+			return p->slot[i] - 1;
+	l = strlen(s) + 1;
+	if (p->text.len + l > p->text.cap) {
+		p->text.cap = (p->text.len + l) * 2;
+		if (!(p->text.data = realloc(p->text.data, p->text.cap))) {
+			fprintf(stderr, "bench-gen: out of memory\n");
+			exit(1);
 		}
-		fputs("};\n", out);
 	}
-	fprintf(out, "static const struct bench_control controls_%u[] = {\n", t);
+	memcpy(p->text.data + p->text.len, s, l);
+	p->slot[i] = (uint32_t)p->text.len + 1;
+	p->text.len += l;
+	return p->slot[i] - 1;
+}
+
+static void emit_table(FILE *out, struct pool *P, const struct benchmark *b, unsigned *n_items)
+{
+	unsigned i;
+
 	for (i = 0; i < b->n_controls; i++) {
 		const struct bench_control *c = &b->controls[i];
 		const struct bench_test *x = &c->test;
 
-		fputs("\t{ .id = ", out);
-		cstr(out, c->id);
-		fputs(", .key = ", out);
-		cstr(out, c->key);
-		fputs(",\n\t  .title = ", out);
-		cstr(out, c->title);
-		fputs(",\n\t  .section = ", out);
-		cstr(out, c->section);
-		fprintf(out, ", .scored = %s, .type = ", c->scored ? "true" : "false");
-		cstr(out, c->type);
-		fputs(", .assessment = ", out);
-		cstr(out, c->assessment);
-		fprintf(out, ", .skip = %s, .role = %d, .remedy = %d,\n\t  .note = ", c->skip ? "true" : "false",
-			(int)c->role, (int)c->remedy);
-		cstr(out, c->note);
-		fputs(",\n\t  .test = { .component = ", out);
-		cstr(out, x->component);
-		fputs(", .config = ", out);
-		cstr(out, x->config);
-		fputs(", .config_file = ", out);
-		cstr(out, x->config_file);
-		fputs(", .file = ", out);
-		cstr(out, x->file);
-		fprintf(out, ", .multiple = %s, .bin_op = ", x->multiple ? "true" : "false");
-		cstr(out, x->bin_op);
-		if (x->n_items)
-			fprintf(out, ", .items = items_%u_%u, .n_items = %u } },\n", t, i, x->n_items);
-		else
-			fputs(", .items = NULL, .n_items = 0 } },\n", out);
+		fprintf(out, "\t{ %u, %u, %u, %u, %u, %u, %u, %u, %u, %u, %u, %u, %u, %u, %d, %d, %d, %d, %d },\n",
+			pool_add(P, c->id), pool_add(P, c->key), pool_add(P, c->title), pool_add(P, c->section),
+			pool_add(P, c->type), pool_add(P, c->assessment), pool_add(P, c->note),
+			pool_add(P, x->component), pool_add(P, x->config), pool_add(P, x->config_file),
+			pool_add(P, x->file), pool_add(P, x->bin_op), *n_items, x->n_items, c->scored, c->skip,
+			(int)c->role, (int)c->remedy, x->multiple);
+		*n_items += x->n_items;
 	}
-	fputs("};\n\n", out);
+}
+
+static void emit_items(FILE *out, struct pool *P, const struct benchmark *b)
+{
+	unsigned i, j;
+
+	for (i = 0; i < b->n_controls; i++)
+		for (j = 0; j < b->controls[i].test.n_items; j++) {
+			const struct bench_item *it = &b->controls[i].test.items[j];
+
+			fprintf(out, "\t{ %u, %u, %u, %u },\n", pool_add(P, it->flag), pool_add(P, it->path),
+				pool_add(P, it->op), pool_add(P, it->value));
+		}
 }
 
 struct key_ref {
@@ -269,7 +266,7 @@ static int cmp_ref(const void *a, const void *b)
 }
 
 /* Every key once, sorted by strcmp, with "NEWEST-BENCHMARK:ID". */
-static int emit_keys(FILE *out, struct benchmark **b, unsigned n)
+static size_t emit_keys(FILE *out, struct pool *P, struct benchmark **b, unsigned n)
 {
 	struct key_ref *v;
 	size_t k = 0, cap = 0, i, m = 0;
@@ -278,13 +275,15 @@ static int emit_keys(FILE *out, struct benchmark **b, unsigned n)
 	for (t = 0; t < n; t++)
 		cap += b[t]->n_controls;
 	v = malloc(cap * sizeof(*v));
-	if (!v)
-		return -1;
+	if (!v) {
+		fprintf(stderr, "bench-gen: out of memory\n");
+		exit(1);
+	}
 	for (t = 0; t < n; t++)
 		for (c = 0; c < b[t]->n_controls; c++)
 			v[k++] = (struct key_ref){ b[t]->controls[c].key, t, c };
 	qsort(v, k, sizeof(*v), cmp_ref);
-	fputs("const struct bench_key benchmark_key_index[] = {\n", out);
+	fputs("const struct bgen_key benchmark_gen_keys[] = {\n", out);
 	for (i = 0; i < k; i++) {
 		char label[256];
 
@@ -292,28 +291,47 @@ static int emit_keys(FILE *out, struct benchmark **b, unsigned n)
 			continue;
 		snprintf(label, sizeof(label), "%s:%s", b[v[i].table]->name,
 			 b[v[i].table]->controls[v[i].control].id);
-		fputs("\t{ ", out);
-		cstr(out, v[i].key);
-		fputs(", ", out);
-		cstr(out, label);
-		fputs(" },\n", out);
+		fprintf(out, "\t{ %u, %u },\n", pool_add(P, v[i].key), pool_add(P, label));
 		m++;
 	}
-	fprintf(out, "};\nconst size_t benchmark_n_keys = %zu;\n", m);
+	fputs("};\n", out);
 	free(v);
-	return 0;
+	return m;
+}
+
+/* The pool as string literals; every byte outside plain ASCII (and '?': no trigraphs) in octal. */
+static void emit_pool(FILE *out, const struct pool *P)
+{
+	size_t i;
+
+	fputs("const char benchmark_pool[] =", out);
+	for (i = 0; i < P->text.len; i++) {
+		unsigned char c = (unsigned char)P->text.data[i];
+
+		if (i % 64 == 0)
+			fputs(i ? "\"\n\t\"" : "\n\t\"", out);
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?')
+			putc(c, out);
+		else
+			fprintf(out, "\\%03o", c);
+	}
+	fputs("\";\n", out);
 }
 
 int main(int argc, char **argv)
 {
 	struct benchmark **b;
+	struct pool P;
 	FILE *out;
 	int i, n = argc - 2;
+	unsigned n_controls = 0, n_items = 0;
+	size_t n_keys;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench-gen OUT.c TABLE.yaml...\n");
 		return 2;
 	}
+	memset(&P, 0, sizeof(P));
 	b = calloc((size_t)n, sizeof(*b));
 	if (!b)
 		return 1;
@@ -325,31 +343,36 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
+	P.cap = 1 << 16;
+	if (!(P.slot = calloc(P.cap, sizeof(*P.slot))))
+		return 1;
 	fputs("/* generated by tools/bench-gen.c from benchmarks/k3s-cis-*.yaml; do not edit */\n"
 	      "#include \"benchmark_data.h\"\n\n", out);
+	fputs("const struct bgen_table benchmark_gen_tables[] = {\n", out);
+	for (i = 0; i < n; i++) {
+		fprintf(out, "\t{ %u, %u, %u, %u, %u, %u, %u },\n", pool_add(&P, b[i]->name),
+			pool_add(&P, b[i]->title), pool_add(&P, b[i]->k3s_min), pool_add(&P, b[i]->k3s_max),
+			pool_add(&P, b[i]->source), n_controls, b[i]->n_controls);
+		n_controls += b[i]->n_controls;
+	}
+	fputs("};\nconst struct bgen_control benchmark_gen_controls[] = {\n", out);
 	for (i = 0; i < n; i++)
-		emit_table(out, b[i], (unsigned)i);
-	fputs("const struct benchmark benchmark_tables[] = {\n", out);
-	for (i = 0; i < n; i++) {
-		fputs("\t{ ", out);
-		cstr(out, b[i]->name);
-		fputs(", ", out);
-		cstr(out, b[i]->title);
-		fputs(", ", out);
-		cstr(out, b[i]->k3s_min);
-		fputs(", ", out);
-		cstr(out, b[i]->k3s_max);
-		fputs(", ", out);
-		cstr(out, b[i]->source);
-		fprintf(out, ", controls_%d, %u },\n", i, b[i]->n_controls);
-	}
-	fputs("};\nconst char *const benchmark_table_names[] = {", out);
-	for (i = 0; i < n; i++) {
-		fputs(i ? ", " : " ", out);
-		cstr(out, b[i]->name);
-	}
-	fprintf(out, " };\nconst size_t benchmark_n_tables = %d;\n\n", n);
-	if (emit_keys(out, b, (unsigned)n) < 0 || fclose(out) != 0) {
+		emit_table(out, &P, b[i], &n_items);
+	fputs("};\nconst struct bgen_item benchmark_gen_items[] = {\n", out);
+	for (i = 0; i < n; i++)
+		emit_items(out, &P, b[i]);
+	fputs("};\n", out);
+	n_keys = emit_keys(out, &P, b, (unsigned)n);
+	emit_pool(out, &P);
+	fprintf(out, "\n/* the tables as benchmark.h structs, made at first use (benchmark.c) */\n"
+		"const size_t benchmark_n_tables = %d, benchmark_n_keys = %zu;\n"
+		"struct benchmark benchmark_rt_tables[%d];\n"
+		"const char *benchmark_rt_names[%d];\n"
+		"struct bench_control benchmark_rt_controls[%u];\n"
+		"struct bench_item benchmark_rt_items[%u];\n"
+		"struct bench_key benchmark_rt_keys[%zu];\n",
+		n, n_keys, n, n, n_controls, n_items ? n_items : 1, n_keys);
+	if (fclose(out) != 0) {
 		perror(argv[1]);
 		remove(argv[1]);
 		return 1;
