@@ -1816,18 +1816,12 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 		return r;
 	/* the namespaces of a fresh cluster, then the cluster's own */
 	{
-		const char *data;
-		size_t len;
-		struct ynode *facts = NULL;
 		struct diags fd = { NULL, 0, 0 };
 
-		if (components_facts_text(&data, &len) == 0 && ynode_parse("k3s-components.yaml", data, len, 0, &facts, &fd) == 0) {
-			fresh = ynode_get(facts, "namespaces");
-			for (i = 0; fresh && fresh->kind == YN_SEQ && i < fresh->n; i++)
-				if (sval(fresh->items[i], "name"))
-					ns_get(&x, sval(fresh->items[i], "name"), true);
-		}
-		ynode_free(facts);
+		fresh = ynode_get(components_facts(&fd), "namespaces");
+		for (i = 0; fresh && fresh->kind == YN_SEQ && i < fresh->n; i++)
+			if (sval(fresh->items[i], "name"))
+				ns_get(&x, sval(fresh->items[i], "name"), true);
 		diags_free(&fd);
 	}
 	if (o->cluster && (r = read_cluster(&x, d)) < 0)

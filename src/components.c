@@ -50,29 +50,22 @@ const char *datastore_name(enum datastore ds)
 
 static struct ynode *facts;
 
-int components_facts_text(const char **data, size_t *len)
-{
-	const struct embedded_file *f = embedded_find(embedded_benchmarks, FACTS_NAME);
-
-	if (!f)
-		return -ENOENT;
-	*data = f->data;
-	*len = f->len;
-	return 0;
-}
-
 static int facts_load(struct diags *d)
 {
-	const char *data;
-	size_t len;
+	const struct embedded_file *f;
 
 	if (facts)
 		return 0;
-	if (components_facts_text(&data, &len) < 0) {
+	if (!(f = embedded_find(embedded_benchmarks, FACTS_NAME))) {
 		diags_add(d, FACTS_NAME ".yaml", 0, 0, "the built-in K3s component facts are missing");
 		return -EINVAL;
 	}
-	return ynode_parse("benchmarks/" FACTS_NAME ".yaml", data, len, 0, &facts, d) < 0 ? -EINVAL : 0;
+	return ynode_parse("benchmarks/" FACTS_NAME ".yaml", f->data, f->len, 0, &facts, d) < 0 ? -EINVAL : 0;
+}
+
+const struct ynode *components_facts(struct diags *d)
+{
+	return facts_load(d) < 0 ? NULL : facts;
 }
 
 static const char *rec(const struct ynode *m, const char *key)

@@ -268,6 +268,11 @@ static struct ymark mark_of(struct parser *p, yaml_mark_t m)
 {
 	struct ymark r = { 0, (unsigned)m.line + 1, (unsigned)m.column + 1 };
 
+	/* ASCII, the common case: a character is a byte */
+	while (p->ci < m.index && p->bi < p->len && p->data[p->bi] < 0x80) {
+		p->bi++;
+		p->ci++;
+	}
 	while (p->ci < m.index && p->bi < p->len) {
 		size_t l = utf8_len(p->data[p->bi]);
 
