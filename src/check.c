@@ -1986,12 +1986,11 @@ static void keff_json(const struct keff *E, struct buf *b)
 	buf_addc(b, '}');
 }
 
-int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
-			 unsigned *fails, struct diags *d)
+int check_evidence_json(const char *root, const char *id, bool server, bool live, const struct profile *p,
+			unsigned *fails, struct buf *b, struct diags *d)
 {
 	struct check_opts o = { root, NULL, server, false, live, NULL, NULL, p };
 	struct check_report R;
-	struct buf b = BUF_INIT;
 	long gen = strtol(id, NULL, 10);
 	int r;
 
@@ -2004,15 +2003,16 @@ int check_evidence_store(const char *root, const char *id, bool server, bool liv
 		return r;
 	}
 	*fails = R.totals[CHECK_FAIL];
-	buf_printf(&b, "{\"generation\":%ld,\"effective_config\":", gen);
-	keff_json(&R.E, &b);
-	buf_adds(&b, ",\"components\":");
-	components_json(&R.comps, &b);
-	buf_adds(&b, ",\"check\":");
-	check_report_json(&R, gen, &b);
-	buf_adds(&b, "}\n");
-	r = b.data ? txn_write_extra(root, id, CHECK_EVIDENCE_FILE, b.data, b.len) : -ENOMEM;
-	buf_free(&b);
+	buf_printf(b, "{\"generation\":%ld,\"effective_config\":", gen);
+	keff_json(&R.E, b);
+	buf_adds(b, ",\"components\":");
+	if (R.comps.data_dir)
+		components_json(&R.comps, b);
+	else
+		buf_adds(b, "null");    /* K3s would not start: none were made */
+	buf_adds(b, ",\"check\":");
+	check_report_json(&R, gen, b);
+	r = buf_adds(b, "}\n") < 0 || !b->data ? -ENOMEM : 0;
 	check_report_free(&R);
 	return r;
 }
