@@ -75,6 +75,73 @@ struct ynode *ynode_new(enum ynode_kind kind, const char *file)
 	return n;
 }
 
+static int load_node(const char *file, const uint32_t **w, const uint32_t *end, const char *pool,
+		     struct ynode **out)
+{
+	const uint32_t *r = *w;
+	struct ynode *n;
+	uint32_t i;
+	int e;
+
+	if (end - r < YN_REC || (r[0] & 3) > YN_MAP)
+		return -EINVAL;
+	*w = r + YN_REC;
+	if (!(n = ynode_new((enum ynode_kind)(r[0] & 3), file)))
+		return -ENOMEM;
+	n->plain = r[0] & YN_REC_PLAIN;
+	n->block = r[0] & YN_REC_BLOCK;
+	n->flow = r[0] & YN_REC_FLOW;
+	n->start = (struct ymark){ r[1], r[2], r[3] };
+	n->end = (struct ymark){ r[4], r[5], r[6] };
+	e = 0;
+	if (r[7] != UINT32_MAX) {
+		n->len = r[9];
+		if ((n->value = malloc(n->len + 1))) {
+			memcpy(n->value, pool + r[7], n->len);
+			n->value[n->len] = '\0';
+		} else {
+			e = -ENOMEM;
+		}
+	}
+	if (e == 0 && r[8] != UINT32_MAX && !(n->anchor = strdup(pool + r[8])))
+		e = -ENOMEM;
+	for (i = 0; e == 0 && i < r[10]; i++) {
+		struct ynode *k = NULL, *v = NULL;
+
+		if ((n->kind != YN_MAP || (e = load_node(file, w, end, pool, &k)) == 0) &&
+		    (e = load_node(file, w, end, pool, &v)) == 0 && (e = ynode_append(n, k, v)) == 0)
+			continue;
+		ynode_free(k);
+		ynode_free(v);
+	}
+	if (e < 0) {
+		ynode_free(n);
+		return e;
+	}
+	*out = n;
+	return 0;
+}
+
+int ynode_load(const char *file, const uint32_t *nodes, size_t n_nodes, const char *pool,
+	       struct ynode **out)
+{
+	const uint32_t *w = nodes, *end = nodes + n_nodes * YN_REC;
+	struct ynode *t = NULL;
+	const char *f = ynode_intern(file);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = load_node(f, &w, end, pool, &t);
+	if (r == 0 && w != end) {
+		ynode_free(t);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		*out = t;
+	return r;
+}
+
 struct ynode *ynode_scalar(const char *file, const char *value)
 {
 	struct ynode *n = ynode_new(YN_SCALAR, file);
