@@ -525,24 +525,42 @@ static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, siz
 	return 0;
 }
 
-static int write_journal(struct txn *t)
+static int journal_text(struct txn *t, struct buf *b)
 {
-	struct buf b = BUF_INIT;
 	size_t i;
 	int r;
 
-	r = buf_printf(&b, "k3s-harden-journal 1\nid %s\n", t->id);
+	r = buf_printf(b, "k3s-harden-journal 1\nid %s\n", t->id);
 	for (i = 0; i < t->n_kernel && r == 0; i++) {
-		r = buf_printf(&b, "kernel %s ", t->k_keys[i]);
+		r = buf_printf(b, "kernel %s ", t->k_keys[i]);
 		if (r == 0)
-			r = add_escaped(&b, t->k_old[i]);
+			r = add_escaped(b, t->k_old[i]);
 		if (r == 0)
-			r = buf_addc(&b, '\n');
+			r = buf_addc(b, '\n');
 	}
+	return r;
+}
+
+static int write_journal(struct txn *t)
+{
+	struct buf b = BUF_INIT;
+	int r = journal_text(t, &b);
+
 	t->stats.syncs += 2;
 	if (r == 0)
 		r = write_atomic_at(t->state_fd, "journal", b.data, b.len, 0600, 0, 0, true);
 	buf_free(&b);
+	return r;
+}
+
+/* syncfs the file system of fd, and the state directory's when that is another one. */
+static int sync_with_state(struct txn *t, int fd)
+{
+	struct stat a, b;
+	int r = do_syncfs(t, fd);
+
+	if (r == 0 && fstat(fd, &a) == 0 && fstat(t->state_fd, &b) == 0 && a.st_dev != b.st_dev)
+		r = do_syncfs(t, t->state_fd);
 	return r;
 }
 
@@ -912,8 +930,8 @@ fail:
 
 int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e)
 {
-	char tmpdir[32], blob[32];
-	struct buf man = BUF_INIT;
+	char tmpdir[32], blob[32], jtmp[64];
+	struct buf man = BUF_INIT, jb = BUF_INIT;
 	int gfd = -1, r;
 	size_t i, k;
 
@@ -1022,15 +1040,33 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 		r = create_file_at(gfd, "manifest", man.data, man.len, 0600, 0, 0);
 	if (r == 0)
 		r = create_file_at(gfd, "state", "prepared", 8, 0600, 0, 0);
+	/*
+	 * The backups and the journal in one sync, then their names in one
+	 * more, before any target is touched: a crash in between leaves the
+	 * host as it was, and recovery drops whichever half it finds (a
+	 * journal without its generation, a generation without a journal,
+	 * the temps).
+	 */
+	snprintf(jtmp, sizeof(jtmp), ".journal.k3s-harden-%ld-p", (long)getpid());
+	unlinkat(t->state_fd, jtmp, 0);
 	if (r == 0)
-		r = do_syncfs(t, gfd);
+		r = journal_text(t, &jb);
+	if (r == 0)
+		r = create_file_at(t->state_fd, jtmp, jb.data, jb.len, 0600, 0, 0);
+	if (r == 0)
+		r = sync_with_state(t, gfd);
 	if (r == 0 && renameat(t->backups_fd, tmpdir, t->backups_fd, t->id) < 0)
 		r = -errno;
-	if (r == 0)
-		r = do_fsync(t, t->backups_fd);
-	if (r < 0)
+	if (r < 0) {
+		unlinkat(t->state_fd, jtmp, 0);
 		goto fail;
-	r = write_journal(t);
+	}
+	if (renameat(t->state_fd, jtmp, t->state_fd, "journal") < 0) {
+		r = -errno;
+		unlinkat(t->state_fd, jtmp, 0);
+	} else if ((r = sync_with_state(t, t->backups_fd)) < 0) {
+		unlinkat(t->state_fd, "journal", 0);
+	}
 	if (r < 0) {
 		remove_gen_dir(t->backups_fd, t->id);
 		goto out;
@@ -1045,6 +1081,7 @@ out:
 	if (gfd >= 0)
 		close(gfd);
 	buf_free(&man);
+	buf_free(&jb);
 	return r;
 }
 
