@@ -50,13 +50,19 @@ endif
 # library code that the unit tests link.
 CLI_SRC   := src/main.c src/cli.c $(wildcard src/cli-*.c) $(wildcard src/cmd-*.c)
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
-LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/embedded.o $(BUILD)/benchmark_data.o \
+	$(BUILD)/k3s_facts.o
 MAIN_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := tests/yamldoc.c tests/fakesd.c
-EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache)) \
-	$(sort $(wildcard benchmarks/k3s-cis-*.yaml)) benchmarks/k3s-components.yaml
+EMBED_IN  := $(sort $(wildcard profiles/*.yaml) $(wildcard templates/*.mustache))
+# The CIS benchmark tables, oldest first (CIS named 1.23 and 1.24 after
+# Kubernetes, between 1.6 and 1.7): compiled into C tables by tools/bench-gen.c.
+BENCH_TABLES := $(patsubst %,benchmarks/k3s-cis-%.yaml,1.6 1.23 1.24 1.7 1.8 1.9 1.10 1.11 1.12 2.0 2.1)
+ifneq ($(sort $(BENCH_TABLES)),$(sort $(wildcard benchmarks/k3s-cis-*.yaml)))
+$(error BENCH_TABLES in the Makefile does not list every benchmarks/k3s-cis-*.yaml)
+endif
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # A fuzz target is tests/fuzz/fuzz_NAME.c with its seeds in tests/fuzz/corpus/NAME/.
@@ -86,6 +92,29 @@ $(BUILD)/embedded.c: $(BUILD)/embed-gen $(EMBED_IN)
 	$(BUILD)/embed-gen $@ $(EMBED_IN)
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The benchmark tables as static const C data (no table is parsed at run time).
+$(BUILD)/bench-gen: tools/bench-gen.c src/benchmark.h | $(BUILD)
+	$(CC) -D_GNU_SOURCE -Isrc -O1 -std=c11 $(WARN) $(shell $(PKG_CONFIG) --cflags libcyaml) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs libcyaml)
+
+$(BUILD)/benchmark_data.c: $(BUILD)/bench-gen $(BENCH_TABLES)
+	$(BUILD)/bench-gen $@ $(BENCH_TABLES)
+
+$(BUILD)/benchmark_data.o: $(BUILD)/benchmark_data.c src/benchmark_data.h src/benchmark.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The K3s facts as the ynode tree ynode_parse gives, in C data (components.c).
+YNODE_GEN_SRC := tools/ynode-gen.c src/ynode.c src/hidx.c src/diag.c
+$(BUILD)/ynode-gen: $(YNODE_GEN_SRC) src/ynode.h src/hidx.h src/diag.h | $(BUILD)
+	$(CC) -D_GNU_SOURCE -Isrc -O1 -std=c11 $(WARN) $(shell $(PKG_CONFIG) --cflags yaml-0.1) -o $@ \
+		$(YNODE_GEN_SRC) $(shell $(PKG_CONFIG) --libs yaml-0.1)
+
+$(BUILD)/k3s_facts.c: $(BUILD)/ynode-gen benchmarks/k3s-components.yaml
+	$(BUILD)/ynode-gen $@ k3s_facts benchmarks/k3s-components.yaml
+
+$(BUILD)/k3s_facts.o: $(BUILD)/k3s_facts.c src/ynode.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB_OBJ) | $(BUILD)/tests

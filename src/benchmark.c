@@ -1,201 +1,121 @@
-/* The embedded CIS benchmark tables, loaded with libcyaml. */
+/* The CIS benchmark tables, compiled in (tools/bench-gen.c, benchmark_data.h). */
 #include "benchmark.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cyaml/cyaml.h>
+#include "benchmark_data.h"
 
-#include "buf.h"
-#include "cylog.h"
-#include "embedded.h"
+static const char *str(uint32_t off)
+{
+	return off == BGEN_NONE ? NULL : benchmark_pool + off;
+}
 
-#define OPT CYAML_FLAG_OPTIONAL
-#define STR_MAX 4096
+/* Every table's name and range (what picking one needs), once. */
+static void make_heads(void)
+{
+	static bool done;
+	size_t i;
 
-/* Chronological: CIS named 1.23 and 1.24 after Kubernetes, between 1.6 and 1.7. */
-static const char *const names[] = {
-	"k3s-cis-1.6", "k3s-cis-1.23", "k3s-cis-1.24", "k3s-cis-1.7", "k3s-cis-1.8",
-	"k3s-cis-1.9", "k3s-cis-1.10", "k3s-cis-1.11", "k3s-cis-1.12", "k3s-cis-2.0",
-	"k3s-cis-2.1",
-};
+	if (done)
+		return;
+	for (i = 0; i < benchmark_n_tables; i++) {
+		const struct bgen_table *g = &benchmark_gen_tables[i];
+		struct benchmark *b = &benchmark_rt_tables[i];
 
-static const cyaml_strval_t role_strings[] = {
-	{ "server", BROLE_SERVER }, { "agent", BROLE_AGENT }, { "both", BROLE_BOTH },
-};
-static const cyaml_strval_t remedy_strings[] = {
-	{ "host", REMEDY_HOST }, { "cluster", REMEDY_CLUSTER }, { "manual", REMEDY_MANUAL },
-	{ "na", REMEDY_NA },
-};
+		b->name = benchmark_rt_names[i] = str(g->name);
+		b->title = str(g->title);
+		b->k3s_min = str(g->k3s_min);
+		b->k3s_max = str(g->k3s_max);
+		b->source = str(g->source);
+		b->controls = NULL;
+		b->n_controls = g->n_controls;
+	}
+	done = true;
+}
 
-#define STRING(key, flags, st, member) CYAML_FIELD_STRING_PTR(key, flags, st, member, 0, STR_MAX)
+/* Table i with its controls, made on first use. */
+static const struct benchmark *make_table(size_t i)
+{
+	const struct bgen_table *g = &benchmark_gen_tables[i];
+	struct benchmark *b = &benchmark_rt_tables[i];
+	uint32_t j, k;
 
-static const cyaml_schema_field_t item_fields[] = {
-	STRING("flag", OPT, struct bench_item, flag),
-	STRING("path", OPT, struct bench_item, path),
-	STRING("op", CYAML_FLAG_DEFAULT, struct bench_item, op),
-	STRING("value", OPT, struct bench_item, value),
-	CYAML_FIELD_END
-};
+	make_heads();
+	if (b->controls)
+		return b;
+	for (j = g->controls; j < g->controls + g->n_controls; j++) {
+		const struct bgen_control *gc = &benchmark_gen_controls[j];
+		struct bench_control *c = &benchmark_rt_controls[j];
 
-static const cyaml_schema_value_t item_entry = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct bench_item, item_fields),
-};
+		c->id = str(gc->id);
+		c->key = str(gc->key);
+		c->title = str(gc->title);
+		c->section = str(gc->section);
+		c->scored = gc->scored;
+		c->type = str(gc->type);
+		c->assessment = str(gc->assessment);
+		c->skip = gc->skip;
+		c->role = (enum bench_role)gc->role;
+		c->remedy = (enum bench_remedy)gc->remedy;
+		c->note = str(gc->note);
+		c->test.component = str(gc->component);
+		c->test.config = str(gc->config);
+		c->test.config_file = str(gc->config_file);
+		c->test.file = str(gc->file);
+		c->test.multiple = gc->multiple;
+		c->test.bin_op = str(gc->bin_op);
+		c->test.items = gc->n_items ? &benchmark_rt_items[gc->items] : NULL;
+		c->test.n_items = gc->n_items;
+		for (k = gc->items; k < gc->items + gc->n_items; k++) {
+			const struct bgen_item *gi = &benchmark_gen_items[k];
+			struct bench_item *it = &benchmark_rt_items[k];
 
-static const cyaml_schema_field_t test_fields[] = {
-	STRING("component", CYAML_FLAG_DEFAULT, struct bench_test, component),
-	STRING("config", OPT, struct bench_test, config),
-	STRING("config_file", OPT, struct bench_test, config_file),
-	STRING("file", OPT, struct bench_test, file),
-	CYAML_FIELD_BOOL("multiple", OPT, struct bench_test, multiple),
-	STRING("bin_op", CYAML_FLAG_DEFAULT, struct bench_test, bin_op),
-	CYAML_FIELD_SEQUENCE_COUNT("items", CYAML_FLAG_POINTER, struct bench_test, items, n_items,
-				   &item_entry, 0, CYAML_UNLIMITED),
-	CYAML_FIELD_END
-};
+			it->flag = str(gi->flag);
+			it->path = str(gi->path);
+			it->op = str(gi->op);
+			it->value = str(gi->value);
+		}
+	}
+	b->controls = &benchmark_rt_controls[g->controls];
+	return b;
+}
 
-static const cyaml_schema_field_t control_fields[] = {
-	STRING("id", CYAML_FLAG_DEFAULT, struct bench_control, id),
-	STRING("key", CYAML_FLAG_DEFAULT, struct bench_control, key),
-	STRING("title", CYAML_FLAG_DEFAULT, struct bench_control, title),
-	STRING("section", CYAML_FLAG_DEFAULT, struct bench_control, section),
-	CYAML_FIELD_BOOL("scored", CYAML_FLAG_DEFAULT, struct bench_control, scored),
-	STRING("type", CYAML_FLAG_DEFAULT, struct bench_control, type),
-	STRING("assessment", CYAML_FLAG_DEFAULT, struct bench_control, assessment),
-	CYAML_FIELD_BOOL("skip", CYAML_FLAG_DEFAULT, struct bench_control, skip),
-	CYAML_FIELD_ENUM("role", CYAML_FLAG_STRICT, struct bench_control, role, role_strings,
-			 CYAML_ARRAY_LEN(role_strings)),
-	CYAML_FIELD_ENUM("remedy", CYAML_FLAG_STRICT, struct bench_control, remedy, remedy_strings,
-			 CYAML_ARRAY_LEN(remedy_strings)),
-	STRING("note", OPT, struct bench_control, note),
-	CYAML_FIELD_MAPPING("test", CYAML_FLAG_DEFAULT, struct bench_control, test, test_fields),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t control_entry = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct bench_control, control_fields),
-};
-
-static const cyaml_schema_field_t benchmark_fields[] = {
-	STRING("name", CYAML_FLAG_DEFAULT, struct benchmark, name),
-	STRING("title", CYAML_FLAG_DEFAULT, struct benchmark, title),
-	STRING("k3s_min", CYAML_FLAG_DEFAULT, struct benchmark, k3s_min),
-	STRING("k3s_max", CYAML_FLAG_DEFAULT, struct benchmark, k3s_max),
-	STRING("source", CYAML_FLAG_DEFAULT, struct benchmark, source),
-	CYAML_FIELD_IGNORE("k3s_range_source", OPT),
-	CYAML_FIELD_SEQUENCE_COUNT("controls", CYAML_FLAG_POINTER, struct benchmark, controls,
-				   n_controls, &control_entry, 1, CYAML_UNLIMITED),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t benchmark_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct benchmark, benchmark_fields),
-};
-
+/* Chronological, as the Makefile lists the tables (BENCH_TABLES). */
 const char *const *benchmark_names(size_t *n)
 {
-	*n = sizeof(names) / sizeof(names[0]);
-	return names;
+	make_heads();
+	*n = benchmark_n_tables;
+	return benchmark_rt_names;
 }
 
-/*
- * Each table is parsed once per process and shared: a command asks for them
- * many times (the profile's control keys against every version, the version
- * pick, check), and a parse costs ~3 ms. Readers never modify a table; the
- * cache lives until exit.
- */
-static struct benchmark *cache[sizeof(names) / sizeof(names[0])];
-
-static int parse(size_t idx, struct benchmark **out, struct diags *d)
-{
-	const struct embedded_file *f = embedded_find(embedded_benchmarks, names[idx]);
-	struct buf log = BUF_INIT;
-	cyaml_config_t cfg;
-	cyaml_data_t *data = NULL;
-	cyaml_err_t e;
-
-	if (!f)
-		return -ENOENT;
-	cylog_config(&cfg, &log);
-	e = cyaml_load_data((const uint8_t *)f->data, f->len, &cfg, &benchmark_schema, &data, NULL);
-	if (e != CYAML_OK) {
-		/* built-in data: a failure here is a build defect, said plainly */
-		diags_add(d, names[idx], 0, 0, "built-in benchmark table does not load: %s%s%s",
-			  cyaml_strerror(e), log.len ? ": " : "", log.len ? log.data : "");
-		buf_free(&log);
-		return e == CYAML_ERR_OOM ? -ENOMEM : -EINVAL;
-	}
-	buf_free(&log);
-	*out = data;
-	return 0;
-}
-
-int benchmark_load(const char *name, struct benchmark **out, struct diags *d)
+const struct benchmark *benchmark_find(const char *name)
 {
 	size_t i;
-	int r;
 
-	*out = NULL;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (!cache[i] && (r = parse(i, &cache[i], d)) < 0)
-			return r;
-		*out = cache[i];
-		return 0;
-	}
-	return -ENOENT;
+	make_heads();
+	for (i = 0; i < benchmark_n_tables; i++)
+		if (strcmp(benchmark_rt_tables[i].name, name) == 0)
+			return make_table(i);
+	return NULL;
 }
 
-void benchmark_free(struct benchmark *b)
+const struct bench_key *benchmark_all_keys(size_t *n)
 {
-	/* shared from the cache (benchmark_load): nothing to free per caller */
-	(void)b;
-}
-
-/*
- * The generated tables write every control as `  - id: "ID"` followed by
- * `    key: KEY` (benchmarks/README.md: fixed field order), so the keys can
- * be read from the text without parsing the table; test_benchmark checks
- * that this gives exactly what the full parse gives.
- */
-int benchmark_keys(const char *name, benchmark_key_fn fn, void *ctx)
-{
-	const struct embedded_file *f = NULL;
-	const char *p, *end;
+	static bool done;
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(names[i], name) == 0)
-			f = embedded_find(embedded_benchmarks, name);
-	if (!f)
-		return -ENOENT;
-	end = f->data + f->len;
-	for (p = f->data; p < end; ) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p)), *id, *q, *key;
-
-		if (!eol)
-			eol = end;
-		if ((size_t)(eol - p) > 9 && memcmp(p, "  - id: \"", 9) == 0) {
-			id = p + 9;
-			q = memchr(id, '"', (size_t)(eol - id));
-			key = eol + 1;
-			if (q && key + 9 < end && memcmp(key, "    key: ", 9) == 0) {
-				const char *kend = memchr(key, '\n', (size_t)(end - key));
-
-				key += 9;
-				if (!kend)
-					kend = end;
-				if (fn(ctx, id, (size_t)(q - id), key, (size_t)(kend - key)) < 0)
-					return -ENOMEM;
-			}
+	if (!done) {
+		for (i = 0; i < benchmark_n_keys; i++) {
+			benchmark_rt_keys[i].key = str(benchmark_gen_keys[i].key);
+			benchmark_rt_keys[i].newest = str(benchmark_gen_keys[i].newest);
 		}
-		p = eol + 1;
+		done = true;
 	}
-	return 0;
+	*n = benchmark_n_keys;
+	return benchmark_rt_keys;
 }
 
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key)
@@ -269,24 +189,21 @@ bool benchmark_covers(const struct benchmark *b, const char *v)
 
 const char *benchmark_newest_covering(const char *v, bool (*keep)(const char *name))
 {
-	size_t i = sizeof(names) / sizeof(names[0]);
+	size_t i = benchmark_n_tables;
 
+	make_heads();
 	while (i-- > 0) {
-		struct diags d = { NULL, 0, 0 };
-		struct benchmark *b = NULL;
-		bool ok = !keep || keep(names[i]);
+		const struct benchmark *b = &benchmark_rt_tables[i];
 
-		if (ok && v)
-			ok = benchmark_load(names[i], &b, &d) == 0 && benchmark_covers(b, v);
-		benchmark_free(b);
-		diags_free(&d);
-		if (ok)
-			return names[i];
+		if ((!keep || keep(b->name)) && (!v || benchmark_covers(b, v)))
+			return b->name;
 	}
 	return NULL;
 }
 
 const char *bench_remedy_name(enum bench_remedy r)
 {
-	return remedy_strings[r].str;
+	static const char *const names[] = { "host", "cluster", "manual", "na" };
+
+	return names[r];
 }

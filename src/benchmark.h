@@ -1,6 +1,7 @@
 /*
- * The CIS benchmark tables (benchmarks/k3s-cis-*.yaml, embedded in the
- * binary; format in benchmarks/README.md): every control of a benchmark
+ * The CIS benchmark tables (benchmarks/k3s-cis-*.yaml, format in
+ * benchmarks/README.md; compiled into the binary as C tables by
+ * tools/bench-gen.c): every control of a benchmark
  * version with its ID, stable key, title, where it is judged, whether a
  * host tool can remediate it, and kube-bench's test.
  */
@@ -16,66 +17,63 @@ enum bench_remedy { REMEDY_HOST, REMEDY_CLUSTER, REMEDY_MANUAL, REMEDY_NA };
 enum bench_role { BROLE_SERVER, BROLE_AGENT, BROLE_BOTH };
 
 struct bench_item {
-	char *flag;             /* "--audit-log-path", "mode", "owner", or NULL */
-	char *path;             /* JSONPath into the test's config, or NULL */
-	char *op;               /* set unset eq noteq gt gte lt lte has nothave valid_elements bitmask regex */
-	char *value;            /* NULL for set/unset */
+	const char *flag;             /* "--audit-log-path", "mode", "owner", or NULL */
+	const char *path;             /* JSONPath into the test's config, or NULL */
+	const char *op;               /* set unset eq noteq gt gte lt lte has nothave valid_elements bitmask regex */
+	const char *value;            /* NULL for set/unset */
 };
 
 struct bench_test {
-	char *component;        /* kube-apiserver, kubelet, ..., file, etcd, cluster, none */
-	char *config;           /* optional */
-	char *config_file;      /* optional */
-	char *file;             /* optional (component file) */
+	const char *component;        /* kube-apiserver, kubelet, ..., file, etcd, cluster, none */
+	const char *config;           /* optional */
+	const char *config_file;      /* optional */
+	const char *file;             /* optional (component file) */
 	bool multiple;
-	char *bin_op;           /* and | or */
-	struct bench_item *items;
+	const char *bin_op;           /* and | or */
+	const struct bench_item *items;
 	unsigned n_items;
 };
 
 struct bench_control {
-	char *id;               /* "1.2.16" */
-	char *key;              /* "apiserver.audit_log_path" */
-	char *title;
-	char *section;          /* master etcd controlplane node policies */
+	const char *id;               /* "1.2.16" */
+	const char *key;              /* "apiserver.audit_log_path" */
+	const char *title;
+	const char *section;          /* master etcd controlplane node policies */
 	bool scored;
-	char *type;             /* automated | manual */
-	char *assessment;       /* automated | manual */
+	const char *type;             /* automated | manual */
+	const char *assessment;       /* automated | manual */
 	bool skip;
 	enum bench_role role;
 	enum bench_remedy remedy;
-	char *note;             /* optional */
+	const char *note;             /* optional */
 	struct bench_test test;
 };
 
 struct benchmark {
-	char *name;             /* k3s-cis-1.9 */
-	char *title;
-	char *k3s_min, *k3s_max;        /* K3s minors covered, "1.27" */
-	char *source;
-	struct bench_control *controls;
+	const char *name;             /* k3s-cis-1.9 */
+	const char *title;
+	const char *k3s_min, *k3s_max;        /* K3s minors covered, "1.27" */
+	const char *source;
+	const struct bench_control *controls;
 	unsigned n_controls;
 };
 
 /* Names of the built-in benchmarks, oldest first (static; *n set). */
 const char *const *benchmark_names(size_t *n);
 
-/*
- * A built-in benchmark by name: 0, -ENOENT (unknown name), or an error in d.
- * Each table is parsed once per process and shared by every caller: treat
- * it as read-only. benchmark_free releases a caller's use (the table stays).
- */
-int benchmark_load(const char *name, struct benchmark **out, struct diags *d);
-void benchmark_free(struct benchmark *b);
+/* A built-in benchmark by name, or NULL: static data, for the whole process. */
+const struct benchmark *benchmark_find(const char *name);
 
 /*
- * Every control's ID and stable key of a built-in benchmark, in order,
- * without parsing the table (cheap: for checking a profile's keys against
- * every version). fn returning < 0 stops with -ENOMEM; -ENOENT: unknown.
+ * Every stable key of every built-in benchmark, once, sorted by strcmp, with
+ * its ID in the newest benchmark that has it: "k3s-cis-1.24:4.2.6" (static;
+ * *n set).
  */
-typedef int (*benchmark_key_fn)(void *ctx, const char *id, size_t id_len, const char *key,
-				size_t key_len);
-int benchmark_keys(const char *name, benchmark_key_fn fn, void *ctx);
+struct bench_key {
+	const char *key;
+	const char *newest;
+};
+const struct bench_key *benchmark_all_keys(size_t *n);
 
 /* The control with this stable key, or NULL. */
 const struct bench_control *benchmark_by_key(const struct benchmark *b, const char *key);

@@ -17,6 +17,7 @@
 
 #include "check_ops.h"
 #include "fsutil.h"
+#include "hidx.h"
 #include "host.h"
 #include "json.h"
 #include "k3s_files.h"
@@ -136,16 +137,37 @@ struct ns {
 	bool sa_ok;             /* its default ServiceAccount mounts no token */
 };
 
+/* A namespaceSelector's matchLabels (a value NULL where it is not a string). */
+struct nsel {
+	unsigned line;
+	char **keys, **values;
+	size_t n;
+};
+
+/* What the judges need of a NetworkPolicy, or of a default ServiceAccount that mounts no token. */
+struct pdoc {
+	bool policy;            /* a NetworkPolicy, else such a ServiceAccount */
+	unsigned file;          /* in ctx doc_files */
+	char *name, *ns;        /* metadata name (or NULL), namespace ("default" when none) */
+	bool dns_selected;      /* in kube-system, selects k8s-app=kube-dns pods ... */
+	bool restricts;         /* ... restricts their ingress */
+	unsigned dns;           /* ... lets everyone reach 53/TCP (bit 1), 53/UDP (bit 2) */
+	struct nsel *sels;      /* the namespaceSelectors of its ingress rules, in order */
+	size_t n_sels;
+};
+
 struct ctx {
 	const struct check_opts *o;
 	struct dirfds *dirs;    /* each directory of the root opened once for the whole check */
 	struct check_report *R;
 	struct components *C;
 	struct ns *ns;
-	size_t n_ns;
-	struct ynode **docs;    /* manifests in the auto-deploy directory */
-	char **doc_files;
-	size_t n_docs;
+	size_t n_ns, cap_ns;
+	struct hidx ns_idx;     /* ns by name */
+	struct pdoc *docs;      /* objects of the manifests in the auto-deploy directory (and the cluster's) */
+	size_t n_docs, cap_docs;
+	char **doc_files;       /* the files they come from */
+	size_t n_doc_files;
 	bool manifests_read;
 	struct buf ev, fix;
 	enum check_status st;
@@ -732,21 +754,39 @@ static bool judge_encryption(struct ctx *x, const struct bench_control *c)
 
 /* ---- manifests ---- */
 
+static const char *ns_key_at(const void *ctx, size_t pos, size_t *len)
+{
+	const struct ctx *x = ctx;
+
+	*len = strlen(x->ns[pos].name);
+	return x->ns[pos].name;
+}
+
+/* The namespace called name; with add, a new one at the end when there is none. */
 static struct ns *ns_get(struct ctx *x, const char *name, bool add)
 {
-	size_t i;
+	long at = hidx_find(&x->ns_idx, name, strlen(name), ns_key_at, x);
 	struct ns *nv;
 
-	for (i = 0; i < x->n_ns; i++)
-		if (!strcmp(x->ns[i].name, name))
-			return &x->ns[i];
-	if (!add || !(nv = realloc(x->ns, (x->n_ns + 1) * sizeof(*nv))))
+	if (at >= 0)
+		return &x->ns[at];
+	if (!add)
 		return NULL;
-	x->ns = nv;
-	memset(&nv[x->n_ns], 0, sizeof(nv[0]));
-	if (!(nv[x->n_ns].name = strdup(name)))
+	if (x->n_ns == x->cap_ns) {
+		size_t cap = x->cap_ns ? 2 * x->cap_ns : 64;
+
+		if (!(nv = realloc(x->ns, cap * sizeof(*nv))))
+			return NULL;
+		x->ns = nv;
+		x->cap_ns = cap;
+	}
+	nv = &x->ns[x->n_ns];
+	memset(nv, 0, sizeof(*nv));
+	if (!(nv->name = strdup(name)) || hidx_add(&x->ns_idx, x->n_ns, ns_key_at, x) < 0) {
+		free(nv->name);
 		return NULL;
-	return &nv[x->n_ns++];
+	}
+	return &x->ns[x->n_ns++];
 }
 
 static void ns_label(struct ns *n, const char *k, const char *v)
@@ -772,119 +812,16 @@ static bool ns_has(const struct ns *n, const char *k, const char *v)
 	return false;
 }
 
-static void doc_add(struct ctx *x, struct ynode *t, const char *file)
+/* A Namespace object: the namespace, with its labels. */
+static void ns_from_doc(struct ctx *x, const struct ynode *md)
 {
-	struct ynode **nd = realloc(x->docs, (x->n_docs + 1) * sizeof(*nd));
-	char **nf;
+	const struct ynode *lb = ynode_get(md, "labels");
+	struct ns *s = sval(md, "name") ? ns_get(x, sval(md, "name"), true) : NULL;
+	size_t j;
 
-	if (!nd) {
-		ynode_free(t);
-		return;
-	}
-	x->docs = nd;
-	nf = realloc(x->doc_files, (x->n_docs + 1) * sizeof(*nf));
-	if (!nf) {
-		ynode_free(t);
-		return;
-	}
-	x->doc_files = nf;
-	nd[x->n_docs] = t;
-	nf[x->n_docs] = strdup(file);
-	x->n_docs++;
-}
-
-/* The offset just past the line that starts at i. */
-static size_t next_line(const char *data, size_t i, size_t len)
-{
-	const char *nl = memchr(data + i, '\n', len - i);
-
-	return nl ? (size_t)(nl - data) + 1 : len;
-}
-
-static bool doc_marker(const char *data, size_t i, size_t len)
-{
-	return len - i >= 3 && !strncmp(data + i, "---", 3) &&
-	       (len - i == 3 || data[i + 3] == '\n' || data[i + 3] == ' ' || data[i + 3] == '\r');
-}
-
-/* Split a multi-document file at "---" lines and parse each document. */
-static void parse_docs(struct ctx *x, const char *file, const char *data, size_t len)
-{
-	size_t start = 0;
-
-	while (start < len) {
-		size_t i, end = len;
-		struct diags pd = { NULL, 0, 0 };
-		struct ynode *t = NULL;
-
-		if (doc_marker(data, start, len))
-			start = next_line(data, start, len);
-		for (i = start; i < len; i = next_line(data, i, len))
-			if (doc_marker(data, i, len)) {
-				end = i;
-				break;
-			}
-		if (ynode_parse(file, data + start, end - start, YN_ALLOW_EMPTY, &t, &pd) < 0) {
-			diags_add(&x->R->notes, file, pd.n ? pd.v[0].line : 0, 0,
-				  "K3s cannot apply this manifest (%s)", pd.n ? pd.v[0].msg : "invalid YAML");
-		} else if (t && t->kind == YN_MAP) {
-			doc_add(x, t, file);
-			t = NULL;
-		}
-		ynode_free(t);
-		diags_free(&pd);
-		start = end;
-	}
-}
-
-static void read_manifests(struct ctx *x)
-{
-	struct buf dir = BUF_INIT;
-	char **names = NULL;
-	size_t n = 0, i, j;
-
-	if (x->manifests_read)
-		return;
-	x->manifests_read = true;
-	buf_printf(&dir, "%s/manifests", x->C->server_dir);
-	if (ck_list(x, dir.data, &names, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			size_t l = strlen(names[i]);
-			bool skip = false;
-			struct buf p = BUF_INIT;
-			char *data = NULL;
-			size_t len;
-
-			if (!(l > 5 && !strcmp(names[i] + l - 5, ".yaml")) && !(l > 4 && !strcmp(names[i] + l - 4, ".yml")) &&
-			    !(l > 5 && !strcmp(names[i] + l - 5, ".json")))
-				continue;
-			for (j = 0; j < n; j++)     /* K3s skips NAME when NAME.skip exists */
-				skip |= strlen(names[j]) == l + 5 && !strncmp(names[j], names[i], l) &&
-					!strcmp(names[j] + l, ".skip");
-			buf_printf(&p, "%s/%s", dir.data, names[i]);
-			if (!skip && read_host_file(x, p.data, &data, &len) == 0)
-				parse_docs(x, p.data, data, len);
-			free(data);
-			buf_free(&p);
-		}
-		names_free(names, n);
-	}
-	buf_free(&dir);
-	for (i = 0; i < x->n_docs; i++) {
-		const char *kind = sval(x->docs[i], "kind");
-		const struct ynode *md = ynode_get(x->docs[i], "metadata"), *lb;
-
-		if (!kind || !md || strcmp(kind, "Namespace"))
-			continue;
-		if (sval(md, "name")) {
-			struct ns *s = ns_get(x, sval(md, "name"), true);
-
-			lb = ynode_get(md, "labels");
-			for (j = 0; s && lb && lb->kind == YN_MAP && j < lb->n; j++)
-				if (lb->items[j]->kind == YN_SCALAR)
-					ns_label(s, lb->keys[j]->value, lb->items[j]->value);
-		}
-	}
+	for (j = 0; s && lb && lb->kind == YN_MAP && j < lb->n; j++)
+		if (lb->items[j]->kind == YN_SCALAR)
+			ns_label(s, lb->keys[j]->value, lb->items[j]->value);
 }
 
 static const char *doc_ns(const struct ynode *d)
@@ -951,6 +888,259 @@ static unsigned dns_allowed(const struct ynode *spec)
 	return got;
 }
 
+static void pdoc_free(struct pdoc *p)
+{
+	size_t i, j;
+
+	free(p->name);
+	free(p->ns);
+	for (i = 0; i < p->n_sels; i++) {
+		for (j = 0; j < p->sels[i].n; j++) {
+			free(p->sels[i].keys[j]);
+			free(p->sels[i].values[j]);
+		}
+		free(p->sels[i].keys);
+		free(p->sels[i].values);
+	}
+	free(p->sels);
+}
+
+/* A namespaceSelector's matchLabels, copied. */
+static int sel_add(struct pdoc *p, const struct ynode *ml)
+{
+	struct nsel *nv = realloc(p->sels, (p->n_sels + 1) * sizeof(*nv)), *s;
+	size_t m;
+
+	if (!nv)
+		return -ENOMEM;
+	p->sels = nv;
+	s = &nv[p->n_sels++];
+	s->line = ml->start.line;
+	s->n = 0;
+	s->keys = calloc(ml->n, sizeof(*s->keys));
+	s->values = calloc(ml->n, sizeof(*s->values));
+	if (!s->keys || !s->values)
+		return -ENOMEM;
+	for (m = 0; m < ml->n; m++) {
+		bool scalar = ml->items[m]->kind == YN_SCALAR;
+
+		s->keys[m] = strdup(ml->keys[m]->value);
+		s->values[m] = scalar ? strdup(ml->items[m]->value) : NULL;
+		s->n++;
+		if (!s->keys[m] || (scalar && !s->values[m]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * What the judges need of one object, kept instead of its tree (a first
+ * apply at 10,000 namespaces checks 20,000 objects): a NetworkPolicy's
+ * namespace, name, DNS facts and namespace selectors; a default
+ * ServiceAccount that mounts no token. Namespace objects go straight into
+ * x->ns; nothing else is kept.
+ */
+static void doc_add(struct ctx *x, const struct ynode *t, unsigned file)
+{
+	const char *kind = sval(t, "kind");
+	const struct ynode *md = ynode_get(t, "metadata"), *spec = ynode_get(t, "spec"), *in;
+	struct pdoc p, *nd;
+	size_t j, k;
+
+	if (!kind)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.file = file;
+	if (!strcmp(kind, "NetworkPolicy") && spec) {
+		p.policy = true;
+		in = ynode_get(spec, "ingress");
+		for (j = 0; in && in->kind == YN_SEQ && j < in->n; j++) {
+			const struct ynode *from = ynode_get(in->items[j], "from");
+
+			for (k = 0; from && from->kind == YN_SEQ && k < from->n; k++) {
+				const struct ynode *nsel = ynode_get(from->items[k], "namespaceSelector");
+				const struct ynode *ml = nsel ? ynode_get(nsel, "matchLabels") : NULL;
+
+				if (ml && ml->kind == YN_MAP && ml->n && sel_add(&p, ml) < 0)
+					goto fail;
+			}
+		}
+		if (!strcmp(doc_ns(t), "kube-system") && selects_dns(spec)) {
+			p.dns_selected = true;
+			p.restricts = restricts_ingress(spec);
+			p.dns = dns_allowed(spec);
+		}
+	} else if (!strcmp(kind, "ServiceAccount") && md && sval(md, "name") &&
+		   !strcmp(sval(md, "name"), "default")) {
+		const char *am = sval(t, "automountServiceAccountToken");
+
+		if (!am || strcmp(am, "false"))
+			return;         /* mounts a token: changes nothing */
+	} else {
+		return;
+	}
+	p.ns = strdup(doc_ns(t));
+	if (md && sval(md, "name") && !(p.name = strdup(sval(md, "name"))))
+		goto fail;
+	if (!p.ns)
+		goto fail;
+	if (x->n_docs == x->cap_docs) {
+		size_t cap = x->cap_docs ? 2 * x->cap_docs : 64;
+
+		if (!(nd = realloc(x->docs, cap * sizeof(*nd))))
+			goto fail;
+		x->docs = nd;
+		x->cap_docs = cap;
+	}
+	x->docs[x->n_docs++] = p;
+	return;
+fail:
+	pdoc_free(&p);
+}
+
+/* The file name a document came from, kept once per file; its index, or -1. */
+static long doc_file(struct ctx *x, const char *file)
+{
+	char **nf;
+
+	if (x->n_doc_files && !strcmp(x->doc_files[x->n_doc_files - 1], file))
+		return (long)x->n_doc_files - 1;
+	if (!(nf = realloc(x->doc_files, (x->n_doc_files + 1) * sizeof(*nf))))
+		return -1;
+	x->doc_files = nf;
+	if (!(nf[x->n_doc_files] = strdup(file)))
+		return -1;
+	return (long)x->n_doc_files++;
+}
+
+/* One object of a manifest or of the cluster: into x->ns or x->docs. */
+static void object_add(struct ctx *x, const struct ynode *t, const char *file)
+{
+	const char *kind = sval(t, "kind");
+	const struct ynode *md = ynode_get(t, "metadata");
+	long f;
+
+	if (kind && md && !strcmp(kind, "Namespace"))
+		ns_from_doc(x, md);
+	else if (kind && (!strcmp(kind, "NetworkPolicy") || !strcmp(kind, "ServiceAccount")) &&
+		 (f = doc_file(x, file)) >= 0)
+		doc_add(x, t, (unsigned)f);
+}
+
+/* The offset just past the line that starts at i. */
+static size_t next_line(const char *data, size_t i, size_t len)
+{
+	const char *nl = memchr(data + i, '\n', len - i);
+
+	return nl ? (size_t)(nl - data) + 1 : len;
+}
+
+static bool doc_marker(const char *data, size_t i, size_t len)
+{
+	return len - i >= 3 && !strncmp(data + i, "---", 3) &&
+	       (len - i == 3 || data[i + 3] == '\n' || data[i + 3] == ' ' || data[i + 3] == '\r');
+}
+
+/* Split a multi-document file at "---" lines and take each document's objects, one tree at a time. */
+static void parse_docs(struct ctx *x, const char *file, const char *data, size_t len)
+{
+	size_t start = 0;
+
+	while (start < len) {
+		size_t i, end = len;
+		struct diags pd = { NULL, 0, 0 };
+		struct ynode *t = NULL;
+
+		if (doc_marker(data, start, len))
+			start = next_line(data, start, len);
+		for (i = start; i < len; i = next_line(data, i, len))
+			if (doc_marker(data, i, len)) {
+				end = i;
+				break;
+			}
+		if (ynode_parse(file, data + start, end - start, YN_ALLOW_EMPTY, &t, &pd) < 0) {
+			diags_add(&x->R->notes, file, pd.n ? pd.v[0].line : 0, 0,
+				  "K3s cannot apply this manifest (%s)", pd.n ? pd.v[0].msg : "invalid YAML");
+		} else if (t && t->kind == YN_MAP) {
+			object_add(x, t, file);
+		}
+		ynode_free(t);
+		diags_free(&pd);
+		start = end;
+	}
+}
+
+static void read_manifests(struct ctx *x)
+{
+	struct buf dir = BUF_INIT;
+	char **names = NULL, **skips = NULL;
+	size_t n = 0, n_skips = 0, i, j;
+
+	if (x->manifests_read)
+		return;
+	x->manifests_read = true;
+	buf_printf(&dir, "%s/manifests", x->C->server_dir);
+	if (ck_list(x, dir.data, &names, &n) == 0) {
+		/* the NAME.skip files, looked at for each manifest (few, or none) */
+		for (i = 0; i < n; i++) {
+			size_t l = strlen(names[i]);
+			char **nv;
+
+			if (l > 5 && !strcmp(names[i] + l - 5, ".skip") && (nv = realloc(skips, (n_skips + 1) * sizeof(*nv)))) {
+				skips = nv;
+				skips[n_skips++] = names[i];
+			}
+		}
+		for (i = 0; i < n; i++) {
+			size_t l = strlen(names[i]);
+			bool skip = false;
+			struct buf p = BUF_INIT;
+			char *data = NULL;
+			size_t len;
+
+			if (!(l > 5 && !strcmp(names[i] + l - 5, ".yaml")) && !(l > 4 && !strcmp(names[i] + l - 4, ".yml")) &&
+			    !(l > 5 && !strcmp(names[i] + l - 5, ".json")))
+				continue;
+			for (j = 0; j < n_skips; j++)       /* K3s skips NAME when NAME.skip exists */
+				skip |= strlen(skips[j]) == l + 5 && !strncmp(skips[j], names[i], l);
+			buf_printf(&p, "%s/%s", dir.data, names[i]);
+			if (!skip && read_host_file(x, p.data, &data, &len) == 0)
+				parse_docs(x, p.data, data, len);
+			free(data);
+			buf_free(&p);
+		}
+		free(skips);
+		names_free(names, n);
+	}
+	buf_free(&dir);
+}
+
+/* Whether some namespace known so far has every label of s. */
+static bool sel_matches(struct ctx *x, const struct nsel *s)
+{
+	size_t q, m;
+
+	/* a name label matches one namespace at most: look that one up */
+	for (m = 0; m < s->n; m++)
+		if (s->values[m] && !strcmp(s->keys[m], "kubernetes.io/metadata.name")) {
+			const struct ns *one = ns_get(x, s->values[m], false);
+			bool all = one != NULL;
+
+			for (q = 0; all && q < s->n; q++)
+				all = s->values[q] && ns_has(one, s->keys[q], s->values[q]);
+			return all;
+		}
+	for (q = 0; q < x->n_ns; q++) {
+		bool all = true;
+
+		for (m = 0; m < s->n; m++)
+			all &= s->values[m] && ns_has(&x->ns[q], s->keys[m], s->values[m]);
+		if (all)
+			return true;
+	}
+	return false;
+}
+
 /* Whether name is in the effective disable: list (entries may hold comma-separated names). */
 static bool listed_disable(struct ctx *x, const char *name)
 {
@@ -975,53 +1165,33 @@ static bool judge_netpol(struct ctx *x)
 {
 	bool ok = true, dns_restricted = false;
 	unsigned dns = 0;
-	size_t i, j, k, count = 0;
+	size_t i, j, count = 0;
 	struct buf missing = BUF_INIT;
 
 	read_manifests(x);
 	for (i = 0; i < x->n_docs; i++) {
-		const char *kind = sval(x->docs[i], "kind");
-		const struct ynode *spec = ynode_get(x->docs[i], "spec"), *in;
+		const struct pdoc *p = &x->docs[i];
 		struct ns *s;
 
-		if (!kind || strcmp(kind, "NetworkPolicy") || !spec)
+		if (!p->policy)
 			continue;
 		count++;
-		if ((s = ns_get(x, doc_ns(x->docs[i]), true)))
+		if ((s = ns_get(x, p->ns, true)))
 			s->policy = true;
-		if (!strcmp(doc_ns(x->docs[i]), "kube-system") && selects_dns(spec)) {
-			if (restricts_ingress(spec))
+		if (p->dns_selected) {
+			if (p->restricts)
 				dns_restricted = true;
-			dns |= dns_allowed(spec);
+			dns |= p->dns;
 		}
-		in = ynode_get(spec, "ingress");
-		for (j = 0; in && in->kind == YN_SEQ && j < in->n; j++) {
-			const struct ynode *from = ynode_get(in->items[j], "from");
+		for (j = 0; j < p->n_sels; j++) {
+			const struct nsel *sel = &p->sels[j];
 
-			for (k = 0; from && from->kind == YN_SEQ && k < from->n; k++) {
-				const struct ynode *nsel = ynode_get(from->items[k], "namespaceSelector"), *ml;
-				size_t m, q;
-				bool any = false;
-
-				ml = nsel ? ynode_get(nsel, "matchLabels") : NULL;
-				if (!ml || ml->kind != YN_MAP || !ml->n)
-					continue;
-				for (q = 0; q < x->n_ns && !any; q++) {
-					bool all = true;
-
-					for (m = 0; m < ml->n; m++)
-						all &= ml->items[m]->kind == YN_SCALAR &&
-						       ns_has(&x->ns[q], ml->keys[m]->value, ml->items[m]->value);
-					any = all;
-				}
-				if (!any) {
-					evf(x, "%s:%u: policy %s/%s selects namespaces labelled %s=%s, which no namespace has",
-					    x->doc_files[i], ml->start.line, doc_ns(x->docs[i]),
-					    sval(ynode_get(x->docs[i], "metadata"), "name") ?: "?", ml->keys[0]->value,
-					    ml->items[0]->kind == YN_SCALAR ? ml->items[0]->value : "?");
-					fixf(x, "select the namespace by kubernetes.io/metadata.name or label it");
-					ok = false;
-				}
+			if (!sel_matches(x, sel)) {
+				evf(x, "%s:%u: policy %s/%s selects namespaces labelled %s=%s, which no namespace has",
+				    x->doc_files[p->file], sel->line, p->ns, p->name ?: "?", sel->keys[0],
+				    sel->values[0] ?: "?");
+				fixf(x, "select the namespace by kubernetes.io/metadata.name or label it");
+				ok = false;
 			}
 		}
 	}
@@ -1059,14 +1229,10 @@ static bool judge_default_sa(struct ctx *x)
 	size_t i;
 
 	read_manifests(x);
-	for (i = 0; i < x->n_docs; i++) {
-		const char *kind = sval(x->docs[i], "kind"), *am = sval(x->docs[i], "automountServiceAccountToken");
-		const struct ynode *md = ynode_get(x->docs[i], "metadata");
+	for (i = 0; i < x->n_docs; i++) {       /* the default ServiceAccounts that mount no token */
 		struct ns *s;
 
-		if (!kind || strcmp(kind, "ServiceAccount") || !md || !sval(md, "name") || strcmp(sval(md, "name"), "default"))
-			continue;
-		if ((s = ns_get(x, doc_ns(x->docs[i]), false)) && am && !strcmp(am, "false"))
+		if (!x->docs[i].policy && (s = ns_get(x, x->docs[i].ns, false)))
 			s->sa_ok = true;
 	}
 	for (i = 0; i < x->n_ns; i++)
@@ -1324,7 +1490,7 @@ static int read_cluster(struct ctx *x, struct diags *d)
 	struct ynode *t = NULL;
 	const struct ynode *items;
 	char *data = NULL;
-	size_t len = 0, i, j;
+	size_t len = 0, i;
 	int r = run_kubectl(x, &data, &len, d);
 
 	if (r < 0) {
@@ -1340,20 +1506,10 @@ static int read_cluster(struct ctx *x, struct diags *d)
 	items = ynode_get(t, "items");
 	for (i = 0; items && items->kind == YN_SEQ && i < items->n; i++) {
 		const char *kind = sval(items->items[i], "kind");
-		const struct ynode *md = ynode_get(items->items[i], "metadata"), *lb;
-		struct ns *s;
+		const struct ynode *md = ynode_get(items->items[i], "metadata");
 
-		if (!kind || !md || !sval(md, "name"))
-			continue;
-		if (!strcmp(kind, "Namespace")) {
-			s = ns_get(x, sval(md, "name"), true);
-			lb = ynode_get(md, "labels");
-			for (j = 0; s && lb && lb->kind == YN_MAP && j < lb->n; j++)
-				if (lb->items[j]->kind == YN_SCALAR)
-					ns_label(s, lb->keys[j]->value, lb->items[j]->value);
-		} else if (!strcmp(kind, "NetworkPolicy") || !strcmp(kind, "ServiceAccount")) {
-			doc_add(x, ynode_copy(items->items[i]), "cluster");
-		}
+		if (kind && md && sval(md, "name"))
+			object_add(x, items->items[i], "cluster");
 	}
 	x->R->cluster = true;
 	ynode_free(t);
@@ -1532,9 +1688,8 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 	R->E = (struct keff)KEFF_INIT;
 	R->server = o->server;
 	R->profile = o->profile;
-	r = benchmark_load(name, &R->bench, d);
-	if (r < 0)
-		return r;
+	if (!(R->bench = benchmark_find(name)))
+		return -ENOENT;
 	if (o->k3s_version)
 		R->k3s_version = strdup(o->k3s_version);
 	version = o->k3s_version ? o->k3s_version : R->bench->k3s_max;
@@ -1563,18 +1718,12 @@ int check_run(const struct check_opts *o, struct check_report *R, struct diags *
 		return r;
 	/* the namespaces of a fresh cluster, then the cluster's own */
 	{
-		const char *data;
-		size_t len;
-		struct ynode *facts = NULL;
 		struct diags fd = { NULL, 0, 0 };
 
-		if (components_facts_text(&data, &len) == 0 && ynode_parse("k3s-components.yaml", data, len, 0, &facts, &fd) == 0) {
-			fresh = ynode_get(facts, "namespaces");
-			for (i = 0; fresh && fresh->kind == YN_SEQ && i < fresh->n; i++)
-				if (sval(fresh->items[i], "name"))
-					ns_get(&x, sval(fresh->items[i], "name"), true);
-		}
-		ynode_free(facts);
+		fresh = ynode_get(components_facts(&fd), "namespaces");
+		for (i = 0; fresh && fresh->kind == YN_SEQ && i < fresh->n; i++)
+			if (sval(fresh->items[i], "name"))
+				ns_get(&x, sval(fresh->items[i], "name"), true);
 		diags_free(&fd);
 	}
 	if (o->cluster && (r = read_cluster(&x, d)) < 0)
@@ -1622,11 +1771,12 @@ out:
 		free(x.ns[i].name);
 	}
 	free(x.ns);
-	for (i = 0; i < x.n_docs; i++) {
-		ynode_free(x.docs[i]);
-		free(x.doc_files[i]);
-	}
+	hidx_free(&x.ns_idx);
+	for (i = 0; i < x.n_docs; i++)
+		pdoc_free(&x.docs[i]);
 	free(x.docs);
+	for (i = 0; i < x.n_doc_files; i++)
+		free(x.doc_files[i]);
 	free(x.doc_files);
 	buf_free(&x.ev);
 	buf_free(&x.fix);
@@ -1650,8 +1800,6 @@ void check_report_free(struct check_report *R)
 	diags_free(&R->refuse);
 	diags_free(&R->notes);
 	free(R->k3s_version);
-	if (R->bench)
-		benchmark_free(R->bench);
 	memset(R, 0, sizeof(*R));
 }
 
@@ -1740,12 +1888,11 @@ static void keff_json(const struct keff *E, struct buf *b)
 	buf_addc(b, '}');
 }
 
-int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
-			 unsigned *fails, struct diags *d)
+int check_evidence_json(const char *root, const char *id, bool server, bool live, const struct profile *p,
+			unsigned *fails, struct buf *b, struct diags *d)
 {
 	struct check_opts o = { root, NULL, server, false, live, NULL, NULL, p };
 	struct check_report R;
-	struct buf b = BUF_INIT;
 	long gen = strtol(id, NULL, 10);
 	int r;
 
@@ -1758,15 +1905,16 @@ int check_evidence_store(const char *root, const char *id, bool server, bool liv
 		return r;
 	}
 	*fails = R.totals[CHECK_FAIL];
-	buf_printf(&b, "{\"generation\":%ld,\"effective_config\":", gen);
-	keff_json(&R.E, &b);
-	buf_adds(&b, ",\"components\":");
-	components_json(&R.comps, &b);
-	buf_adds(&b, ",\"check\":");
-	check_report_json(&R, gen, &b);
-	buf_adds(&b, "}\n");
-	r = b.data ? txn_write_extra(root, id, CHECK_EVIDENCE_FILE, b.data, b.len) : -ENOMEM;
-	buf_free(&b);
+	buf_printf(b, "{\"generation\":%ld,\"effective_config\":", gen);
+	keff_json(&R.E, b);
+	buf_adds(b, ",\"components\":");
+	if (R.comps.data_dir)
+		components_json(&R.comps, b);
+	else
+		buf_adds(b, "null");    /* K3s would not start: none were made */
+	buf_adds(b, ",\"check\":");
+	check_report_json(&R, gen, b);
+	r = buf_adds(b, "}\n") < 0 || !b->data ? -ENOMEM : 0;
 	check_report_free(&R);
 	return r;
 }

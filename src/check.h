@@ -30,7 +30,7 @@ struct check_control {
 };
 
 struct check_report {
-	struct benchmark *bench;
+	const struct benchmark *bench;
 	bool server;
 	char *k3s_version;      /* known installed version, or NULL */
 	struct components comps;
@@ -84,13 +84,14 @@ const char *check_profile_setting(const struct profile *p, const struct bench_co
 #define CHECK_EVIDENCE_FILE "evidence.json"
 
 /*
- * Store the evidence of generation id under root: the effective
- * configuration, the emulated component command lines and the check
- * result, as {"generation", "effective_config", "components", "check"}.
- * *fails receives the FAIL count. 0 or -errno.
+ * The evidence of generation id under root, as JSON appended to b: the
+ * effective configuration, the emulated component command lines and the
+ * check result, as {"generation", "effective_config", "components",
+ * "check"} (the engine stores it with the generation's commit, in
+ * CHECK_EVIDENCE_FILE). *fails receives the FAIL count. 0 or -errno.
  */
-int check_evidence_store(const char *root, const char *id, bool server, bool live, const struct profile *p,
-			 unsigned *fails, struct diags *d);
+int check_evidence_json(const char *root, const char *id, bool server, bool live, const struct profile *p,
+			unsigned *fails, struct buf *b, struct diags *d);
 
 /* The result as the JSON contract (issue 12); generation < 0: none. */
 void check_report_json(const struct check_report *R, long generation, struct buf *b);

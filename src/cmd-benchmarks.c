@@ -31,17 +31,9 @@ static int list(const struct cli *c)
 	else
 		buf_printf(&b, "%-13s %-11s %8s  %s\n", "NAME", "K3S", "CONTROLS", "TITLE");
 	for (i = 0; i < n; i++) {
-		struct benchmark *bm = NULL;
-		struct diags d = { NULL, 0, 0 };
+		const struct benchmark *bm = benchmark_find(names[i]);
 		char range[32];
 
-		if (benchmark_load(names[i], &bm, &d) < 0) {
-			cli_print_diags(&d);
-			diags_free(&d);
-			buf_free(&b);
-			return EXIT_USAGE;
-		}
-		diags_free(&d);
 		if (!strcmp(bm->k3s_min, bm->k3s_max))
 			snprintf(range, sizeof(range), "%s", bm->k3s_min);
 		else
@@ -59,7 +51,6 @@ static int list(const struct cli *c)
 		} else {
 			buf_printf(&b, "%-13s %-11s %8u  %s\n", bm->name, range, bm->n_controls, bm->title);
 		}
-		benchmark_free(bm);
 	}
 	if (c->output == OUTPUT_JSON) {
 		buf_adds(&b, "]");

@@ -9,7 +9,6 @@
 #include <sys/utsname.h>
 
 #include "benchmark.h"
-#include "embedded.h"
 #include "fsutil.h"
 #include "json.h"
 #include "ynode.h"
@@ -50,29 +49,26 @@ const char *datastore_name(enum datastore ds)
 
 static struct ynode *facts;
 
-int components_facts_text(const char **data, size_t *len)
-{
-	const struct embedded_file *f = embedded_find(embedded_benchmarks, FACTS_NAME);
-
-	if (!f)
-		return -ENOENT;
-	*data = f->data;
-	*len = f->len;
-	return 0;
-}
+/* benchmarks/k3s-components.yaml as parsed at build time (tools/ynode-gen.c, $(BUILD)/k3s_facts.c) */
+extern const uint32_t k3s_facts_nodes[];
+extern const size_t k3s_facts_n_nodes;
+extern const char k3s_facts_pool[];
 
 static int facts_load(struct diags *d)
 {
-	const char *data;
-	size_t len;
+	int r;
 
 	if (facts)
 		return 0;
-	if (components_facts_text(&data, &len) < 0) {
-		diags_add(d, FACTS_NAME ".yaml", 0, 0, "the built-in K3s component facts are missing");
-		return -EINVAL;
-	}
-	return ynode_parse("benchmarks/" FACTS_NAME ".yaml", data, len, 0, &facts, d) < 0 ? -EINVAL : 0;
+	r = ynode_load("benchmarks/" FACTS_NAME ".yaml", k3s_facts_nodes, k3s_facts_n_nodes, k3s_facts_pool, &facts);
+	if (r < 0)
+		diags_add(d, FACTS_NAME ".yaml", 0, 0, "the built-in K3s component facts do not load: %s", strerror(-r));
+	return r < 0 ? -EINVAL : 0;
+}
+
+const struct ynode *components_facts(struct diags *d)
+{
+	return facts_load(d) < 0 ? NULL : facts;
 }
 
 static const char *rec(const struct ynode *m, const char *key)

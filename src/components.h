@@ -91,7 +91,7 @@ const char *comp_kubelet_field(const char *flag);
 /* Append the command lines and settings as a JSON object to b. */
 void components_json(const struct components *C, struct buf *b);
 
-/* The facts file, for callers that want to show where a default comes from. */
-int components_facts_text(const char **data, size_t *len);
+/* The facts file as a tree, parsed once per process (the components' own copy), or NULL with d. */
+const struct ynode *components_facts(struct diags *d);
 
 #endif

@@ -485,8 +485,42 @@ static int run_kernel_only(const struct engine_opts *o, const char *kind, struct
 	return 0;
 }
 
+/*
+ * The check result an apply keeps with its generation (evidence.json): made
+ * after the files are in place and written with the commit, in its syncs.
+ */
+struct evidence {
+	bool server;
+	const struct profile *p;
+	struct buf json;
+	unsigned fails;
+	int r;                  /* < 0: not made or not stored */
+	struct diags d;
+};
+
+static void make_evidence(const struct engine_opts *o, struct txn *t, struct evidence *ev)
+{
+	ev->r = check_evidence_json(o->root, txn_generation(t), ev->server, o->live, ev->p, &ev->fails,
+				    &ev->json, &ev->d);
+	if (ev->r == 0)
+		txn_commit_file(t, CHECK_EVIDENCE_FILE, ev->json.data, ev->json.len, &ev->r);
+}
+
+/* After the commit: say what the evidence found, or that it could not be kept. */
+static void keep_evidence(const struct engine_opts *o, const struct engine_result *res, struct evidence *ev)
+{
+	if (res->outcome != ENGINE_DONE || !res->generation[0] || res->kernel_only)
+		return;
+	if (ev->r < 0)
+		emit(o, ENGINE_NOTE, "the check result of generation %s could not be stored: %s", res->generation,
+		     ev->d.n ? ev->d.v[0].msg : strerror(-ev->r));
+	else if (ev->fails)
+		emit(o, ENGINE_NOTE, "generation %s: %u CIS control%s FAIL (k3s-harden check --generation %s)",
+		     res->generation, ev->fails, ev->fails == 1 ? "" : "s", res->generation);
+}
+
 static int run_plan(const struct engine_opts *o, const char *kind, struct txn *t,
-		    struct restart_rx *rx, struct engine_result *res)
+		    struct restart_rx *rx, struct engine_result *res, struct evidence *ev)
 {
 	const struct plan *pl = &res->plan;
 	struct diags e = { NULL, 0, 0 };
@@ -538,6 +572,8 @@ static int run_plan(const struct engine_opts *o, const char *kind, struct txn *t
 	}
 	if (r == 0) {
 		res->pending = restart && !res->restarted;
+		if (ev)
+			make_evidence(o, t, ev);
 		r = txn_commit(t, res->pending, &e);
 	}
 	if (r < 0) {
@@ -596,25 +632,6 @@ out:
 /* ---- apply ---- */
 
 /* The evidence kept with a committed generation (check.h): a failure to keep it is only noted. */
-static void keep_evidence(const struct engine_opts *o, const struct engine_result *res, bool server,
-			  const struct profile *p)
-{
-	struct diags d = { NULL, 0, 0 };
-	unsigned fails = 0;
-	int r;
-
-	if (res->outcome != ENGINE_DONE || !res->generation[0] || res->kernel_only)
-		return;
-	r = check_evidence_store(o->root, res->generation, server, o->live, p, &fails, &d);
-	if (r < 0)
-		emit(o, ENGINE_NOTE, "the check result of generation %s could not be stored: %s", res->generation,
-		     d.n ? d.v[0].msg : strerror(-r));
-	else if (fails)
-		emit(o, ENGINE_NOTE, "generation %s: %u CIS control%s FAIL (k3s-harden check --generation %s)",
-		     res->generation, fails, fails == 1 ? "" : "s", res->generation);
-	diags_free(&d);
-}
-
 static int nothing(struct engine_result *res)
 {
 	res->outcome = ENGINE_NOTHING;
@@ -628,6 +645,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 {
 	struct restart_rx rx;
 	struct txn *t = NULL;
+	struct evidence ev;
 	enum profile_role role;
 	char why[640], unit[128];
 	const char *host_unit;
@@ -636,6 +654,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
+	memset(&ev, 0, sizeof(ev));
 	res->result = "failed";
 	host_unit = NULL;
 	/* a no-op touches nothing: plan before taking the lock, unless a
@@ -692,12 +711,16 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		r = fail(res, ENGINE_REFUSED, "failed", r);
 		goto out;
 	}
-	r = run_plan(o, "apply", t, &rx, res);
+	ev.server = role != ROLE_AGENT;
+	ev.p = p;
+	r = run_plan(o, "apply", t, &rx, res, &ev);
 	if (r == 0)
-		keep_evidence(o, res, role != ROLE_AGENT, p);
+		keep_evidence(o, res, &ev);
 	if (res->outcome == ENGINE_DONE)
 		note_manifest_objects(o, &res->plan);
 out:
+	buf_free(&ev.json);
+	diags_free(&ev.d);
 	restart_close(&rx);
 	txn_close(t);
 	return r;
@@ -779,6 +802,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	struct txn *t = NULL;
 	struct generation g;
 	struct gen_entry *gv = NULL;
+	struct evidence ev;
 	size_t gn = 0;
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
@@ -789,6 +813,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 
 	memset(res, 0, sizeof(*res));
 	memset(&rx, 0, sizeof(rx));
+	memset(&ev, 0, sizeof(ev));
 	res->result = "failed";
 	r = open_txn(o, "-", "rollback", 0, &t, &recovered);
 	if (r < 0)
@@ -842,10 +867,14 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	note_manifest_objects(o, &res->plan);
 	if (have_gen)
 		txn_set_profile(t, g.profile);
-	r = run_plan(o, "rollback", t, &rx, res);
+	ev.server = role != ROLE_AGENT;
+	ev.p = p;
+	r = run_plan(o, "rollback", t, &rx, res, &ev);
 	if (r == 0)
-		keep_evidence(o, res, role != ROLE_AGENT, p);
+		keep_evidence(o, res, &ev);
 out:
+	buf_free(&ev.json);
+	diags_free(&ev.d);
 	restart_close(&rx);
 	diags_free(&e);
 	txn_close(t);

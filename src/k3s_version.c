@@ -417,11 +417,9 @@ int k3s_env_apply(struct profile *p, const char *v, const struct k3s_components 
 {
 	const struct k3s_range *kr = p->k3s_versions;
 	char minor[32], bname[64];
-	int r;
 
 	free(p->env.k3s_version);
 	p->env.k3s_version = NULL;
-	benchmark_free(p->env.bench);
 	p->env.bench = NULL;
 	if (v && !k3s_version_valid(v)) {
 		diags_add(errs, "k3s-harden", 0, 0, "'%s' is not a K3s version (like 1.30 or v1.30.4+k3s1)", v);
@@ -449,16 +447,9 @@ int k3s_env_apply(struct profile *p, const char *v, const struct k3s_components 
 	} else {
 		snprintf(bname, sizeof(bname), "%s", p->benchmark ? p->benchmark : "");
 	}
-	if (bname[0]) {
-		struct diags d = { NULL, 0, 0 };
-
-		r = benchmark_load(bname, &p->env.bench, &d);
-		diags_free(&d);
-		if (r < 0) {
-			diags_add(errs, p->name, 0, 0, "cannot load benchmark '%s': %s", bname,
-				  r == -ENOENT ? "no such benchmark" : strerror(-r));
-			return -EINVAL;
-		}
+	if (bname[0] && !(p->env.bench = benchmark_find(bname))) {
+		diags_add(errs, p->name, 0, 0, "cannot load benchmark '%s': no such benchmark", bname);
+		return -EINVAL;
 	}
 	if (c)
 		fit_components(p, c, notes);
@@ -498,109 +489,26 @@ static size_t key_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/*
- * Every stable key of every benchmark, loaded once (the tables are built
- * in), each with its ID in the newest benchmark that has it, for a control
- * the benchmark in use lacks: "k3s-cis-1.24:4.2.6".
- */
-struct key_entry {
-	char *key;
-	char *newest;
-	size_t order;           /* position over all tables, oldest first */
-};
-static struct key_entry *all_keys;
-static size_t n_all_keys;
-
 static int cmp_key(const void *a, const void *b)
 {
-	return strcmp(((const struct key_entry *)a)->key, ((const struct key_entry *)b)->key);
+	return strcmp(((const struct bench_key *)a)->key, ((const struct bench_key *)b)->key);
 }
 
-static int cmp_key_newest(const void *a, const void *b)
+/* A stable key of any benchmark, with its ID in the newest that has it (benchmark.h). */
+static const struct bench_key *key_find(const char *key)
 {
-	const struct key_entry *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
+	struct bench_key probe = { key, NULL };
+	const struct bench_key *all;
+	size_t n;
 
-	return c ? c : (x->order < y->order) - (x->order > y->order);
-}
-
-struct key_collect {
-	struct key_entry *v;
-	size_t k, cap;
-	const char *bench;
-};
-
-static int collect_key(void *ctx, const char *id, size_t id_len, const char *key, size_t key_len)
-{
-	struct key_collect *c = ctx;
-
-	if (c->k == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct key_entry *nv = realloc(c->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		c->v = nv;
-		c->cap = cap;
-	}
-	c->v[c->k].order = c->k;
-	c->v[c->k].key = strndup(key, key_len);
-	if (!c->v[c->k].key || asprintf(&c->v[c->k].newest, "%s:%.*s", c->bench, (int)id_len, id) < 0) {
-		free(c->v[c->k].key);
-		return -ENOMEM;
-	}
-	c->k++;
-	return 0;
-}
-
-static int load_keys(void)
-{
-	const char *const *names;
-	struct key_collect kc = { NULL, 0, 0, NULL };
-	struct key_entry *v;
-	size_t n, i, j, k;
-
-	if (all_keys)
-		return 0;
-	names = benchmark_names(&n);
-	/* the keys of every version, without parsing eleven tables per command */
-	for (i = 0; i < n; i++) {
-		kc.bench = names[i];
-		if (benchmark_keys(names[i], collect_key, &kc) < 0)
-			break;
-	}
-	v = kc.v;
-	k = kc.k;
-	if (!v)
-		return -ENOMEM;
-	/* of equal keys the newest benchmark's comes first and stays */
-	qsort(v, k, sizeof(*v), cmp_key_newest);
-	for (i = j = 0; i < k; i++) {
-		if (j && strcmp(v[j - 1].key, v[i].key) == 0) {
-			free(v[i].key);
-			free(v[i].newest);
-			continue;
-		}
-		v[j++] = v[i];
-	}
-	all_keys = v;
-	n_all_keys = j;
-	return 0;
-}
-
-static const struct key_entry *key_find(const char *key)
-{
-	struct key_entry probe = { (char *)key, NULL, 0 };
-
-	if (load_keys() < 0)
-		return NULL;
-	return bsearch(&probe, all_keys, n_all_keys, sizeof(*all_keys), cmp_key);
+	all = benchmark_all_keys(&n);
+	return bsearch(&probe, all, n, sizeof(*all), cmp_key);
 }
 
 const char *profile_control_label(const struct profile *p, const char *control)
 {
 	const struct bench_control *bc;
-	const struct key_entry *e;
+	const struct bench_key *e;
 
 	if (!is_control_key(control) || !p->env.bench)
 		return control;
@@ -613,22 +521,22 @@ const char *profile_control_label(const struct profile *p, const char *control)
 
 int k3s_control_check(const char *control, char *suggest, size_t size)
 {
-	size_t i, best = SIZE_MAX;
+	const struct bench_key *all;
+	size_t i, n, best = SIZE_MAX;
 
 	if (!is_control_key(control))
 		return 0;
 	if (size)
 		suggest[0] = '\0';
-	if (load_keys() < 0)
-		return 0;       /* cannot tell: accept */
 	if (key_find(control))
 		return 0;
-	for (i = 0; i < n_all_keys && size; i++) {
-		size_t dist = key_distance(control, all_keys[i].key);
+	all = benchmark_all_keys(&n);
+	for (i = 0; i < n && size; i++) {
+		size_t dist = key_distance(control, all[i].key);
 
 		if (dist < best && dist <= 4) {
 			best = dist;
-			snprintf(suggest, size, "%s", all_keys[i].key);
+			snprintf(suggest, size, "%s", all[i].key);
 		}
 	}
 	return -ENOENT;

@@ -190,7 +190,7 @@ struct benchmark;
  */
 struct profile_env {
 	char *k3s_version;              /* the version hardened for, or NULL: unknown */
-	struct benchmark *bench;        /* the benchmark whose IDs are shown, or NULL */
+	const struct benchmark *bench;  /* the benchmark whose IDs are shown, or NULL */
 };
 
 struct profile {

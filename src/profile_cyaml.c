@@ -20,7 +20,6 @@
  */
 static void default_benchmark(struct profile *p)
 {
-	struct diags d = { NULL, 0, 0 };
 	const char *const *names;
 	const char *name;
 	size_t n;
@@ -29,9 +28,7 @@ static void default_benchmark(struct profile *p)
 	if (n == 0)
 		return;
 	name = p->benchmark && strcmp(p->benchmark, "auto") != 0 ? p->benchmark : names[n - 1];
-	if (benchmark_load(name, &p->env.bench, &d) < 0)
-		p->env.bench = NULL;    /* validation names a bad benchmark */
-	diags_free(&d);
+	p->env.bench = benchmark_find(name);    /* NULL: validation names a bad benchmark */
 }
 
 int profile_cyaml_load(struct profile_ctx *c, const struct ynode *tree, struct profile **out)
@@ -73,7 +70,6 @@ void profile_cyaml_free(struct profile *p)
 		return;
 	/* not in the schema: set after loading */
 	free(p->env.k3s_version);
-	benchmark_free(p->env.bench);
 	memset(&p->env, 0, sizeof(p->env));
 	cylog_config(&cfg, &log);
 	cyaml_free(&cfg, &profile_schema, p, 0);

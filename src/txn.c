@@ -91,6 +91,9 @@ struct txn {
 	size_t n_entries;
 	bool journal;
 	struct txn_stats stats;
+	const char *cf_name, *cf_data;  /* txn_commit_file */
+	size_t cf_len;
+	int *cf_result;
 };
 
 /* ---- small helpers ---- */
@@ -555,24 +558,42 @@ static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, siz
 	return 0;
 }
 
-static int write_journal(struct txn *t)
+static int journal_text(struct txn *t, struct buf *b)
 {
-	struct buf b = BUF_INIT;
 	size_t i;
 	int r;
 
-	r = buf_printf(&b, "k3s-harden-journal 1\nid %s\n", t->id);
+	r = buf_printf(b, "k3s-harden-journal 1\nid %s\n", t->id);
 	for (i = 0; i < t->n_kernel && r == 0; i++) {
-		r = buf_printf(&b, "kernel %s ", t->k_keys[i]);
+		r = buf_printf(b, "kernel %s ", t->k_keys[i]);
 		if (r == 0)
-			r = add_escaped(&b, t->k_old[i]);
+			r = add_escaped(b, t->k_old[i]);
 		if (r == 0)
-			r = buf_addc(&b, '\n');
+			r = buf_addc(b, '\n');
 	}
+	return r;
+}
+
+static int write_journal(struct txn *t)
+{
+	struct buf b = BUF_INIT;
+	int r = journal_text(t, &b);
+
 	t->stats.syncs += 2;
 	if (r == 0)
 		r = write_atomic_at(t->state_fd, "journal", b.data, b.len, 0600, 0, 0, true);
 	buf_free(&b);
+	return r;
+}
+
+/* syncfs the file system of fd, and the state directory's when that is another one. */
+static int sync_with_state(struct txn *t, int fd)
+{
+	struct stat a, b;
+	int r = do_syncfs(t, fd);
+
+	if (r == 0 && fstat(fd, &a) == 0 && fstat(t->state_fd, &b) == 0 && a.st_dev != b.st_dev)
+		r = do_syncfs(t, t->state_fd);
 	return r;
 }
 
@@ -954,8 +975,8 @@ fail:
 
 int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e)
 {
-	char tmpdir[32], blob[32];
-	struct buf man = BUF_INIT;
+	char tmpdir[32], blob[32], jtmp[64];
+	struct buf man = BUF_INIT, jb = BUF_INIT;
 	int gfd = -1, r;
 	size_t i, k;
 
@@ -1082,15 +1103,33 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 		r = create_file_at(gfd, "manifest", man.data, man.len, 0600, 0, 0);
 	if (r == 0)
 		r = create_file_at(gfd, "state", "prepared", 8, 0600, 0, 0);
+	/*
+	 * The backups and the journal in one sync, then their names in one
+	 * more, before any target is touched: a crash in between leaves the
+	 * host as it was, and recovery drops whichever half it finds (a
+	 * journal without its generation, a generation without a journal,
+	 * the temps).
+	 */
+	snprintf(jtmp, sizeof(jtmp), ".journal.k3s-harden-%ld-p", (long)getpid());
+	unlinkat(t->state_fd, jtmp, 0);
 	if (r == 0)
-		r = do_syncfs(t, gfd);
+		r = journal_text(t, &jb);
+	if (r == 0)
+		r = create_file_at(t->state_fd, jtmp, jb.data, jb.len, 0600, 0, 0);
+	if (r == 0)
+		r = sync_with_state(t, gfd);
 	if (r == 0 && renameat(t->backups_fd, tmpdir, t->backups_fd, t->id) < 0)
 		r = -errno;
-	if (r == 0)
-		r = do_fsync(t, t->backups_fd);
-	if (r < 0)
+	if (r < 0) {
+		unlinkat(t->state_fd, jtmp, 0);
 		goto fail;
-	r = write_journal(t);
+	}
+	if (renameat(t->state_fd, jtmp, t->state_fd, "journal") < 0) {
+		r = -errno;
+		unlinkat(t->state_fd, jtmp, 0);
+	} else if ((r = sync_with_state(t, t->backups_fd)) < 0) {
+		unlinkat(t->state_fd, "journal", 0);
+	}
 	if (r < 0) {
 		remove_gen_dir(t->backups_fd, t->id);
 		goto out;
@@ -1105,6 +1144,7 @@ out:
 	if (gfd >= 0)
 		close(gfd);
 	buf_free(&man);
+	buf_free(&jb);
 	return r;
 }
 
@@ -1319,9 +1359,58 @@ static void prune(struct txn *t)
 	names_free(names, n);
 }
 
+void txn_commit_file(struct txn *t, const char *name, const char *data, size_t len, int *result)
+{
+	t->cf_name = name;
+	t->cf_data = data;
+	t->cf_len = len;
+	t->cf_result = result;
+	*result = 0;
+}
+
+/*
+ * The commit record and the txn_commit_file file together: both temps
+ * written, one syncfs, the record renamed, then the file, one fsync of the
+ * directory (three syncs fewer than one atomic write after the other). A
+ * crash between the renames leaves a committed generation without the
+ * file, as when the file is written after the commit.
+ */
+static int commit_with_file(struct txn *t, const char *state)
+{
+	char ts[64], tf[300];
+	int gfd, r, rf;
+
+	gfd = openat(t->backups_fd, t->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (gfd < 0)
+		return -errno;
+	/* the names remove_stale_temps knows */
+	snprintf(ts, sizeof(ts), ".state.k3s-harden-%ld-c", (long)getpid());
+	snprintf(tf, sizeof(tf), ".%s.k3s-harden-%ld-c", t->cf_name, (long)getpid());
+	unlinkat(gfd, ts, 0);
+	unlinkat(gfd, tf, 0);
+	rf = create_file_at(gfd, tf, t->cf_data, t->cf_len, 0600, 0, 0);
+	r = create_file_at(gfd, ts, state, strlen(state), 0600, 0, 0);
+	if (r == 0)
+		r = do_syncfs(t, gfd);
+	if (r == 0 && renameat(gfd, ts, gfd, "state") < 0)
+		r = -errno;
+	if (r == 0 && rf == 0 && renameat(gfd, tf, gfd, t->cf_name) < 0)
+		rf = -errno;
+	if (r == 0)
+		r = do_fsync(t, gfd);
+	if (r < 0)
+		unlinkat(gfd, ts, 0);
+	if (r < 0 || rf < 0)
+		unlinkat(gfd, tf, 0);
+	*t->cf_result = r < 0 ? r : rf;
+	close(gfd);
+	return r;
+}
+
 int txn_commit(struct txn *t, bool restart_pending, struct diags *e)
 {
-	int r = set_state(t, t->id, restart_pending ? "committed restart-pending" : "committed");
+	const char *state = restart_pending ? "committed restart-pending" : "committed";
+	int r = t->cf_name ? commit_with_file(t, state) : set_state(t, t->id, state);
 
 	if (r == 0 && unlinkat(t->state_fd, "journal", 0) < 0)
 		r = -errno;
@@ -1490,22 +1579,6 @@ int txn_set_restart_pending(const char *root, const char *id, bool pending)
 		return r;
 	r = write_atomic_at(dfd, "state", pending ? "committed restart-pending" : "committed",
 			    pending ? 25 : 9, 0600, 0, 0, true);
-	close(dfd);
-	return r;
-}
-
-int txn_write_extra(const char *root, const char *id, const char *name, const void *data, size_t len)
-{
-	char path[256];
-	int dfd, r;
-
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") || strchr(id, '/'))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/backups/%s", TXN_STATE_DIR, id);
-	r = root_open_dir(root, path, false, 0, &dfd);
-	if (r < 0)
-		return r;
-	r = write_atomic_at(dfd, name, data, len, 0600, 0, 0, true);
 	close(dfd);
 	return r;
 }

@@ -109,6 +109,14 @@ int txn_record_kernel(struct txn *t, char *const *keys, char *const *old, size_t
 /* Phase 5. */
 int txn_commit(struct txn *t, bool restart_pending, struct diags *e);
 /*
+ * A file (a plain name) for txn_commit to write into the generation's
+ * directory beside the commit record, made durable by the same syncs (the
+ * check evidence). data must stay until txn_commit, which sets *result: 0,
+ * or -errno when this file alone could not be written (the commit goes on
+ * without it).
+ */
+void txn_commit_file(struct txn *t, const char *name, const char *data, size_t len, int *result);
+/*
  * Put back every file of the prepared generation; the journal is removed
  * when everything was restored. Files that could not be restored are
  * added to e with what to do by hand.
@@ -138,12 +146,5 @@ void gen_entries_free(struct gen_entry *v, size_t n);
 int txn_generation_pruned(const char *root, const char *id, unsigned *retention);
 /* Mark a committed generation's restart as done or pending. */
 int txn_set_restart_pending(const char *root, const char *id, bool pending);
-
-/*
- * Write file NAME (a plain file name) into the directory of generation ID,
- * atomically, mode 0600: evidence kept with the generation (check's
- * evidence.json). 0 or -errno; -ENOENT when the generation does not exist.
- */
-int txn_write_extra(const char *root, const char *id, const char *name, const void *data, size_t len);
 
 #endif

@@ -7,33 +7,48 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "hidx.h"
+
 #define YN_MAX_DEPTH 64
 #define YN_MAX_ALIAS_NODES 100000
 /* Smaller maps are scanned: cheaper than hashing. */
 #define YN_INDEX_MIN 8
 
+/* File names, each kept once for the nodes to point at; hashed: check parses 10,000 manifests. */
 static char **interned;
-static size_t n_interned;
+static size_t n_interned, cap_interned;
+static struct hidx interned_idx;
+
+static const char *interned_at(const void *ctx, size_t pos, size_t *len)
+{
+	(void)ctx;
+	*len = strlen(interned[pos]);
+	return interned[pos];
+}
 
 static const char *ynode_intern(const char *file)
 {
+	long at = hidx_find(&interned_idx, file, strlen(file), interned_at, NULL);
 	char **v, *s;
-	size_t i;
 
-	for (i = 0; i < n_interned; i++)
-		if (strcmp(interned[i], file) == 0)
-			return interned[i];
-	s = strdup(file);
-	v = realloc(interned, (n_interned + 1) * sizeof(*v));
-	if (!s || !v) {
+	if (at >= 0)
+		return interned[at];
+	if (n_interned == cap_interned) {
+		size_t cap = cap_interned ? 2 * cap_interned : 16;
+
+		if (!(v = realloc(interned, cap * sizeof(*v))))
+			return NULL;
+		interned = v;
+		cap_interned = cap;
+	}
+	if (!(s = strdup(file)))
+		return NULL;
+	interned[n_interned] = s;
+	if (hidx_add(&interned_idx, n_interned, interned_at, NULL) < 0) {
 		free(s);
-		if (v)
-			interned = v;
 		return NULL;
 	}
-	interned = v;
-	interned[n_interned++] = s;
-	return s;
+	return interned[n_interned++];
 }
 
 void ynode_intern_free(void)
@@ -43,8 +58,9 @@ void ynode_intern_free(void)
 	for (i = 0; i < n_interned; i++)
 		free(interned[i]);
 	free(interned);
+	hidx_free(&interned_idx);
 	interned = NULL;
-	n_interned = 0;
+	n_interned = cap_interned = 0;
 }
 
 struct ynode *ynode_new(enum ynode_kind kind, const char *file)
@@ -57,6 +73,73 @@ struct ynode *ynode_new(enum ynode_kind kind, const char *file)
 	n->file = file;
 	n->plain = true;
 	return n;
+}
+
+static int load_node(const char *file, const uint32_t **w, const uint32_t *end, const char *pool,
+		     struct ynode **out)
+{
+	const uint32_t *r = *w;
+	struct ynode *n;
+	uint32_t i;
+	int e;
+
+	if (end - r < YN_REC || (r[0] & 3) > YN_MAP)
+		return -EINVAL;
+	*w = r + YN_REC;
+	if (!(n = ynode_new((enum ynode_kind)(r[0] & 3), file)))
+		return -ENOMEM;
+	n->plain = r[0] & YN_REC_PLAIN;
+	n->block = r[0] & YN_REC_BLOCK;
+	n->flow = r[0] & YN_REC_FLOW;
+	n->start = (struct ymark){ r[1], r[2], r[3] };
+	n->end = (struct ymark){ r[4], r[5], r[6] };
+	e = 0;
+	if (r[7] != UINT32_MAX) {
+		n->len = r[9];
+		if ((n->value = malloc(n->len + 1))) {
+			memcpy(n->value, pool + r[7], n->len);
+			n->value[n->len] = '\0';
+		} else {
+			e = -ENOMEM;
+		}
+	}
+	if (e == 0 && r[8] != UINT32_MAX && !(n->anchor = strdup(pool + r[8])))
+		e = -ENOMEM;
+	for (i = 0; e == 0 && i < r[10]; i++) {
+		struct ynode *k = NULL, *v = NULL;
+
+		if ((n->kind != YN_MAP || (e = load_node(file, w, end, pool, &k)) == 0) &&
+		    (e = load_node(file, w, end, pool, &v)) == 0 && (e = ynode_append(n, k, v)) == 0)
+			continue;
+		ynode_free(k);
+		ynode_free(v);
+	}
+	if (e < 0) {
+		ynode_free(n);
+		return e;
+	}
+	*out = n;
+	return 0;
+}
+
+int ynode_load(const char *file, const uint32_t *nodes, size_t n_nodes, const char *pool,
+	       struct ynode **out)
+{
+	const uint32_t *w = nodes, *end = nodes + n_nodes * YN_REC;
+	struct ynode *t = NULL;
+	const char *f = ynode_intern(file);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = load_node(f, &w, end, pool, &t);
+	if (r == 0 && w != end) {
+		ynode_free(t);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		*out = t;
+	return r;
 }
 
 struct ynode *ynode_scalar(const char *file, const char *value)
@@ -252,6 +335,11 @@ static struct ymark mark_of(struct parser *p, yaml_mark_t m)
 {
 	struct ymark r = { 0, (unsigned)m.line + 1, (unsigned)m.column + 1 };
 
+	/* ASCII, the common case: a character is a byte */
+	while (p->ci < m.index && p->bi < p->len && p->data[p->bi] < 0x80) {
+		p->bi++;
+		p->ci++;
+	}
 	while (p->ci < m.index && p->bi < p->len) {
 		size_t l = utf8_len(p->data[p->bi]);
 

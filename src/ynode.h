@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 #include "hidx.h"
@@ -57,6 +58,20 @@ enum {
  */
 int ynode_parse(const char *file, const char *data, size_t len, unsigned flags,
 		struct ynode **out, struct diags *d);
+
+/*
+ * Rebuild a tree that tools/ynode-gen.c wrote as C data at build time (what
+ * ynode_parse gave then, without parsing now): n_nodes records of YN_REC
+ * words in pre-order, a map's children as key, value pairs; each record
+ * is flags (the kind | YN_REC_*), start index, line, col, end index, line,
+ * col, value and anchor (offsets into pool, UINT32_MAX for none), value
+ * length, number of children. The nodes' file is file. 0, -EINVAL for
+ * records that do not add up, or -ENOMEM.
+ */
+#define YN_REC 11
+enum { YN_REC_PLAIN = 1 << 2, YN_REC_BLOCK = 1 << 3, YN_REC_FLOW = 1 << 4 };
+int ynode_load(const char *file, const uint32_t *nodes, size_t n_nodes, const char *pool,
+	       struct ynode **out);
 
 struct ynode *ynode_new(enum ynode_kind kind, const char *file);
 struct ynode *ynode_scalar(const char *file, const char *value);

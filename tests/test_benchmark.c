@@ -1,5 +1,5 @@
 /*
- * The embedded benchmark tables: every built-in benchmark loads with its
+ * The built-in benchmark tables: every built-in benchmark is there with its
  * controls, keys and IDs resolve, an ID that moves between versions is
  * found under its stable key, and K3s versions compare and fall into a
  * benchmark's range as the tables say.
@@ -24,11 +24,10 @@ static void test_benchmark_all_load(void **state)
 	(void)state;
 	assert_int_equal(n, 11);
 	for (i = 0; i < n; i++) {
-		struct diags d = { NULL, 0, 0 };
-		struct benchmark *b = NULL;
+		const struct benchmark *b = benchmark_find(names[i]);
 		unsigned j;
 
-		assert_int_equal(benchmark_load(names[i], &b, &d), 0);
+		assert_non_null(b);
 		assert_string_equal(b->name, names[i]);
 		assert_true(b->n_controls >= 120);
 		for (j = 0; j < b->n_controls; j++) {
@@ -38,8 +37,6 @@ static void test_benchmark_all_load(void **state)
 			assert_ptr_equal(benchmark_by_key(b, c->key), c);
 			assert_true(c->remedy != REMEDY_NA || c->note);
 		}
-		benchmark_free(b);
-		diags_free(&d);
 	}
 }
 
@@ -53,11 +50,10 @@ static void test_benchmark_moving_id(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(audit_path) / sizeof(audit_path[0]); i++) {
-		struct diags d = { NULL, 0, 0 };
-		struct benchmark *b = NULL;
+		const struct benchmark *b = benchmark_find(audit_path[i].bench);
 		const struct bench_control *c;
 
-		assert_int_equal(benchmark_load(audit_path[i].bench, &b, &d), 0);
+		assert_non_null(b);
 		c = benchmark_by_key(b, "apiserver.audit_log_path");
 		assert_non_null(c);
 		assert_string_equal(c->id, audit_path[i].id);
@@ -66,27 +62,20 @@ static void test_benchmark_moving_id(void **state)
 		assert_string_equal(c->test.items[0].flag, "--audit-log-path");
 		assert_string_equal(c->test.items[0].op, "set");
 		assert_null(c->test.items[0].value);
-		benchmark_free(b);
 	}
 }
 
 static void test_benchmark_unknown(void **state)
 {
-	struct diags d = { NULL, 0, 0 };
-	struct benchmark *b = NULL;
-
 	(void)state;
-	assert_int_equal(benchmark_load("k3s-cis-9.9", &b, &d), -ENOENT);
-	/* the components table is embedded beside the benchmarks but is none */
-	assert_int_equal(benchmark_load("k3s-components", &b, &d), -ENOENT);
-	assert_null(b);
-	assert_int_equal(d.n, 0);
+	assert_null(benchmark_find("k3s-cis-9.9"));
+	/* the components table lives beside the benchmarks but is none */
+	assert_null(benchmark_find("k3s-components"));
 }
 
 static void test_benchmark_versions(void **state)
 {
-	struct diags d = { NULL, 0, 0 };
-	struct benchmark *b = NULL;
+	const struct benchmark *b = benchmark_find("k3s-cis-1.8");
 
 	(void)state;
 	assert_true(k3s_version_cmp("1.24", "1.25") < 0);
@@ -95,7 +84,7 @@ static void test_benchmark_versions(void **state)
 	assert_true(k3s_version_cmp("1.100", "1.99") > 0);
 	assert_true(k3s_version_cmp("2.0", "1.99") > 0);
 	assert_int_equal(k3s_version_cmp("garbage", "1.2"), 0);
-	assert_int_equal(benchmark_load("k3s-cis-1.8", &b, &d), 0);
+	assert_non_null(b);
 	assert_string_equal(b->k3s_min, "1.26");
 	assert_string_equal(b->k3s_max, "1.29");
 	assert_true(benchmark_covers(b, "v1.26.0+k3s1"));
@@ -105,48 +94,51 @@ static void test_benchmark_versions(void **state)
 	assert_false(benchmark_covers(b, "v1.30.1+k3s1"));
 	assert_false(benchmark_covers(b, "x"));
 	assert_string_equal(bench_remedy_name(REMEDY_NA), "na");
-	benchmark_free(b);
+	assert_string_equal(bench_remedy_name(REMEDY_HOST), "host");
 }
 
-struct seen {
-	const struct benchmark *b;
-	unsigned n;
-	bool same;
-};
-
-static int collect(void *ctx, const char *id, size_t id_len, const char *key, size_t key_len)
+/*
+ * The key index holds every key of every table once, sorted, each with its
+ * ID in the newest table that has it.
+ */
+static void test_benchmark_all_keys(void **state)
 {
-	struct seen *s = ctx;
-	const struct bench_control *c = s->n < s->b->n_controls ? &s->b->controls[s->n] : NULL;
-
-	s->same &= c && strlen(c->id) == id_len && !strncmp(c->id, id, id_len) &&
-		   strlen(c->key) == key_len && !strncmp(c->key, key, key_len);
-	s->n++;
-	return 0;
-}
-
-/* The cheap key scan gives exactly the IDs and keys of the full parse, in order. */
-static void test_benchmark_keys_scan(void **state)
-{
-	size_t n, i;
+	size_t n, nk, i, j, k;
 	const char *const *names = benchmark_names(&n);
+	const struct bench_key *all = benchmark_all_keys(&nk);
 
 	(void)state;
-	for (i = 0; i < n; i++) {
-		struct diags d = { NULL, 0, 0 };
-		struct benchmark *b = NULL;
-		struct seen s;
+	assert_true(nk >= 130);
+	for (k = 1; k < nk; k++)
+		assert_true(strcmp(all[k - 1].key, all[k].key) < 0);
+	for (k = 0; k < nk; k++) {
+		char want[128] = "";
 
-		assert_int_equal(benchmark_load(names[i], &b, &d), 0);
-		s.b = b;
-		s.n = 0;
-		s.same = true;
-		assert_int_equal(benchmark_keys(names[i], collect, &s), 0);
-		assert_true(s.same);
-		assert_int_equal(s.n, b->n_controls);
-		benchmark_free(b);
+		for (i = n; i-- > 0 && !want[0]; ) {
+			const struct bench_control *c = benchmark_by_key(benchmark_find(names[i]), all[k].key);
+
+			if (c)
+				snprintf(want, sizeof(want), "%s:%s", names[i], c->id);
+		}
+		assert_string_equal(all[k].newest, want);
 	}
-	assert_int_equal(benchmark_keys("k3s-components", collect, NULL), -ENOENT);
+	for (i = 0; i < n; i++) {
+		const struct benchmark *b = benchmark_find(names[i]);
+
+		for (j = 0; j < b->n_controls; j++) {
+			const char *key = b->controls[j].key;
+			bool found = false;
+
+			for (k = 0; k < nk; k++)
+				found |= strcmp(all[k].key, key) == 0;
+			assert_true(found);
+		}
+	}
+	/* README: protect-kernel-defaults is shown as k3s-cis-1.24:4.2.6 on 1.25 and later */
+	for (k = 0; k < nk && strcmp(all[k].key, "kubelet.protect_kernel_defaults"); k++)
+		;
+	assert_true(k < nk);
+	assert_string_equal(all[k].newest, "k3s-cis-1.24:4.2.6");
 }
 
 int main(void)
@@ -156,7 +148,7 @@ int main(void)
 		cmocka_unit_test(test_benchmark_moving_id),
 		cmocka_unit_test(test_benchmark_unknown),
 		cmocka_unit_test(test_benchmark_versions),
-		cmocka_unit_test(test_benchmark_keys_scan),
+		cmocka_unit_test(test_benchmark_all_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 
 #include "components.h"
 #include "keff.h"
+#include "ynode.h"
 
 struct fx {
 	char root[64];
@@ -280,9 +281,68 @@ static void test_empty_entry(void **state)
 	assert_int_equal(f->C.refuse.v[0].line, 2);
 }
 
+/* Two trees alike but for their file names. */
+static void same_tree(const struct ynode *a, const struct ynode *b)
+{
+	size_t i;
+
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->start.index, b->start.index);
+	assert_int_equal(a->start.line, b->start.line);
+	assert_int_equal(a->start.col, b->start.col);
+	assert_int_equal(a->end.index, b->end.index);
+	assert_int_equal(a->end.line, b->end.line);
+	assert_int_equal(a->end.col, b->end.col);
+	assert_int_equal(a->plain, b->plain);
+	assert_int_equal(a->block, b->block);
+	assert_int_equal(a->flow, b->flow);
+	assert_int_equal(!a->anchor, !b->anchor);
+	if (a->anchor)
+		assert_string_equal(a->anchor, b->anchor);
+	assert_int_equal(!a->value, !b->value);
+	if (a->value) {
+		assert_int_equal(a->len, b->len);
+		assert_memory_equal(a->value, b->value, a->len + 1);
+	}
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		if (a->kind == YN_MAP)
+			same_tree(a->keys[i], b->keys[i]);
+		same_tree(a->items[i], b->items[i]);
+	}
+}
+
+/* The facts compiled in (tools/ynode-gen.c) are the tree ynode_parse gives of the file. */
+static void test_facts_compiled(void **state)
+{
+	struct diags d = { NULL, 0, 0 };
+	const struct ynode *built = components_facts(&d);
+	struct ynode *parsed = NULL;
+	char *data = NULL;
+	size_t len = 0, n;
+	FILE *f = fopen("../benchmarks/k3s-components.yaml", "rb");
+
+	(void)state;
+	assert_non_null(built);
+	assert_non_null(f);
+	data = malloc(1 << 20);
+	assert_non_null(data);
+	while ((n = fread(data + len, 1, (1 << 20) - len, f)) > 0)
+		len += n;
+	fclose(f);
+	assert_int_equal(ynode_parse("k3s-components.yaml", data, len, 0, &parsed, &d), 0);
+	assert_string_equal(built->file, "benchmarks/k3s-components.yaml");
+	same_tree(built, parsed);
+	assert_non_null(ynode_get(built, "namespaces"));
+	ynode_free(parsed);
+	free(data);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_facts_compiled),
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),

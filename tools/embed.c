@@ -1,7 +1,8 @@
 /*
- * Build-time generator: turns the profiles (.yaml), templates (.mustache)
- * and the benchmark tables of benchmarks/ into a C file of byte arrays, so
- * the binary carries its built-in data.
+ * Build-time generator: turns the profiles (.yaml) and templates
+ * (.mustache) into a C file of byte arrays, so the binary carries its
+ * built-in data (the benchmark tables and the K3s facts are compiled into
+ * C tables by tools/bench-gen.c and tools/ynode-gen.c).
  * usage: embed-gen OUT.c FILE...
  */
 #include <stdio.h>
@@ -54,10 +55,9 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++)
 		if (emit_file(out, argv[i], (unsigned)i) < 0)
 			return 1;
-	for (int pass = 0; pass < 3; pass++) {
-		static const char *const dirs[] = { "profiles/", "templates/", "benchmarks/" };
-		static const char *const names[] = { "embedded_profiles", "embedded_templates",
-						     "embedded_benchmarks" };
+	for (int pass = 0; pass < 2; pass++) {
+		static const char *const dirs[] = { "profiles/", "templates/" };
+		static const char *const names[] = { "embedded_profiles", "embedded_templates" };
 		const char *dir = dirs[pass], *name = names[pass];
 
 		fprintf(out, "const struct embedded_file %s[] = {\n", name);
