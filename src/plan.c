@@ -491,9 +491,7 @@ static int plan_mode_path(struct planner *P, const char *path, mode_t mask)
 static int plan_modes(struct planner *P)
 {
 	const struct profile *p = P->p;
-	struct benchmark *own = NULL;
 	const struct benchmark *b = p->env.bench;
-	struct diags d = { NULL, 0, 0 };
 	unsigned i;
 	int r = 0;
 
@@ -502,13 +500,11 @@ static int plan_modes(struct planner *P)
 	if (!b) {
 		const char *name = check_default_benchmark(p);
 
-		if (!name || benchmark_load(name, &own, &d) < 0) {
-			diags_free(&d);
+		if (!name || !(b = benchmark_find(name))) {
 			diags_add(P->errs, "k3s-harden", 0, 0, "opt_in.file_modes: no benchmark '%s' to take "
 				  "the file modes from", name ? name : "?");
 			return -EINVAL;
 		}
-		b = own;
 	}
 	for (i = 0; i < b->n_controls && r == 0; i++) {
 		const struct bench_control *c = &b->controls[i];
@@ -528,8 +524,6 @@ static int plan_modes(struct planner *P)
 		names_free(paths, n);
 		free(pat);
 	}
-	benchmark_free(own);
-	diags_free(&d);
 	return r;
 }
 
