@@ -94,16 +94,23 @@ static int bench_profile(const char *name, struct profile_doc **doc)
 static int show(const struct cli *c, const char *name)
 {
 	struct check_opts o = { EMPTY_ROOT, name, true, false, false, NULL, NULL, NULL };
-	struct profile_doc *doc = NULL;
+	struct profile_doc *doc = NULL, *strict = NULL;
+	char *strict_name = NULL;
 	struct check_report R;
 	struct diags d = { NULL, 0, 0 };
 	struct buf b = BUF_INIT;
-	unsigned cnt[3] = { 0, 0, 0 };
+	unsigned cnt[4] = { 0, 0, 0, 0 };
 	size_t i;
 	int r;
 
 	if (bench_profile(name, &doc) < 0)
 		return EXIT_USAGE;
+	/* the opt-in settings for the Manual controls: on in NAME-strict */
+	if (doc && (asprintf(&strict_name, "%s-strict", name) < 0 || bench_profile(strict_name, &strict) < 0)) {
+		free(strict_name);
+		profile_doc_free(doc);
+		return EXIT_USAGE;
+	}
 	/* judged on an empty root: what K3s covers by default */
 	o.profile = doc ? doc->p : NULL;
 	r = check_run(&o, &R, &d);
@@ -114,6 +121,8 @@ static int show(const struct cli *c, const char *name)
 		diags_free(&d);
 		check_report_free(&R);
 		profile_doc_free(doc);
+		profile_doc_free(strict);
+		free(strict_name);
 		return EXIT_USAGE;
 	}
 	diags_free(&d);
@@ -128,13 +137,13 @@ static int show(const struct cli *c, const char *name)
 		json_str(&b, R.bench->k3s_max);
 		buf_adds(&b, ",\"controls\":[");
 	} else {
-		buf_printf(&b, "%s: %s (K3s %s-%s, %u controls)\n%-8s %-9s %-30s %s\n", R.bench->name, R.bench->title,
+		buf_printf(&b, "%s: %s (K3s %s-%s, %u controls)\n%-8s %-9s %-32s %s\n", R.bench->name, R.bench->title,
 			   R.bench->k3s_min, R.bench->k3s_max, R.bench->n_controls, "ID", "COVERAGE", "SETTING",
 			   "TITLE");
 	}
 	for (i = 0; i < R.n; i++) {
 		const struct bench_control *bc = R.v[i].c;
-		const char *cov, *by;
+		const char *cov, *by, *opt = NULL;
 
 		if (bc->remedy == REMEDY_NA)
 			cov = "n/a", by = NULL, cnt[2]++;
@@ -142,6 +151,8 @@ static int show(const struct cli *c, const char *name)
 			cov = "covered", by = R.v[i].setting, cnt[0]++;
 		else if (bc->remedy == REMEDY_HOST && R.v[i].status == CHECK_PASS)
 			cov = "covered", by = "K3s default", cnt[0]++;
+		else if (strict && (opt = check_profile_setting(strict->p, bc)))
+			cov = "opt-in", by = opt, cnt[3]++;
 		else
 			cov = "manual", by = NULL, cnt[1]++;
 		if (c->output == OUTPUT_JSON) {
@@ -156,24 +167,41 @@ static int show(const struct cli *c, const char *name)
 				json_str(&b, R.v[i].setting);
 			else
 				buf_adds(&b, "null");
+			buf_adds(&b, ",\"opt_in\":");
+			if (opt) {
+				buf_adds(&b, "{\"setting\":");
+				json_str(&b, opt);
+				buf_adds(&b, ",\"profile\":");
+				json_str(&b, strict_name);
+				buf_addc(&b, '}');
+			} else {
+				buf_adds(&b, "null");
+			}
 			buf_printf(&b, ",\"k3s_default\":%s,\"remedy\":\"%s\",\"scored\":%s}",
-				   by && !R.v[i].setting ? "true" : "false", bench_remedy_name(bc->remedy),
+				   by && !R.v[i].setting && !opt ? "true" : "false", bench_remedy_name(bc->remedy),
 				   bc->scored ? "true" : "false");
 		} else {
-			buf_printf(&b, "%-8s %-9s %-30s %s\n", bc->id, cov, by ? by : "-", bc->title);
+			buf_printf(&b, "%-8s %-9s %-32s %s\n", bc->id, cov, by ? by : "-", bc->title);
 		}
 	}
 	if (c->output == OUTPUT_JSON) {
-		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"manual\":%u,\"n/a\":%u}", cnt[0], cnt[1], cnt[2]);
+		buf_printf(&b, "],\"totals\":{\"covered\":%u,\"opt-in\":%u,\"manual\":%u,\"n/a\":%u}", cnt[0],
+			   cnt[3], cnt[1], cnt[2]);
 		cli_json_end(&b);
 		cli_json_print(&b);
 	} else {
-		buf_printf(&b, "\n%u covered, %u manual, %u not applicable to K3s\n", cnt[0], cnt[1], cnt[2]);
+		buf_printf(&b, "\n%u covered, %u opt-in, %u manual, %u not applicable to K3s\n", cnt[0], cnt[3], cnt[1],
+			   cnt[2]);
+		if (cnt[3])
+			buf_printf(&b, "opt-in: off in %s, on in %s (or set the setting in a profile)\n", name,
+				   strict_name);
 		fwrite(b.data, 1, b.len, stdout);
 	}
 	buf_free(&b);
 	check_report_free(&R);
 	profile_doc_free(doc);
+	profile_doc_free(strict);
+	free(strict_name);
 	return EXIT_OK;
 }
 
@@ -196,8 +224,8 @@ const struct cli_command benchmarks_command = {
 	"number of controls, title. With NAME, list its controls and what covers\n"
 	"each in the built-in profile NAME (at the newest K3s the benchmark\n"
 	"covers): covered (by a setting of that profile, or by K3s's own\n"
-	"default), manual (the operator's judgement or an opt-in setting), or\n"
-	"n/a (not applicable to K3s).",
+	"default), opt-in (a setting off in NAME and on in NAME-strict), manual\n"
+	"(the operator's judgement), or n/a (not applicable to K3s).",
 	NULL,
 	"Exit codes: 0 listed; 2 unknown benchmark or usage error.\n",
 };

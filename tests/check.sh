@@ -377,6 +377,11 @@ check "benchmarks k3s-cis-1.9: 1.2.17 covered by audit.max_age" grep -qE '^1\.2\
 check "benchmarks k3s-cis-1.9: 1.2.1 covered by K3s's default" grep -qE '^1\.2\.1 +covered +K3s default ' "$tmp/out"
 check "benchmarks k3s-cis-1.9: 1.1.1 n/a" grep -qE '^1\.1\.1 +n/a ' "$tmp/out"
 check "benchmarks k3s-cis-1.9: 5.1.1 manual" grep -qE '^5\.1\.1 +manual ' "$tmp/out"
+check "benchmarks k3s-cis-1.9: 1.1.20 opt-in by opt_in.file_modes (on in the strict variant)" grep -qE '^1\.1\.20 +opt-in +opt_in\.file_modes ' "$tmp/out"
+check "benchmarks k3s-cis-1.9: 1.2.11 opt-in by opt_in.always_pull_images" grep -qE '^1\.2\.11 +opt-in +opt_in\.always_pull_images ' "$tmp/out"
+check "benchmarks k3s-cis-1.9: 1.1.9 (CNI files, not chmod-able) stays manual" grep -qE '^1\.1\.9 +manual ' "$tmp/out"
+check "benchmarks k3s-cis-1.9: the totals count opt-in apart and name the strict profile" \
+	bash -c "grep -qE '^[0-9]+ covered, [1-9][0-9]* opt-in, [0-9]+ manual' '$tmp/out' && grep -q 'on in k3s-cis-1.9-strict' '$tmp/out'"
 # coverage is what the built-in profile of the same name sets
 run "$bin" benchmarks k3s-cis-1.24
 check "benchmarks k3s-cis-1.24: 5.2.2 covered by pod_security_policy (PSA is 1.25+)" grep -qE '^5\.2\.2 +covered +pod_security_policy ' "$tmp/out"
@@ -389,6 +394,11 @@ run "$bin" benchmarks k3s-cis-2.1
 check "benchmarks k3s-cis-2.1: 5.2.13 (unmasked procmount) covered by pod_security" grep -qE '^5\.2\.13 +covered +pod_security ' "$tmp/out"
 run "$bin" --k3s-version "$K3S_V" benchmarks k3s-cis-1.9 --output json
 check "benchmarks json: 130 controls" bash -c "grep -o '\"coverage\"' '$tmp/out' | wc -l | grep -qx 130"
+check "benchmarks json: 1.1.20 names its opt-in setting and profile" python3 -c "
+import json,sys
+d=json.load(open('$tmp/out'))
+c=[c for c in d['controls'] if c['id']=='1.1.20'][0]
+sys.exit(not (c['coverage']=='opt-in' and c['setting'] is None and c['opt_in']=={'setting':'opt_in.file_modes','profile':'k3s-cis-1.9-strict'} and d['totals']['opt-in']>0))"
 run "$bin" --k3s-version "$K3S_V" benchmarks nope
 check "benchmarks nope: exit 2" [ "$rc" = 2 ]
 
