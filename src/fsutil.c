@@ -691,6 +691,44 @@ int dirfds_parent(struct dirfds *d, const char *path, int *fd, const char **base
 	return 0;
 }
 
+int dirfds_first_link(struct dirfds *d, const char *rel, char *link, size_t link_size,
+		      char *target, size_t target_size)
+{
+	char path[4096];
+	int len = norm_path(rel, path, sizeof(path));
+	size_t end;
+
+	if (len < 0)
+		return len;
+	for (end = 2; end <= (size_t)len; end++) {
+		struct stat st;
+		const char *base;
+		ssize_t n;
+		int fd, r;
+
+		if (end < (size_t)len && path[end] != '/')
+			continue;
+		path[end] = '\0';
+		r = dirfds_parent(d, path, &fd, &base);
+		if (r == 0 && fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		if (r == 0 && S_ISLNK(st.st_mode)) {
+			n = readlinkat(fd, base, target, target_size - 1);
+			if (n < 0)
+				return -errno;
+			target[n] = '\0';
+			if ((size_t)snprintf(link, link_size, "%s", path) >= link_size)
+				return -ENAMETOOLONG;
+			return 1;
+		}
+		if (end < (size_t)len)
+			path[end] = '/';
+		if (r < 0)
+			return r == -ENOENT ? 0 : r;
+	}
+	return 0;
+}
+
 void dirfds_forget(struct dirfds *d, const char *rel)
 {
 	char path[4096];

@@ -122,6 +122,13 @@ int dirfds_read_file(struct dirfds *d, const char *rel, size_t max, char **data,
 		     size_t *len, struct stat *st);
 int dirfds_stat(struct dirfds *d, const char *rel, struct stat *st);
 int dirfds_list(struct dirfds *d, const char *rel, char ***names, size_t *n);
+/*
+ * The first component of REL that is a symbolic link (what made a use of
+ * REL fail with -ELOOP): its path below the root into link, what it points
+ * to into target. 1 when found, 0 when no component is a link, -errno.
+ */
+int dirfds_first_link(struct dirfds *d, const char *rel, char *link, size_t link_size,
+		      char *target, size_t target_size);
 /* Directories opened so far (each open counted once): for tests and figures. */
 unsigned dirfds_opened(const struct dirfds *d);
 /* root_immutable through the kept descriptors. */

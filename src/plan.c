@@ -58,6 +58,73 @@ static struct change *new_change(struct planner *P, const char *path)
 	return c;
 }
 
+/*
+ * "/var/lib/../../mnt/big/" -> "/mnt/big", in place: "." and ".." taken
+ * out by name (the directories above a link are directories, not links,
+ * so this is where the link points); ".." above "/" stays at "/".
+ */
+static void lexical_path(char *p)
+{
+	size_t k = 0;
+	char *s = p;
+
+	while (*s) {
+		size_t n;
+
+		while (*s == '/')
+			s++;
+		n = strcspn(s, "/");
+		if (n == 0)
+			break;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (k > 0 && p[--k] != '/')
+				;
+		} else if (!(n == 1 && s[0] == '.')) {
+			p[k++] = '/';
+			memmove(p + k, s, n);
+			k += n;
+		}
+		s += n;
+	}
+	if (k == 0)
+		p[k++] = '/';
+	p[k] = '\0';
+}
+
+/*
+ * PATH failed with -ELOOP below a symbolic link (not the file itself): name
+ * the link and where it points; when it holds K3s's data dir (a data dir
+ * moved to a bigger disk by a link), the data-dir setting that names the
+ * real directory, which K3s and k3s-harden then use without the link.
+ */
+static bool link_error(struct planner *P, const char *path)
+{
+	const char *data_dir = P->o->data_dir ? P->o->data_dir : HOST_DEFAULT_DATA_DIR;
+	char link[4096], target[4096], real[8192];
+	size_t l;
+
+	if (dirfds_first_link(P->dirs, path, link, sizeof(link), target, sizeof(target)) != 1 ||
+	    strcmp(link, path) == 0)
+		return false;
+	if (target[0] == '/')
+		snprintf(real, sizeof(real), "%s", target);
+	else
+		snprintf(real, sizeof(real), "%.*s/%s", (int)(strrchr(link, '/') - link), link, target);
+	lexical_path(real);
+	l = strlen(link);
+	if (strncmp(data_dir, link, l) == 0 && (data_dir[l] == '/' || data_dir[l] == '\0'))
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' lies below the symbolic link '%s' (-> '%s'), "
+			  "which holds K3s's data dir %s; k3s-harden does not write through links: set "
+			  "'data-dir: %s%s' in /etc/rancher/k3s/config.yaml (K3s then uses that directory "
+			  "itself, and k3s-harden follows data-dir), or replace the link with a bind mount",
+			  path, link, target, data_dir, real, data_dir + l);
+	else
+		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' lies below the symbolic link '%s' (-> '%s'); "
+			  "k3s-harden does not write through links: replace the link with the directory "
+			  "it points to, or with a bind mount", path, link, target);
+	return true;
+}
+
 static void host_error(struct planner *P, const char *path, int r)
 {
 	const char *why;
@@ -70,6 +137,8 @@ static void host_error(struct planner *P, const char *path, int r)
 	case -EFBIG: why = "is larger than 16 MiB"; break;
 	default: why = strerror(-r);
 	}
+	if (r == -ELOOP && link_error(P, path))
+		return;
 	/* the tool writes config.yaml only in merge mode; drop-in mode only reads it */
 	if (r == -ELOOP && P->p->k3s && P->p->k3s->path && strcmp(path, P->p->k3s->path) == 0)
 		diags_add(P->errs, "k3s-harden", 0, 0, "'%s' %s: the merge writes this file; "

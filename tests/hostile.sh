@@ -78,6 +78,28 @@ run "$bin" profile validate "$tmp/child.yaml"
 check "extends: of a FIFO: refused without blocking (exit 2)" [ "$rc" = 2 ]
 check "the message names the extends: line and the FIFO" grep -q "child.yaml:1:.*extends: profile '.*fifo.yaml' is not a regular file but a FIFO" "$tmp/err"
 
+# --- K3s's data dir moved to another disk by a symbolic link: refused, and
+# the message names the link and the data-dir setting that avoids it
+D=$tmp/datalink; rm -rf "$D"; mkdir -p "$D/etc/rancher/k3s" "$D/var/lib/rancher" "$D/mnt/big/k3s"
+printf 'token: x\n' >"$D/etc/rancher/k3s/config.yaml"
+ln -s ../../../mnt/big/k3s "$D/var/lib/rancher/k3s"
+( cd "$D" && find . -printf '%p %y %m\n' | sort ) >"$tmp/before"
+run "$bin" diff --root "$D" --role server
+check "data dir that is a symbolic link: refused (exit 2)" [ "$rc" = 2 ]
+check "... the message names the link, where it points, and data-dir" grep -q "lies below the symbolic link '/var/lib/rancher/k3s' (-> '../../../mnt/big/k3s'), which holds K3s's data dir /var/lib/rancher/k3s; k3s-harden does not write through links: set 'data-dir: /mnt/big/k3s' in /etc/rancher/k3s/config.yaml" "$tmp/err"
+run "$bin" apply --root "$D" --role server
+check "... apply refused too (exit 2)" [ "$rc" = 2 ]
+check "... and nothing was written" bash -c "cd '$D' && find . -printf '%p %y %m\\n' | sort | cmp -s - '$tmp/before'"
+printf 'token: x\ndata-dir: /mnt/big/k3s\n' >"$D/etc/rancher/k3s/config.yaml"
+run "$bin" apply --root "$D" --role server
+check "... with the data-dir the message names, apply works" [ "$rc" = 0 ]
+check "... and writes psa.yaml in the real directory" [ -f "$D/mnt/big/k3s/server/psa.yaml" ]
+L2=$tmp/etclink; rm -rf "$L2"; mkdir -p "$L2/srv/k3s" "$L2/etc/rancher"
+ln -s /srv/k3s "$L2/etc/rancher/k3s"
+run "$bin" diff --root "$L2" --role server
+check "a link elsewhere (/etc/rancher/k3s): refused (exit 2), named, no data-dir hint" \
+	bash -c "[ $rc = 2 ] && grep -q \"lies below the symbolic link '/etc/rancher/k3s' (-> '/srv/k3s'); k3s-harden does not write through links: replace the link\" '$tmp/err'"
+
 # --- the journal and a generation's manifest: read only when regular
 J=$tmp/journal; rm -rf "$J"; mkdir -p "$J"
 "$bin" apply -q --root "$J" >/dev/null 2>&1

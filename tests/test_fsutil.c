@@ -136,6 +136,19 @@ static void test_fsutil_symlink_component(void **state)
 	assert_int_equal(dirfds_read_file(d, "/real/etc/link.conf", 4096, &data, &len, &st), -ELOOP);
 	assert_int_equal(dirfds_get(d, "/etc/../real", false, 0, &fd), -EINVAL);
 	assert_null(data);
+	/* what made them fail: the first link on the way, and where it points */
+	assert_int_equal(dirfds_first_link(d, "/etc/linked/file.conf", link, sizeof(link),
+					   target, sizeof(target)), 1);
+	assert_string_equal(link, "/etc/linked");
+	assert_string_equal(target + strlen(f->root), "/real/etc");
+	assert_int_equal(dirfds_first_link(d, "/real/etc/link.conf", link, sizeof(link),
+					   target, sizeof(target)), 1);
+	assert_string_equal(link, "/real/etc/link.conf");
+	assert_string_equal(target, "file.conf");
+	assert_int_equal(dirfds_first_link(d, "/real/etc/file.conf", link, sizeof(link),
+					   target, sizeof(target)), 0);
+	assert_int_equal(dirfds_first_link(d, "/real/missing/x", link, sizeof(link),
+					   target, sizeof(target)), 0);
 	dirfds_free(d);
 }
 
