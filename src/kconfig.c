@@ -943,6 +943,35 @@ static int refresh_comment(struct merger *M, const struct occ *o, const struct y
 	return r;
 }
 
+/*
+ * The dash of a block sequence's first item: before the item on its line,
+ * or, when the item starts a line of its own, opening the nearest line
+ * above it that is neither blank nor only a comment ("- # note" then the
+ * value: the '-' that ends the note is not it). The sequence's own mark
+ * (which may sit at an anchor) when neither is found.
+ */
+static size_t item_dash(const struct merger *M, const struct ynode *v)
+{
+	const char *t = M->text;
+	size_t p = v->items[0]->start.index, ls, q;
+
+	while (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '\t'))
+		p--;
+	if (p > 0 && t[p - 1] == '-')
+		return p - 1;
+	for (ls = p; ls > 0 && ls == line_start(t, ls);) {
+		ls = line_start(t, ls - 1);
+		for (q = ls; t[q] == ' ' || t[q] == '\t'; q++)
+			;
+		if (t[q] == '\n' || t[q] == '\r' || t[q] == '#')
+			continue;
+		if (t[q] == '-' && strchr(" \t\r\n", t[q + 1]))
+			return q;
+		break;
+	}
+	return v->start.index;
+}
+
 /* Edit a block list in place: our entries' values, later duplicates'
  * lines, and new entries after its last item, indented like its first. */
 static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
@@ -984,11 +1013,7 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	}
 	if (r < 0 || oi + 1 != L->n_occ)
 		goto out;
-	/* the first item's dash (the sequence's own mark may sit at an anchor) */
-	dash = v->items[0]->start.index;
-	while (dash > 0 && strchr(" \t\r\n", M->text[dash - 1]))
-		dash--;
-	dash = dash > 0 && M->text[dash - 1] == '-' ? dash - 1 : v->start.index;
+	dash = item_dash(M, v);
 	buf_reset(&b);
 	r = new_items(M, L, &b, dash - line_start(M->text, dash), &first);
 	at = node_line_end(M, v->items[v->n - 1]);

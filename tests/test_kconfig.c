@@ -349,6 +349,21 @@ static void test_kconfig_dashed_entries_indent(void **state)
 	assert_effective_and_stable(f, out);
 }
 
+/* The first item's value on the line after its dash, with a comment that
+ * ends in '-' between them: new entries take the dash's indentation, not
+ * the comment's last character's (a fuzz finding, once refused as a bug). */
+static void test_kconfig_item_after_dash_comment(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kubelet-arg:\n  - # note-\n    --max-pods=200\n"
+				"kube-apiserver-arg:\n- # etc/rancher-\n\n  # more\n  request-timeout=60s", true);
+
+	assert_non_null(strstr(out, "kubelet-arg:\n  - # note-\n    --max-pods=200\n"
+			       "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"));
+	assert_non_null(strstr(out, "\n- audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log  # CIS 1.2.16\n"));
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_where_new_keys_go(void **state)
 {
 	struct fx *f = *state;
@@ -760,6 +775,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_empty_and_null_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_block_scalars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dashed_entries_indent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_item_after_dash_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_where_new_keys_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
