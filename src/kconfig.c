@@ -464,6 +464,24 @@ static size_t node_line_end(const struct merger *M, const struct ynode *n)
 	return line_end(M->text, M->len, n->end.index);
 }
 
+/*
+ * The node whose text ends value v: for a block list or mapping its last
+ * item's, all the way down (libyaml ends a block collection at the next
+ * token, past the comments after its last item, which are not its own but
+ * the next key's: they stay when the value is rewritten).
+ */
+static const struct ynode *last_leaf(const struct ynode *v)
+{
+	while ((v->kind == YN_SEQ || v->kind == YN_MAP) && !v->flow && !v->alias && v->n > 0)
+		v = v->items[v->n - 1];
+	return v;
+}
+
+static size_t content_end(const struct ynode *v)
+{
+	return last_leaf(v)->end.index;
+}
+
 /* Where a value for key can be written: just past its colon, or just past
  * the key when it has none (a flow `{key}`); *colon says which. */
 static size_t after_colon(const struct merger *M, const struct ynode *key, bool *colon)
@@ -813,7 +831,7 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 {
 	const struct occ *o = &L->occ[oi];
 	const struct ynode *v = o->val;
-	size_t indent = o->key->start.col - 1 + 2, i, at;
+	size_t indent = o->key->start.col - 1 + 2, i, at, vend;
 	struct buf b = BUF_INIT, items = BUF_INIT;
 	bool first = true, last = oi + 1 == L->n_occ, emptied, whole;
 	const char *anchor = kept_anchor(M, v);
@@ -861,11 +879,12 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 		buf_reset(&items);
 		anchor = NULL;
 	}
-	at = node_line_end(M, v);
-	if (v->end.index > v->start.index) {
-		size_t from = v->start.index, k = v->end.index;
+	vend = last_leaf(v) != v ? node_line_end(M, last_leaf(v)) : v->end.index;
+	at = node_line_end(M, v) == v->end.index ? vend : node_line_end(M, v);
+	if (vend > v->start.index) {
+		size_t from = v->start.index, k = vend;
 
-		while (at != v->end.index && k < M->len && (M->text[k] == ' ' || M->text[k] == '\t'))
+		while (at != vend && k < M->len && (M->text[k] == ' ' || M->text[k] == '\t'))
 			k++;
 		/* the blanks around it go too; a comment after it keeps one space before
 		 * it (a tab there would not parse where a value may start) */
@@ -873,12 +892,12 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			while (from > 0 && (M->text[from - 1] == ' ' || M->text[from - 1] == '\t'))
 				from--;
 		/* a block list now `[]` after its key: its lines go, no blank one stays */
-		whole = emptied && at == v->end.index && at_line_start(M->text, from);
+		whole = emptied && at == vend && at_line_start(M->text, from);
 		if (anchor)
 			r = buf_printf(&b, "&%s", anchor);
-		if (r == 0 && at != v->end.index && k < M->len && !brk_len(M->text, M->len, k))
+		if (r == 0 && at != vend && k < M->len && !brk_len(M->text, M->len, k))
 			r = buf_addc(&b, ' ');
-		if (r == 0 && at == v->end.index && !whole)
+		if (r == 0 && at == vend && !whole)
 			r = buf_addc(&b, '\n');
 		if (r == 0)
 			r = edit_addb(M, from, k, &b);
@@ -1227,7 +1246,7 @@ static bool stale_setting(const struct merger *M, const struct k3s_model *m, siz
 	if (p < e && (p == v->end.index || !kconfig_is_mark(M->text + p, e - p)))
 		return false;
 	pl = prev_line(M->text, ls);
-	if (pl < ls && (i == 0 || pl >= M->root->items[i - 1]->end.index) &&
+	if (pl < ls && (i == 0 || pl >= content_end(M->root->items[i - 1])) &&
 	    pl + (k->start.index - ls) <= M->len) {
 		size_t q = pl;
 

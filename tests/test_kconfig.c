@@ -364,6 +364,25 @@ static void test_kconfig_item_after_dash_comment(void **state)
 	assert_effective_and_stable(f, out);
 }
 
+/* A setting marked on the line above, after a list of ours that goes: the
+ * mark is the setting's, not the list's (libyaml ends the list at the next
+ * key), so it goes in the first merge, not in the second (a fuzz finding). */
+static void test_kconfig_mark_after_removed_list(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kube-scheduler-arg:\n- f # CIS 1\n# CIS 1\nt: b\nmine: 1\n", true);
+
+	assert_null(strstr(out, "kube-scheduler-arg"));
+	assert_null(strstr(out, "t: b"));
+	assert_true(strncmp(out, "mine: 1\n", 8) == 0);
+	assert_effective_and_stable(f, out);
+	/* a list of ours emptied to [] keeps the user's comment after it */
+	out = merge(f, "kube-scheduler-arg:  # mine\n  - profiling=false  # CIS 1.4.1\n"
+		    "# my note about token\ntoken: abc\n", true);
+	assert_true(strncmp(out, "kube-scheduler-arg: []  # mine\n# my note about token\ntoken: abc\n", 64) == 0);
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_where_new_keys_go(void **state)
 {
 	struct fx *f = *state;
@@ -776,6 +795,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_block_scalars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dashed_entries_indent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_item_after_dash_comment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_mark_after_removed_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_where_new_keys_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
