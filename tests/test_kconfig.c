@@ -383,6 +383,27 @@ static void test_kconfig_mark_after_removed_list(void **state)
 	assert_effective_and_stable(f, out);
 }
 
+/* A scalar made a block list above a blank or comment line with a tab in
+ * its indentation (libyaml would refuse the list): that line loses its
+ * blanks, nothing else changes (a fuzz finding, once refused as a bug). */
+static void test_kconfig_tab_below_rewritten_list(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kubelet-arg: max-pods=10\n \t\n# note\ntoken: x\n", true);
+
+	assert_true(strncmp(out, "kubelet-arg:\n  - max-pods=10\n  - ", 33) == 0);
+	assert_non_null(strstr(out, "  # CIS 4.2.6\n\n# note\ntoken: x\n"));
+	assert_null(strchr(out, '\t'));
+	assert_effective_and_stable(f, out);
+	out = merge(f, "kubelet-arg: max-pods=10\n \t", true);
+	assert_null(strchr(out, '\t'));
+	assert_effective_and_stable(f, out);
+	/* without a tab the blank lines stay as they are */
+	out = merge(f, "kubelet-arg: max-pods=10\n  \ntoken: x\n", true);
+	assert_non_null(strstr(out, "  # CIS 4.2.6\n  \ntoken: x\n"));
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_where_new_keys_go(void **state)
 {
 	struct fx *f = *state;
@@ -796,6 +817,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_dashed_entries_indent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_item_after_dash_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_mark_after_removed_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_tab_below_rewritten_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_where_new_keys_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
