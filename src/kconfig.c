@@ -826,43 +826,31 @@ static bool markable(const struct list_merge *L, const struct entry *e)
 }
 
 /*
- * libyaml reads a tab before anything else on a line below an indented
- * block list as indentation, and refuses the file, where the same line
- * below a `key: value` was fine. The blank and comment lines right after
- * the list we write at `at` are taken into the edit (appended to b, *end
- * past them) without the blanks before their text, when one of them has
- * a tab there; otherwise *end is at.
+ * libyaml reads a tab on a blank line below an indented block list as
+ * indentation, and refuses the file, where the same line below a
+ * `key: value` was fine. The blank and comment lines right after the list
+ * we write at `at` lose the blanks they start with where a tab is among
+ * them (one edit each: nothing else of the user's changes).
  */
-static int untab_lines(struct merger *M, size_t at, struct buf *b, size_t *end)
+static int untab_lines(struct merger *M, size_t at)
 {
 	const char *t = M->text;
 	size_t p, q, e;
-	bool tab = false;
 	int r = 0;
 
-	for (p = at; p < M->len; p = e + brk_len(t, M->len, e)) {
+	for (p = at; p < M->len && r == 0; p = e + brk_len(t, M->len, e)) {
+		bool tab = false;
+
 		for (q = p; q < M->len && (t[q] == ' ' || t[q] == '\t'); q++)
 			tab = tab || t[q] == '\t';
 		if (q < M->len && t[q] != '#' && !brk_len(t, M->len, q))
 			break;
 		e = line_text_end(t, M->len, q);
-		if (e == M->len) {
-			p = e;                  /* the last line, without a break */
+		if (tab)
+			r = edit_add(M, p, q, "", 0);
+		if (e == M->len)
 			break;
-		}
 	}
-	*end = at;
-	if (!tab)
-		return 0;
-	for (q = at; q < p && r == 0; q = e + (e < M->len ? brk_len(t, M->len, e) : 0)) {
-		while (q < p && (t[q] == ' ' || t[q] == '\t'))
-			q++;
-		e = line_text_end(t, M->len, q);
-		r = buf_add(b, t + q, e - q);
-		if (r == 0 && e < M->len)
-			r = buf_addc(b, '\n');
-	}
-	*end = p;
 	return r;
 }
 
@@ -872,7 +860,7 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 {
 	const struct occ *o = &L->occ[oi];
 	const struct ynode *v = o->val;
-	size_t indent = o->key->start.col - 1 + 2, i, at, at_end, vend;
+	size_t indent = o->key->start.col - 1 + 2, i, at, vend;
 	struct buf b = BUF_INIT, items = BUF_INIT;
 	bool first = true, last = oi + 1 == L->n_occ, emptied, whole;
 	const char *anchor = kept_anchor(M, v);
@@ -946,9 +934,9 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 	if (r == 0 && items.len && at == M->len && !at_line_start(M->text, at))
 		r = edit_add(M, at, at, "\n", 1);
 	if (r == 0 && items.len)
-		r = untab_lines(M, at, &items, &at_end);
+		r = edit_addb(M, at, at, &items);
 	if (r == 0 && items.len)
-		r = edit_addb(M, at, at_end, &items);
+		r = untab_lines(M, at);
 out:
 	buf_free(&b);
 	buf_free(&items);
