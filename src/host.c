@@ -375,27 +375,12 @@ static bool config_file(const struct profile *p, const char *path)
 	return strcmp(path, DEFAULT_CONFIG) == 0 || strstr(path, "/config.yaml.d/") != NULL;
 }
 
-/* Whether line [i, e) or the line before it, [pi, i), carries our mark. */
-static bool marked_line(const char *data, size_t pi, size_t i, size_t e)
-{
-	const char *c = memmem(data + i, e - i, "  # CIS ", 8);
-	size_t pe = i > pi ? i - 1 : pi;
-
-	if (e > i && data[e - 1] == '\r')
-		e--;
-	if (pe > pi && data[pe - 1] == '\r')
-		pe--;
-	if (c && kconfig_is_mark(c + 2, (size_t)(data + e - c - 2)))
-		return true;
-	return kconfig_is_mark(data + pi, pe - pi);
-}
-
-/* The line of a top-level `secrets-encryption:` key in data, or 0; with
- * unmarked, only one without our mark (the merge removes a marked one). */
-static unsigned secrets_line(const char *data, size_t len, bool unmarked)
+/* The line of a top-level `secrets-encryption:` key in data, or 0 (marked
+ * ours or not: the merge never removes it, K3S_KEY_KEEP). */
+static unsigned secrets_line(const char *data, size_t len)
 {
 	static const char key[] = "secrets-encryption";
-	size_t i = 0, pi = 0;
+	size_t i = 0;
 	unsigned line = 1;
 
 	while (i < len) {
@@ -405,10 +390,8 @@ static unsigned secrets_line(const char *data, size_t len, bool unmarked)
 			e++;
 		if (e - i > sizeof(key) && memcmp(data + i, key, sizeof(key) - 1) == 0 &&
 		    (data[i + sizeof(key) - 1] == ':' ||
-		     (data[i + sizeof(key) - 1] == '+' && data[i + sizeof(key)] == ':')) &&
-		    !(unmarked && marked_line(data, pi, i, e)))
+		     (data[i + sizeof(key) - 1] == '+' && data[i + sizeof(key)] == ':')))
 			return line;
-		pi = i;
 		i = e + 1;
 		line++;
 	}
@@ -436,7 +419,7 @@ static bool had_secrets(const char *root, const char *id, const struct gen_entry
 		return false;
 	if (txn_read_blob(root, id, e->blob, &data, &len) < 0)
 		return true;    /* cannot tell: it may be the user's */
-	had = secrets_line(data, len, false) != 0;
+	had = secrets_line(data, len) != 0;
 	free(data);
 	return had;
 }
@@ -475,11 +458,13 @@ int host_server_leftovers(const char *root, const struct profile *p, struct diag
 				count++;
 			} else if (config_file(p, path) &&
 				   root_read_file(root, path, 16u << 20, &data, &len, &st) == 0 &&
-				   (line = secrets_line(data, len, true)) != 0 && !had_secrets(root, gens[i].id, &v[j])) {
+				   (line = secrets_line(data, len)) != 0 && !had_secrets(root, gens[i].id, &v[j])) {
 				diags_add_field(w, path, line, 1, "secrets-encryption", "secrets-encryption is "
 						"server-only and this host is an agent: k3s-harden generation %s "
-						"(profile %s) added it for a server; remove the line (K3s agents "
-						"ignore it)", gens[i].id, g.profile);
+						"(profile %s) added it for a server; k3s-harden keeps it: remove the "
+						"line if this host is an agent (agents ignore it), not on a server, "
+						"where secrets stored encrypted would become unreadable "
+						"(k3s-io/k3s issue 7195)", gens[i].id, g.profile);
 			} else {
 				free(data);
 				continue;

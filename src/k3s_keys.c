@@ -137,7 +137,7 @@ static const struct k3s_key k3s_keys[] = {
 	{ "resolv-conf", BOTH, false },
 	{ "rootless", BOTH, false },
 	{ "s", BOTH, false },
-	{ "secrets-encryption", SRV, false },
+	{ "secrets-encryption", SRV | K3S_KEY_KEEP, false },
 	{ "selinux", BOTH, false },
 	{ "server", BOTH, false },
 	{ "service-cidr", SRV, true },
@@ -186,6 +186,13 @@ bool k3s_key_agent(const char *name)
 	const struct k3s_key *k = k3s_key_find(name);
 
 	return k && (k->roles & K3S_KEY_AGENT);
+}
+
+bool k3s_key_keep(const char *name)
+{
+	const struct k3s_key *k = k3s_key_find(name);
+
+	return k && (k->roles & K3S_KEY_KEEP);
 }
 
 bool k3s_key_arg_list(const char *name, bool *agent)

@@ -1257,8 +1257,10 @@ static bool stale_setting(const struct merger *M, const struct k3s_model *m, siz
 	const struct ynode *k = M->root->keys[i], *v = M->root->items[i];
 	size_t ls = line_start(M->text, k->start.index), p, e, j, pl;
 
+	/* a setting whose removal loses data stays (host_server_leftovers names it) */
 	if (M->flow || k->alias || k->anchor || v->kind != YN_SCALAR || v->block || v->alias ||
 	    v->anchor || key_name_len(k) != k->len || k3s_key_arg_list(k->value, NULL) ||
+	    k3s_key_keep(k->value) ||
 	    managed_setting(m, k->value, k->len) || managed_list(m, k->value, k->len))
 		return false;
 	for (j = 0; j < M->root->n; j++)

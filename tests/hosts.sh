@@ -170,8 +170,10 @@ fi
 
 # server files an earlier run left on what a unit shows to be an agent:
 # named with how to remove them, never touched; a user's own are not named.
-# In config.yaml, our marked server-only lines (secrets-encryption, the
-# kube-apiserver-arg and kube-controller-manager-arg entries) are ours to remove.
+# In config.yaml, our marked server-only list entries (kube-apiserver-arg,
+# kube-controller-manager-arg) are ours to remove; our secrets-encryption
+# stays, named: on a host that is in fact a server, turning it off would make
+# the secrets stored encrypted unreadable.
 mk 'server: https://s:6443\ntoken: t\n'
 run "$bin" --root "$R" --role server apply
 mkdir -p "$R/var/lib/rancher/k3s/server/manifests"
@@ -185,14 +187,15 @@ for cmd in diff apply; do
 	run "$bin" --root "$R" "$cmd"
 	check "$cmd on an agent with our old server files: exit $([ $cmd = diff ] && echo 1 || echo 0)" [ "$rc" = "$([ $cmd = diff ] && echo 1 || echo 0)" ]
 	check "... names the generation that created them and how to remove them" has "this host is an agent, but k3s-harden generation 000001 (profile k3s-cis-[0-9.]*) created $ours server files that K3s agents do not read: /var/lib/rancher/k3s/server/psa.yaml, /var/lib/rancher/k3s/server/audit.yaml, .*remove them (rm $R/var/lib/rancher/k3s/server/psa.yaml .*k3s-harden rollback 000001" "$tmp/err"
-	check "... no 'remove the line' for our own secrets-encryption: the merge removes it" hasnt "secrets-encryption is server-only" "$tmp/err"
+	check "... our own secrets-encryption is kept and named, with why" has "config.yaml:[0-9]*:1: secrets-encryption is server-only and this host is an agent: k3s-harden generation 000001 (profile k3s-cis-[0-9.]*) added it for a server; k3s-harden keeps it: remove the line if this host is an agent (agents ignore it), not on a server, where secrets stored encrypted would become unreadable" "$tmp/err"
 	check "... not the user's manifests" hasnt "my-app.yaml\|k3s-harden-mine-too" "$tmp/err"
-	[ "$cmd" = diff ] && check "... diff removes our secrets-encryption and kube-apiserver-arg" \
-		bash -c "grep -qx -- '-secrets-encryption: true' '$tmp/out' && grep -qx -- '-kube-apiserver-arg:' '$tmp/out'"
+	[ "$cmd" = diff ] && check "... diff removes our kube-apiserver-arg, not secrets-encryption" \
+		bash -c "! grep -q -- '^-secrets-encryption' '$tmp/out' && grep -qx -- '-kube-apiserver-arg:' '$tmp/out'"
 done
 sums >"$tmp/after.sum"
 check "... no other file was removed or changed" cmp -s "$tmp/before.sum" "$tmp/after.sum"
-check "... config.yaml: our server-only lines are gone" hasnt "secrets-encryption\|kube-apiserver-arg\|kube-controller-manager-arg" "$R/etc/rancher/k3s/config.yaml"
+check "... config.yaml: our server-only list entries are gone" hasnt "kube-apiserver-arg\|kube-controller-manager-arg" "$R/etc/rancher/k3s/config.yaml"
+check "... config.yaml: our secrets-encryption stays, with its mark" bash -c "grep -B1 -x 'secrets-encryption: true' '$R/etc/rancher/k3s/config.yaml' | grep -q '^# CIS '"
 check "... the user's lines stay" bash -c "grep -qx 'server: https://s:6443' '$R/etc/rancher/k3s/config.yaml' && grep -qx 'token: t' '$R/etc/rancher/k3s/config.yaml'"
 # our secrets-encryption line whose mark the user took off is theirs to remove: named
 mk 'server: https://s:6443\ntoken: t\n'

@@ -27,10 +27,10 @@ struct fx {
 	struct buf out;
 };
 
-static int setup_profile(void **state, const char *name)
+static int setup_profile_role(void **state, const char *name, enum profile_role role)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct render_opts ro = { NULL, ROLE_SERVER };
+	struct render_opts ro = { NULL, role };
 	struct artifacts arts = { NULL, 0, 0 };
 	size_t i;
 
@@ -39,7 +39,7 @@ static int setup_profile(void **state, const char *name)
 	/* the guide's 1.25 - 1.28 values, IDs of k3s-cis-1.9 (these tests are about the merge) */
 	if (k3s_env_apply(f->doc->p, "1.27", NULL, &f->d, &f->d) < 0)
 		return -1;
-	if (k3s_model_build(f->doc->p, ROLE_SERVER, &f->m) < 0)
+	if (k3s_model_build(f->doc->p, role, &f->m) < 0)
 		return -1;
 	if (render_profile(f->doc->p, &ro, &arts, &f->d) < 0)
 		return -1;
@@ -53,9 +53,19 @@ static int setup_profile(void **state, const char *name)
 	return f->fresh ? 0 : -1;
 }
 
+static int setup_profile(void **state, const char *name)
+{
+	return setup_profile_role(state, name, ROLE_SERVER);
+}
+
 static int setup(void **state)
 {
 	return setup_profile(state, "cis");
+}
+
+static int setup_agent(void **state)
+{
+	return setup_profile_role(state, "cis", ROLE_AGENT);
 }
 
 static int teardown(void **state)
@@ -569,6 +579,21 @@ static void test_kconfig_own_entries_follow_profile(void **state)
 /* What an earlier profile wrote and this one does not set goes: our marked
  * entries of lists it writes nothing into, our marked settings; the user's
  * lines, and comments that only look like our mark, stay byte for byte. */
+/* On an agent our server-only lines go but secrets-encryption: turning it
+ * off on a host that is in fact a server would make the secrets stored
+ * encrypted unreadable (host_server_leftovers names it instead). */
+static void test_kconfig_stale_secrets_encryption_stays(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "server: https://s:6443\n"
+				"# CIS 1.2.27, 1.2.28\nsecrets-encryption: true\n"
+				"kube-apiserver-arg:\n  - request-timeout=300s  # CIS 1.2.20\n", true);
+
+	assert_true(strncmp(out, "server: https://s:6443\n# CIS 1.2.27, 1.2.28\nsecrets-encryption: true\n", 69) == 0);
+	assert_null(strstr(out, "kube-apiserver-arg"));
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_stale_entries_go(void **state)
 {
 	struct fx *f = *state;
@@ -659,7 +684,7 @@ static void test_kconfig_server_to_agent(void **state)
 	struct artifacts arts = { NULL, 0, 0 };
 	struct k3s_model agent;
 	struct buf in = BUF_INIT;
-	char *fresh = NULL;
+	char *fresh = NULL, *se, *mark;
 	size_t i, fresh_len = 0;
 
 	assert_int_equal(k3s_model_build(f->doc->p, ROLE_AGENT, &agent), 0);
@@ -675,6 +700,15 @@ static void test_kconfig_server_to_agent(void **state)
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in.data, in.len, true, &agent, fresh, fresh_len,
 				       &f->out, &f->d), 0);
+	/* secrets-encryption stays, with its mark (K3S_KEY_KEEP) */
+	se = strstr(f->out.data, "\nsecrets-encryption: true\n");
+	assert_non_null(se);
+	mark = se;
+	while (mark > f->out.data && mark[-1] != '\n')
+		mark--;
+	assert_true(strncmp(mark, "# CIS ", 6) == 0);
+	memmove(mark, se + strlen("\nsecrets-encryption: true\n"),
+		strlen(se + strlen("\nsecrets-encryption: true\n")) + 1);
 	assert_null(strstr(f->out.data, "secrets-encryption"));
 	assert_null(strstr(f->out.data, "kube-apiserver-arg"));
 	assert_null(strstr(f->out.data, "\nkube-controller-manager-arg:"));
@@ -827,6 +861,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_own_entries_follow_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_own_admission_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_stale_entries_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_stale_secrets_encryption_stays, setup_agent, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_server_to_agent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_no_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
