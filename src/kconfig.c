@@ -645,6 +645,29 @@ static int push_entry(struct list_merge *L, const struct ynode *n, size_t occ, s
 }
 
 /* The keys of this list that K3s reads, and their entries. */
+/* Whether an enable/disable-admission-plugins entry holds the guide's
+ * placeholder `...` (or `\u2026`) where a plugin belongs. */
+static bool plugin_placeholder(const char *v)
+{
+	const char *p;
+
+	if (!keff_same_flag(v, "enable-admission-plugins") && !keff_same_flag(v, "disable-admission-plugins"))
+		return false;
+	for (p = keff_flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+		if (strncmp(p, "...", 3) == 0 || strncmp(p, "\xe2\x80\xa6", 3) == 0)
+			return true;
+	return false;
+}
+
+static void placeholder_error(struct diags *d, const char *file, const struct ynode *n, const char *v)
+{
+	diags_add_field(d, file, n->start.line, n->start.col, "kube-apiserver-arg",
+			"kube-apiserver-arg: '...' in '%.*s' is the guide's placeholder, not an "
+			"admission plugin: name the plugins", (int)strcspn(v, "="), v);
+}
+
+/* The entries of list L in the user's file, in order; a placeholder of the
+ * guide's is refused here, at the user's line (not the merged file's). */
 static int collect_list(struct merger *M, struct list_merge *L)
 {
 	size_t nl = strlen(L->l->name), i, j, from = 0, cap = 0;
@@ -681,6 +704,10 @@ static int collect_list(struct merger *M, struct list_merge *L)
 		if (v->kind == YN_SCALAR) {
 			if (!keff_is_null(v))
 				r = push_entry(L, v, i, &cap);
+			if (r == 0 && strcmp(L->l->name, "kube-apiserver-arg") == 0 && plugin_placeholder(v->value)) {
+				placeholder_error(M->d, M->label, v, v->value);
+				return -EINVAL;
+			}
 		} else {
 			for (j = 0; j < v->n && r == 0; j++) {
 				if (v->items[j]->kind != YN_SCALAR) {
@@ -692,6 +719,11 @@ static int collect_list(struct merger *M, struct list_merge *L)
 				}
 				if (!keff_is_null(v->items[j]))
 					r = push_entry(L, v->items[j], i, &cap);
+				if (r == 0 && strcmp(L->l->name, "kube-apiserver-arg") == 0 &&
+				    plugin_placeholder(v->items[j]->value)) {
+					placeholder_error(M->d, M->label, v->items[j], v->items[j]->value);
+					return -EINVAL;
+				}
 			}
 		}
 		o->n = L->n_ent - o->first;
@@ -2036,12 +2068,8 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 			continue;
 		if (keff_same_flag(v, "disable-admission-plugins"))
 			disable = &k->items[i];
-		for (const char *p = keff_flag_value(v); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
-			if (strncmp(p, "...", 3) == 0 || strncmp(p, "\xe2\x80\xa6", 3) == 0)
-				diags_add_field(d, k->items[i].node->file, k->items[i].node->start.line,
-					  k->items[i].node->start.col, "kube-apiserver-arg",
-					  "kube-apiserver-arg: '...' in '%.*s' is the guide's placeholder, not an "
-					  "admission plugin: name the plugins", (int)strcspn(v, "="), v);
+		if (plugin_placeholder(v))
+			placeholder_error(d, k->items[i].node->file, k->items[i].node, v);
 	}
 	if (disable && enable) {
 		char *left = plugins_without(keff_flag_value(disable->value), enable);

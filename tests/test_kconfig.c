@@ -732,6 +732,21 @@ static void test_kconfig_guide_placeholder(void **state)
 	struct kconfig_file file = { "config.yaml", in, strlen(in), true };
 
 	check_fails(f, &file, 1, "config.yaml", 2, "the guide's placeholder");
+	/* the merge refuses it too, at the user's line and column (a scalar
+	 * made a list would otherwise be reported at the merged file's line) */
+	for (size_t i = 0; i < 2; i++) {
+		const char *old = i ? "token: x\nkube-apiserver-arg: enable-admission-plugins=...\n" :
+				  "token: x\nkube-apiserver-arg:\n  - enable-admission-plugins=A,...\n";
+
+		buf_reset(&f->out);
+		diags_free(&f->d);
+		assert_int_equal(kconfig_merge("config.yaml", old, strlen(old), true, &f->m, f->fresh,
+					       f->fresh_len, &f->out, &f->d), -EINVAL);
+		assert_int_equal(f->d.n, 1);
+		assert_int_equal(f->d.v[0].line, i ? 2 : 3);
+		assert_int_equal(f->d.v[0].col, i ? 21 : 5);
+		assert_non_null(strstr(f->d.v[0].msg, "the guide's placeholder"));
+	}
 }
 
 static void test_kconfig_own_admission_config_refused(void **state)
