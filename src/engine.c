@@ -692,6 +692,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		restart_close(&rx);
 	}
 	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
+	txn_set_k3s(t, p->env.k3s_version, p->env.bench ? p->env.bench->name : NULL);
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {
 		plan_free(&res->plan);
