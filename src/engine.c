@@ -801,10 +801,11 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	struct diags e = { NULL, 0, 0 };
 	struct restart_rx rx;
 	struct txn *t = NULL;
-	struct generation g;
+	struct generation g, made;
 	struct gen_entry *gv = NULL;
 	struct evidence ev;
 	size_t gn = 0;
+	int n_plugins;
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
 	enum profile_role role = ROLE_SERVER;
@@ -837,6 +838,22 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 		r = nothing(res);
 		goto out;
 	}
+	/* files made for another K3s: an admission plugin this one does not know stops it */
+	diags_free(&e);
+	rollback_made_for(o->root, id, &made);
+	if ((n_plugins = rollback_check_plugins(o->root, config, id, &made, &res->plan, o->k3s_version, &e)) < 0) {
+		emit(o, ENGINE_ERROR, "cannot read the K3s configuration: %s", strerror(-n_plugins));
+		r = fail(res, ENGINE_REFUSED, "failed", n_plugins);
+		goto out;
+	}
+	if (n_plugins && (!o->k3s_version || o->ignore_k3s_version)) {
+		emit_diags(o, ENGINE_WARNING, &e);
+	} else if (n_plugins) {
+		emit_diags(o, ENGINE_DIAG, &e);
+		r = fail(res, ENGINE_REFUSED, "failed", -EPERM);
+		goto out;
+	}
+	diags_free(&e);
 	if (encryption_on(o, config, &res->plan, false) && !encryption_on(o, config, &res->plan, true) &&
 	    !o->force) {
 		emit(o, ENGINE_ERROR, "rolling back generation %s (putting back the files from before %s) would turn "
@@ -868,6 +885,11 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	note_manifest_objects(o, &res->plan);
 	if (have_gen)
 		txn_set_profile(t, g.profile);
+	/* what the files it puts back were made for; else the K3s they go back to */
+	if (made.k3s_version[0])
+		txn_set_k3s(t, made.k3s_version, made.benchmark);
+	else
+		txn_set_k3s(t, o->k3s_version, NULL);
 	ev.server = role != ROLE_AGENT;
 	ev.p = p;
 	r = run_plan(o, "rollback", t, &rx, res, &ev);
