@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "k3s_version.h"
+#include "rollback.h"
 
 enum { OPT_FORCE = 256, OPT_NO_RESTART, OPT_LIVE, OPT_IGNORE_VERSION };
 
@@ -32,6 +34,42 @@ static int set(void *ctx, int key, const char *arg)
 	return 0;
 }
 
+/*
+ * The stored check of the rollback judges the files it puts back as apply
+ * judges its own: for the built-in cis, with the benchmark profile for the
+ * K3s they go back to (version), else for the one they were made for. The
+ * profile's unit and K3s config path are the same in all of them.
+ */
+static void fit_for_evidence(const struct cli *c, const char *version, const char *id_arg,
+			     struct profile_doc **doc)
+{
+	struct generation made;
+	struct cli q = *c;
+	const char *judge = version, *name;
+	char id[16] = "";
+
+	if (strcmp(c->profile, "cis") != 0)
+		return;
+	if (!judge) {
+		if (id_arg)
+			rollback_normalize_id(id_arg, id, sizeof(id));
+		else if (rollback_pick_generation(c->root, id, sizeof(id)) < 0)
+			id[0] = '\0';
+		if (id[0]) {
+			rollback_made_for(c->root, id, &made);
+			judge = made.k3s_version[0] ? made.k3s_version : NULL;
+		}
+		if (judge && !k3s_version_valid(judge))
+			judge = NULL;
+	}
+	if (!judge || k3s_pick_profile(judge, &name) < 0)
+		return;
+	q.k3s_version = judge;
+	if (q.verbose <= 0)
+		q.verbose = -1;         /* which profile judged it: with -v only */
+	(void)cli_fit_profile(&q, doc);
+}
+
 static int cmd_rollback(struct cli *c, int argc, char **argv)
 {
 	struct rollback_args a = { false, false, false, false };
@@ -55,9 +93,7 @@ static int cmd_rollback(struct cli *c, int argc, char **argv)
 		profile_doc_free(doc);
 		return rc;
 	}
-	/* the stored check judges the files for it too */
-	if (version && !doc->p->env.k3s_version)
-		doc->p->env.k3s_version = strdup(version);
+	fit_for_evidence(c, version, n ? args[0] : NULL, &doc);
 	o = cli_engine_opts(c, a.live, a.no_restart, a.force);
 	o.k3s_version = version;
 	o.ignore_k3s_version = a.ignore_version;

@@ -492,6 +492,7 @@ static int run_kernel_only(const struct engine_opts *o, const char *kind, struct
 struct evidence {
 	bool server;
 	const struct profile *p;
+	const char *k3s_version;        /* judged for it; NULL: p's */
 	struct buf json;
 	unsigned fails;
 	int r;                  /* < 0: not made or not stored */
@@ -500,8 +501,8 @@ struct evidence {
 
 static void make_evidence(const struct engine_opts *o, struct txn *t, struct evidence *ev)
 {
-	ev->r = check_evidence_json(o->root, txn_generation(t), ev->server, o->live, ev->p, &ev->fails,
-				    &ev->json, &ev->d);
+	ev->r = check_evidence_json(o->root, txn_generation(t), ev->server, o->live, ev->p, ev->k3s_version,
+				    &ev->fails, &ev->json, &ev->d);
 	if (ev->r == 0)
 		txn_commit_file(t, CHECK_EVIDENCE_FILE, ev->json.data, ev->json.len, &ev->r);
 }
@@ -883,15 +884,20 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	}
 	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	note_manifest_objects(o, &res->plan);
-	if (have_gen)
+	/* what the files it puts back were made for (by the generation before id);
+	 * else id's profile and the K3s they go back to */
+	if (made.id[0] && made.profile[0])
+		txn_set_profile(t, made.profile);
+	else if (have_gen)
 		txn_set_profile(t, g.profile);
-	/* what the files it puts back were made for; else the K3s they go back to */
 	if (made.k3s_version[0])
 		txn_set_k3s(t, made.k3s_version, made.benchmark);
 	else
 		txn_set_k3s(t, o->k3s_version, NULL);
 	ev.server = role != ROLE_AGENT;
 	ev.p = p;
+	/* judged for the K3s they go back to, else for the one they were made for */
+	ev.k3s_version = o->k3s_version ? o->k3s_version : made.k3s_version[0] ? made.k3s_version : NULL;
 	r = run_plan(o, "rollback", t, &rx, res, &ev);
 	if (r == 0)
 		keep_evidence(o, res, &ev);

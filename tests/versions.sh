@@ -283,6 +283,19 @@ run "$bin" --root "$R" history --output json
 cp "$tmp/out" "$tmp/rec-h2.json"
 check "recorded: the rollback generation records what its files were made for" \
 	[ "$(jq_py "$tmp/rec-h2.json" '[(g["kind"], g["k3s_version"], g["benchmark"]) for g in d["generations"]][0]')" = "('rollback', '1.24.17+k3s1', 'k3s-cis-1.24')" ]
+check "recorded: ... and the profile that made them" \
+	[ "$(jq_py "$tmp/rec-h2.json" 'd["generations"][0]["profile"]')" = k3s-cis-1.24 ]
+# check --generation: the stored result is judged for the generation's K3s version
+run "$bin" --root "$R" --color never check --generation 1
+check "recorded: check --generation 1 names the version it was judged for" bash -c "tail -1 '$tmp/out' | grep -q '(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000001)'"
+run "$bin" --root "$R" --color never check --generation 3
+check "recorded: check --generation 3 (the rollback) was judged for 1.24 with its benchmark, no FAIL" \
+	bash -c "[ $rc = 0 ] && tail -1 '$tmp/out' | grep -q ' 0 FAIL, .*(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000003)'"
+run "$bin" --root "$R" --output json check --generation 2
+check "recorded: check --generation 2 --output json: k3s_version 1.30.2+k3s1" grep -q '"k3s_version":"1.30.2+k3s1"' "$tmp/out"
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 --color never check --generation 1
+check "recorded: check --generation 1 --k3s-version 1.30: says the stored result is for 1.24" \
+	grep -q 'warning: .*generation 000001 was judged for K3s 1.24.17+k3s1, not 1.30.2+k3s1' "$tmp/err"
 # --ignore-k3s-version puts them back anyway, with a warning
 R2=$tmp/recorded2; server_root "$R2"
 "$bin" --root "$R2" --k3s-version 1.24.17+k3s1 apply >/dev/null 2>&1
@@ -298,6 +311,9 @@ R3=$tmp/recorded3; server_root "$R3"
 run "$bin" --root "$R3" rollback
 check "recorded: offline without --k3s-version: exit 0" [ "$rc" = 0 ]
 check "recorded: ... warns that the version is not known" grep -q 'warning: .*PodSecurityPolicy, which K3s >= 1.25 does not know.*pass --k3s-version' "$tmp/err"
+run "$bin" --root "$R3" --color never check --generation 3
+check "recorded: ... its stored check judged the files for the K3s they were made for" \
+	bash -c "tail -1 '$tmp/out' | grep -q '(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000003)'"
 # generations from before the record: history lists them, rollback works
 R4=$tmp/recorded4; server_root "$R4"
 "$bin" --root "$R4" --k3s-version 1.24.17+k3s1 apply >/dev/null 2>&1
