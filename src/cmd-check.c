@@ -21,7 +21,8 @@ enum { OPT_BENCHMARK = 256, OPT_CLUSTER, OPT_GENERATION };
 static const struct cli_option options[] = {
 	{ "benchmark", OPT_BENCHMARK, "NAME", "benchmark version (default: the one the profile targets)" },
 	{ "cluster", OPT_CLUSTER, NULL, "on a live host, also read the cluster's namespaces (k3s kubectl)" },
-	{ "generation", OPT_GENERATION, "N", "print the result stored with generation N" },
+	{ "generation", OPT_GENERATION, "N", "print the result stored with generation N (judged for "
+	  "the K3s version it records)" },
 	{ NULL, 0, NULL, NULL },
 };
 

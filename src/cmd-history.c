@@ -151,10 +151,11 @@ const struct cli_command history_command = {
 	"history", cmd_history, "history",
 	"backup generations: id, time, profile, K3s version, benchmark, files, result",
 	"List the backup generations, newest first: id, time, profile, kind, the K3s\n"
-	"version and benchmark its files were made for (\"-\" in generations from before\n"
-	"they were recorded; a rollback: those of the files it put back), files, FAIL\n"
-	"count of its stored check, and result (committed, rolled-back, interrupted;\n"
-	"K3s restart pending). --output json: {\"generations\": [{\"id\", \"time\",\n"
+	"version and benchmark its files were made for (a rollback: those of the files\n"
+	"it put back; \"-\" when not known: an offline apply without --k3s-version, or\n"
+	"a generation from before they were recorded), files, FAIL count of its\n"
+	"stored check, and result (committed, rolled-back, interrupted; K3s restart\n"
+	"pending). --output json: {\"generations\": [{\"id\", \"time\",\n"
 	"\"profile\", \"kind\", \"k3s_version\", \"benchmark\", \"files\", \"result\",\n"
 	"\"restart_pending\", \"fail\"}]} (null where not recorded).",
 	NULL,
