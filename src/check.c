@@ -1889,7 +1889,7 @@ static void keff_json(const struct keff *E, struct buf *b)
 }
 
 int check_evidence_json(const char *root, const char *id, bool server, bool live, const struct profile *p,
-			unsigned *fails, struct buf *b, struct diags *d)
+			const char *k3s_version, unsigned *fails, struct buf *b, struct diags *d)
 {
 	struct check_opts o = { root, NULL, server, false, live, NULL, NULL, p };
 	struct check_report R;
@@ -1897,8 +1897,13 @@ int check_evidence_json(const char *root, const char *id, bool server, bool live
 	int r;
 
 	*fails = 0;
-	o.benchmark = check_default_benchmark(p);
-	o.k3s_version = p ? p->env.k3s_version : NULL;
+	o.k3s_version = k3s_version ? k3s_version : p ? p->env.k3s_version : NULL;
+	/* a profile that picks the benchmark by version (cis): the one for this version */
+	if (k3s_version && (!p || !p->benchmark || !strcmp(p->benchmark, "auto")) &&
+	    benchmark_newest_covering(k3s_version, NULL))
+		o.benchmark = benchmark_newest_covering(k3s_version, NULL);
+	else
+		o.benchmark = check_default_benchmark(p);
 	r = check_run(&o, &R, d);
 	if (r < 0) {
 		check_report_free(&R);

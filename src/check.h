@@ -88,10 +88,11 @@ const char *check_profile_setting(const struct profile *p, const struct bench_co
  * effective configuration, the emulated component command lines and the
  * check result, as {"generation", "effective_config", "components",
  * "check"} (the engine stores it with the generation's commit, in
- * CHECK_EVIDENCE_FILE). *fails receives the FAIL count. 0 or -errno.
+ * CHECK_EVIDENCE_FILE), judged for K3s k3s_version (NULL: p's). *fails
+ * receives the FAIL count. 0 or -errno.
  */
 int check_evidence_json(const char *root, const char *id, bool server, bool live, const struct profile *p,
-			unsigned *fails, struct buf *b, struct diags *d);
+			const char *k3s_version, unsigned *fails, struct buf *b, struct diags *d);
 
 /* The result as the JSON contract (issue 12); generation < 0: none. */
 void check_report_json(const struct check_report *R, long generation, struct buf *b);

@@ -193,27 +193,45 @@ static void print_notes(const struct cli *c, const struct diags *d)
 
 #define K3S_VERSION_TIMEOUT_MS 10000
 
-int cli_fit_profile(const struct cli *c, struct profile_doc **doc)
+int cli_k3s_version(const struct cli *c, const struct profile *p, char **out)
 {
-	struct diags notes = { NULL, 0, 0 }, errs = { NULL, 0, 0 };
-	struct profile *p = (*doc)->p;
-	struct k3s_components comp;
 	const char *v = c->k3s_version ? c->k3s_version : p->k3s_version;
 	char *detected = NULL, why[512];
-	int rc = EXIT_OK;
 
+	*out = NULL;
 	if (v && !k3s_version_valid(v)) {
 		cli_error("'%s' is not a K3s version (like 1.30 or v1.30.4+k3s1)", v);
 		return EXIT_USAGE;
 	}
 	if (!v && (strcmp(c->root, "/") == 0 || c->live)) {
 		if (k3s_version_detect(c->root, K3S_VERSION_TIMEOUT_MS, &detected, why, sizeof(why)) == 0) {
-			v = detected;
-			cli_note(c, "K3s %s (from k3s --version)", v);
+			cli_note(c, "K3s %s (from k3s --version)", detected);
+			*out = detected;
 		} else {
 			cli_note(c, "cannot tell the K3s version: %s; pin it with --k3s-version", why);
 		}
+		return EXIT_OK;
 	}
+	if (v && !(*out = strdup(v))) {
+		cli_error("out of memory");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int cli_fit_profile(const struct cli *c, struct profile_doc **doc)
+{
+	struct diags notes = { NULL, 0, 0 }, errs = { NULL, 0, 0 };
+	struct profile *p = (*doc)->p;
+	struct k3s_components comp;
+	const char *v;
+	char *detected = NULL;
+	int rc;
+
+	rc = cli_k3s_version(c, p, &detected);
+	if (rc != EXIT_OK)
+		return rc;
+	v = detected;
 	/* the built-in default picks the benchmark profile for the version */
 	if (p->benchmark && strcmp(p->benchmark, "auto") == 0 && strcmp(p->name, "cis") == 0 &&
 	    strcmp(c->profile, "cis") == 0) {

@@ -96,6 +96,13 @@ int cli_load_profile(const struct cli *c, const char *name, struct profile_doc *
  * host's K3s configuration runs. EXIT_OK or EXIT_USAGE after a message.
  */
 int cli_fit_profile(const struct cli *c, struct profile_doc **doc);
+/*
+ * The K3s version alone, found as cli_fit_profile finds it: --k3s-version,
+ * the profile's k3s_version, or on a live host `k3s --version` (a note says
+ * which, or why it cannot tell). *v (caller frees) stays NULL when not
+ * known. EXIT_OK, or EXIT_USAGE after a message (not a version).
+ */
+int cli_k3s_version(const struct cli *c, const struct profile *p, char **v);
 /* The role to harden (--role, the profile's, or detected under --root); notes the choice. EXIT_OK or EXIT_USAGE. */
 int cli_resolve_role(const struct cli *c, const struct profile *p, enum profile_role *role);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

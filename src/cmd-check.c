@@ -11,6 +11,8 @@
 #include "fsutil.h"
 #include "host.h"
 #include "json.h"
+#include "k3s_version.h"
+#include "keff.h"
 #include "txn.h"
 #include "ynode.h"
 
@@ -19,7 +21,8 @@ enum { OPT_BENCHMARK = 256, OPT_CLUSTER, OPT_GENERATION };
 static const struct cli_option options[] = {
 	{ "benchmark", OPT_BENCHMARK, "NAME", "benchmark version (default: the one the profile targets)" },
 	{ "cluster", OPT_CLUSTER, NULL, "on a live host, also read the cluster's namespaces (k3s kubectl)" },
-	{ "generation", OPT_GENERATION, "N", "print the result stored with generation N" },
+	{ "generation", OPT_GENERATION, "N", "print the result stored with generation N (judged for "
+	  "the K3s version it records)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -176,6 +179,37 @@ static void print_refuse(const struct diags *d)
 	}
 }
 
+/* The K3s version a stored result was judged for: as known then, else the one emulated. */
+static const char *judged_version(const struct ynode *res)
+{
+	const struct ynode *kv = ynode_get(res, "k3s_version"), *ev = ynode_get(res, "emulated_k3s_version");
+
+	if (kv && kv->kind == YN_SCALAR && !keff_is_null(kv))
+		return kv->value;
+	return ev && ev->kind == YN_SCALAR ? ev->value : "?";
+}
+
+/*
+ * A stored result is judged for the K3s version of its generation (apply:
+ * the version it hardened for; rollback: the K3s the files went back to,
+ * else the one they were made for); --k3s-version does not judge it again.
+ */
+static void note_other_version(const struct cli *c, const struct ynode *res, long g)
+{
+	struct diags w = { NULL, 0, 0 };
+	const char *judged = judged_version(res);
+	char a[32], b[32];
+
+	if (!c->k3s_version || k3s_version_minor(c->k3s_version, a, sizeof(a)) < 0 ||
+	    k3s_version_minor(judged, b, sizeof(b)) < 0 || strcmp(a, b) == 0)
+		return;
+	diags_add(&w, "k3s-harden", 0, 0, "the result stored with generation %06ld was judged for K3s %s, "
+		  "not %s (--k3s-version): k3s-harden check without --generation judges the files on "
+		  "the host for %s", g, judged, c->k3s_version, c->k3s_version);
+	cli_print_warnings(c, &w);
+	diags_free(&w);
+}
+
 /* check --generation N: the result stored with that generation. */
 static int stored(struct cli *c, const char *gen)
 {
@@ -227,17 +261,17 @@ static int stored(struct cli *c, const char *gen)
 				n++;
 		}
 		{
-			const struct ynode *bn = ynode_get(res, "benchmark"), *rl = ynode_get(res, "role"),
-					   *ev = ynode_get(res, "emulated_k3s_version");
+			const struct ynode *bn = ynode_get(res, "benchmark"), *rl = ynode_get(res, "role");
 			const char *bench = bn && bn->kind == YN_SCALAR ? bn->value : "?";
 
 			if (c->output == OUTPUT_JUNIT)
 				print_junit(bench, v, n);
 			else
 				print_text(c, bench, rl && rl->kind == YN_SCALAR ? rl->value : "?",
-					   ev && ev->kind == YN_SCALAR ? ev->value : "?", v, n, g);
+					   judged_version(res), v, n, g);
 		}
 	}
+	note_other_version(c, res, g);
 	if (rc == EXIT_OK) {
 		unsigned fails = 0;
 

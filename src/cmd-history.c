@@ -16,6 +16,14 @@ static int no_options(void *ctx, int key, const char *arg)
 	return 0;
 }
 
+static void json_str_or_null(struct buf *b, const char *s)
+{
+	if (s[0])
+		json_str(b, s);
+	else
+		buf_adds(b, "null");
+}
+
 /* FAIL count of the check result stored with generation id, or -1 when none was stored. */
 static long stored_fails(const char *root, const char *id)
 {
@@ -88,8 +96,8 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	if (c->output == OUTPUT_JSON)
 		buf_adds(&b, "{\"generations\":[");
 	else if (n)
-		buf_printf(&b, "%-8s %-20s %-12s %-9s %5s %5s  %s\n", "ID", "TIME", "PROFILE", "KIND",
-			   "FILES", "FAIL", "RESULT");
+		buf_printf(&b, "%-8s %-20s %-12s %-9s %-14s %-12s %5s %5s  %s\n", "ID", "TIME", "PROFILE",
+			   "KIND", "K3S", "BENCHMARK", "FILES", "FAIL", "RESULT");
 	for (i = 0; i < n; i++) {
 		char when[32];
 		time_t t = (time_t)v[i].time;
@@ -105,6 +113,11 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 			json_str(&b, v[i].profile);
 			buf_adds(&b, ",\"kind\":");
 			json_str(&b, v[i].kind);
+			/* what its files were made for; null in generations from before the record */
+			buf_adds(&b, ",\"k3s_version\":");
+			json_str_or_null(&b, v[i].k3s_version);
+			buf_adds(&b, ",\"benchmark\":");
+			json_str_or_null(&b, v[i].benchmark);
 			buf_printf(&b, ",\"files\":%zu,\"result\":", v[i].files);
 			json_str(&b, v[i].state);
 			buf_printf(&b, ",\"restart_pending\":%s", v[i].restart_pending ? "true" : "false");
@@ -114,8 +127,9 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 				buf_adds(&b, ",\"fail\":null}");
 		} else {
 			snprintf(fs, sizeof(fs), fails >= 0 ? "%ld" : "-", fails);
-			buf_printf(&b, "%-8s %-20s %-12s %-9s %5zu %5s  %s%s\n", v[i].id, when, v[i].profile,
-				   v[i].kind, v[i].files, fs, v[i].state,
+			buf_printf(&b, "%-8s %-20s %-12s %-9s %-14s %-12s %5zu %5s  %s%s\n", v[i].id, when,
+				   v[i].profile, v[i].kind, v[i].k3s_version[0] ? v[i].k3s_version : "-",
+				   v[i].benchmark[0] ? v[i].benchmark : "-", v[i].files, fs, v[i].state,
 				   v[i].restart_pending ? ", K3s restart pending" : "");
 		}
 	}
@@ -135,9 +149,15 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 
 const struct cli_command history_command = {
 	"history", cmd_history, "history",
-	"backup generations: id, time, profile, files, result",
-	"List the backup generations, newest first: id, time, profile, kind, files\n"
-	"and result (committed, rolled-back, interrupted; K3s restart pending).",
+	"backup generations: id, time, profile, K3s version, benchmark, files, result",
+	"List the backup generations, newest first: id, time, profile, kind, the K3s\n"
+	"version and benchmark its files were made for (a rollback: those of the files\n"
+	"it put back; \"-\" when not known: an offline apply without --k3s-version, or\n"
+	"a generation from before they were recorded), files, FAIL count of its\n"
+	"stored check, and result (committed, rolled-back, interrupted; K3s restart\n"
+	"pending). --output json: {\"generations\": [{\"id\", \"time\",\n"
+	"\"profile\", \"kind\", \"k3s_version\", \"benchmark\", \"files\", \"result\",\n"
+	"\"restart_pending\", \"fail\"}]} (null where not recorded).",
 	NULL,
 	"Exit codes: 0 success; 2 usage error or the state directory cannot be\n"
 	"read; 4 an interrupted transaction could not be undone.\n",

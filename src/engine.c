@@ -492,6 +492,7 @@ static int run_kernel_only(const struct engine_opts *o, const char *kind, struct
 struct evidence {
 	bool server;
 	const struct profile *p;
+	const char *k3s_version;        /* judged for it; NULL: p's */
 	struct buf json;
 	unsigned fails;
 	int r;                  /* < 0: not made or not stored */
@@ -500,8 +501,8 @@ struct evidence {
 
 static void make_evidence(const struct engine_opts *o, struct txn *t, struct evidence *ev)
 {
-	ev->r = check_evidence_json(o->root, txn_generation(t), ev->server, o->live, ev->p, &ev->fails,
-				    &ev->json, &ev->d);
+	ev->r = check_evidence_json(o->root, txn_generation(t), ev->server, o->live, ev->p, ev->k3s_version,
+				    &ev->fails, &ev->json, &ev->d);
 	if (ev->r == 0)
 		txn_commit_file(t, CHECK_EVIDENCE_FILE, ev->json.data, ev->json.len, &ev->r);
 }
@@ -692,6 +693,7 @@ int engine_apply(const struct profile *p, const struct engine_opts *o, struct en
 		restart_close(&rx);
 	}
 	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
+	txn_set_k3s(t, p->env.k3s_version, p->env.bench ? p->env.bench->name : NULL);
 	/* while we waited for the lock, another run may have changed the host */
 	if (planned && (recovered || !plan_still_current(o->root, &res->plan))) {
 		plan_free(&res->plan);
@@ -800,10 +802,11 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	struct diags e = { NULL, 0, 0 };
 	struct restart_rx rx;
 	struct txn *t = NULL;
-	struct generation g;
+	struct generation g, made;
 	struct gen_entry *gv = NULL;
 	struct evidence ev;
 	size_t gn = 0;
+	int n_plugins;
 	const char *config = p->k3s && p->k3s->path ? p->k3s->path : DEFAULT_CONFIG;
 	char *id = res->target;
 	enum profile_role role = ROLE_SERVER;
@@ -836,6 +839,22 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 		r = nothing(res);
 		goto out;
 	}
+	/* files made for another K3s: an admission plugin this one does not know stops it */
+	diags_free(&e);
+	rollback_made_for(o->root, id, &made);
+	if ((n_plugins = rollback_check_plugins(o->root, config, id, &made, &res->plan, o->k3s_version, &e)) < 0) {
+		emit(o, ENGINE_ERROR, "cannot read the K3s configuration: %s", strerror(-n_plugins));
+		r = fail(res, ENGINE_REFUSED, "failed", n_plugins);
+		goto out;
+	}
+	if (n_plugins && (!o->k3s_version || o->ignore_k3s_version)) {
+		emit_diags(o, ENGINE_WARNING, &e);
+	} else if (n_plugins) {
+		emit_diags(o, ENGINE_DIAG, &e);
+		r = fail(res, ENGINE_REFUSED, "failed", -EPERM);
+		goto out;
+	}
+	diags_free(&e);
 	if (encryption_on(o, config, &res->plan, false) && !encryption_on(o, config, &res->plan, true) &&
 	    !o->force) {
 		emit(o, ENGINE_ERROR, "rolling back generation %s (putting back the files from before %s) would turn "
@@ -865,10 +884,20 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	}
 	txn_set_role(t, role == ROLE_AGENT ? "agent" : "server");
 	note_manifest_objects(o, &res->plan);
-	if (have_gen)
+	/* what the files it puts back were made for (by the generation before id);
+	 * else id's profile and the K3s they go back to */
+	if (made.id[0] && made.profile[0])
+		txn_set_profile(t, made.profile);
+	else if (have_gen)
 		txn_set_profile(t, g.profile);
+	if (made.k3s_version[0])
+		txn_set_k3s(t, made.k3s_version, made.benchmark);
+	else
+		txn_set_k3s(t, o->k3s_version, NULL);
 	ev.server = role != ROLE_AGENT;
 	ev.p = p;
+	/* judged for the K3s they go back to, else for the one they were made for */
+	ev.k3s_version = o->k3s_version ? o->k3s_version : made.k3s_version[0] ? made.k3s_version : NULL;
 	r = run_plan(o, "rollback", t, &rx, res, &ev);
 	if (r == 0)
 		keep_evidence(o, res, &ev);

@@ -45,6 +45,8 @@ struct engine_opts {
 	bool live;                      /* kernel values and systemd: on /, or --live */
 	bool no_restart;                /* write only; record the restart as pending */
 	bool force;                     /* rollback may turn secrets-encryption off */
+	const char *k3s_version;        /* rollback: the K3s version now, or NULL: not known */
+	bool ignore_k3s_version;        /* rollback may put back files k3s_version would not start with */
 	unsigned lock_timeout_ms;
 	const struct restart_ops *restart_ops;  /* NULL: systemd */
 	struct engine_sink sink;

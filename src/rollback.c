@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "k3s_files.h"
+#include "k3s_version.h"
+#include "keff.h"
 #include "txn.h"
 
 #define HOST_FILE_MAX (16 * 1024 * 1024)
@@ -179,6 +182,187 @@ int rollback_pick_generation(const char *root, char *id, size_t size)
 		}
 	free(v);
 	return r;
+}
+
+void rollback_made_for(const char *root, const char *id, struct generation *made)
+{
+	struct generation *v = NULL;
+	size_t n = 0, i;
+
+	memset(made, 0, sizeof(*made));
+	if (txn_history(root, &v, &n) < 0)
+		return;
+	for (i = 0; i < n && strcmp(v[i].id, id); i++)
+		;
+	/* newest first: the ones before id follow it, with no gap in the ids */
+	for (i++; i < n; i++) {
+		if (strtoul(v[i].id, NULL, 10) + 1 != strtoul(v[i - 1].id, NULL, 10))
+			break;          /* pruned: what was written between is not known */
+		if (strcmp(v[i].state, "committed") == 0) {
+			*made = v[i];
+			break;
+		}
+	}
+	free(v);
+}
+
+/* "1.25" -> "1.24": the last minor before it. */
+static void minor_before(const char *v, char *out, size_t size)
+{
+	unsigned long major = 0, minor = 0;
+	char *end;
+
+	major = strtoul(v, &end, 10);
+	if (*end == '.')
+		minor = strtoul(end + 1, NULL, 10);
+	if (minor > 0)
+		snprintf(out, size, "%lu.%lu", major, minor - 1);
+	else
+		snprintf(out, size, "< %s", v);
+}
+
+/* What the files were made for, as a clause. */
+static void made_text(const struct generation *made, char *out, size_t size)
+{
+	if (made->id[0] && made->k3s_version[0])
+		snprintf(out, size, "these files were made for K3s %s (generation %s%s%s)", made->k3s_version,
+			 made->id, made->benchmark[0] ? ", " : "", made->benchmark);
+	else if (made->id[0])
+		snprintf(out, size, "these files were made by generation %s, which did not record its K3s "
+			 "version", made->id);
+	else
+		snprintf(out, size, "no generation before it records what these files were made for (the "
+			 "files from before k3s-harden, or one pruned since)");
+}
+
+/* Whether plugin is one of the comma-separated names of csv. */
+static bool csv_has(const char *csv, const char *plugin)
+{
+	size_t n = strlen(plugin);
+	const char *s;
+
+	for (s = csv; *s; s += strcspn(s, ","), s += *s == ',')
+		if (strncmp(s, plugin, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
+static const struct change *plan_change(const struct plan *pl, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++)
+		if (pl->v[i].kind == ART_FILE && strcmp(pl->v[i].path, path) == 0)
+			return &pl->v[i];
+	return NULL;
+}
+
+/* A drop-in the plan creates, which the host does not list yet: its file name, or NULL. */
+static const char *created_dropin(const struct plan *pl, const char *config_path)
+{
+	size_t dl = strlen(config_path), i;
+
+	for (i = 0; i < pl->n; i++) {
+		const char *p = pl->v[i].path;
+
+		if (pl->v[i].kind == ART_FILE && pl->v[i].action == ACT_CREATE && strncmp(p, config_path, dl) == 0 &&
+		    strncmp(p + dl, ".d/", 3) == 0 && !strchr(p + dl + 3, '/') && k3s_dropin_name(p + dl + 3))
+			return p + dl + 3;
+	}
+	return NULL;
+}
+
+int rollback_check_plugins(const char *root, const char *config_path, const char *id,
+			   const struct generation *made, const struct plan *pl, const char *now,
+			   struct diags *errs)
+{
+	struct keff E = KEFF_INIT;
+	struct diags d = { NULL, 0, 0 };
+	const struct k3s_plugin_range *pr;
+	const struct keff_item *it;
+	const struct change *c;
+	char **paths = NULL, **held = NULL, madet[512];
+	size_t n = 0, nh = 0, i, npr;
+	int r, hits = 0;
+
+	r = k3s_config_files(root, config_path, created_dropin(pl, config_path), &paths, &n);
+	if (r < 0)
+		return r;
+	held = calloc(n ? n : 1, sizeof(*held));
+	if (!held) {
+		names_free(paths, n);
+		return -ENOMEM;
+	}
+	/* the configuration as the plan leaves it */
+	for (i = 0; i < n && r == 0; i++) {
+		struct stat st;
+		size_t len = 0;
+
+		c = plan_change(pl, paths[i]);
+		if (c && c->action != ACT_UNCHANGED) {
+			if (c->new_data)
+				r = keff_add(&E, c->path, c->new_data, c->new_len, &d, NULL);
+			continue;
+		}
+		r = root_read_file_resolved(root, paths[i], HOST_FILE_MAX, &held[nh], &len, &st);
+		if (r == -ENOENT || r == -EISDIR) {
+			r = 0;
+			continue;
+		}
+		if (r == 0)
+			r = keff_add(&E, paths[i], held[nh++], len, &d, NULL);
+	}
+	/* a configuration K3s cannot read is not this check's to judge: the
+	 * rollback puts back what was there, and the restart gate sees it */
+	if (r < 0)
+		goto out;
+	it = keff_flag(&E, "kube-apiserver-arg", "enable-admission-plugins");
+	/* only an entry the rollback writes: one already on the host is not its doing */
+	if (!it || !it->node || !(c = plan_change(pl, it->node->file)) || c->action == ACT_UNCHANGED)
+		goto out;
+	made_text(made, madet, sizeof(madet));
+	pr = k3s_plugin_ranges(&npr);
+	for (i = 0; i < npr; i++) {
+		const char *v = keff_flag_value(it->value);
+		char edge[32];
+
+		if (!csv_has(v, pr[i].plugin) || k3s_version_in(now, pr[i].since, pr[i].before))
+			continue;
+		hits++;
+		if (!now)
+			diags_add_field(errs, it->node->file, it->node->start.line, it->node->start.col,
+					"kube-apiserver-arg", "rolling back generation %s puts back admission "
+					"plugin %s, which K3s >= %s does not know; %s; the K3s version here is not "
+					"known: pass --k3s-version V to check the files against it", id,
+					pr[i].plugin, pr[i].before, madet);
+		else if (pr[i].before) {
+			minor_before(pr[i].before, edge, sizeof(edge));
+			diags_add_field(errs, it->node->file, it->node->start.line, it->node->start.col,
+					"kube-apiserver-arg", "rolling back generation %s puts back admission "
+					"plugin %s, which K3s %s does not know (removed in %s): kube-apiserver "
+					"would not start; %s, K3s now is %s. Downgrade K3s to <= %s first, or roll "
+					"back a generation whose files were made for K3s >= %s (k3s-harden "
+					"history), or pass --ignore-k3s-version to put them back anyway", id, pr[i].plugin, now,
+					pr[i].before, madet, now, edge, pr[i].before);
+		} else {
+			minor_before(pr[i].since, edge, sizeof(edge));
+			diags_add_field(errs, it->node->file, it->node->start.line, it->node->start.col,
+					"kube-apiserver-arg", "rolling back generation %s puts back admission "
+					"plugin %s, which K3s %s does not know (added in %s): kube-apiserver "
+					"would not start; %s, K3s now is %s. Upgrade K3s to >= %s first, or roll "
+					"back a generation whose files were made for K3s <= %s (k3s-harden "
+					"history), or pass --ignore-k3s-version to put them back anyway", id, pr[i].plugin, now,
+					pr[i].since, madet, now, pr[i].since, edge);
+		}
+	}
+out:
+	keff_free(&E);
+	for (i = 0; i < nh; i++)
+		free(held[i]);
+	free(held);
+	names_free(paths, n);
+	diags_free(&d);
+	return r < 0 ? 0 : hits;
 }
 
 void rollback_normalize_id(const char *arg, char *id, size_t size)

@@ -79,6 +79,7 @@ struct txn {
 	char profile[64];
 	char unit[128];
 	char role[16];                  /* "" when not set: no role line */
+	char k3s_version[64], benchmark[64];    /* "": no k3s-version / benchmark line */
 	int state_fd, backups_fd, lock_fd;
 	struct dirfds *dirs;            /* each directory of the root opened once per transaction */
 	char noted[4096];               /* the directory note_missing_dirs last did for a file */
@@ -308,6 +309,10 @@ static int manifest_text(struct txn *t, struct buf *b)
 		       t->unit[0] ? t->unit : "-", t->o.retention);
 	if (r == 0 && t->role[0])
 		r = buf_printf(b, "role %s\n", t->role);
+	if (r == 0 && t->k3s_version[0])
+		r = buf_printf(b, "k3s-version %s\n", t->k3s_version);
+	if (r == 0 && t->benchmark[0])
+		r = buf_printf(b, "benchmark %s\n", t->benchmark);
 	for (i = 0; i < t->n_entries && r == 0; i++) {
 		const struct gen_entry *e = &t->entries[i];
 		char flags[8];
@@ -344,7 +349,9 @@ static int parse_manifest(const char *text, struct generation *g, struct gen_ent
 		if (sscanf(line, "id %15s", g->id) == 1 || sscanf(line, "time %lld", &g->time) == 1 ||
 		    sscanf(line, "profile %63s", g->profile) == 1 || sscanf(line, "kind %15s", g->kind) == 1 ||
 		    sscanf(line, "unit %127s", g->unit) == 1 || sscanf(line, "retention %u", &g->retention) == 1 ||
-		    sscanf(line, "role %15s", g->role) == 1)
+		    sscanf(line, "role %15s", g->role) == 1 ||
+		    sscanf(line, "k3s-version %63s", g->k3s_version) == 1 ||
+		    sscanf(line, "benchmark %63s", g->benchmark) == 1)
 			continue;
 		if (line[0] && line[1] == ' ' && gen_kind_of(line[0], &kind) == 0) {
 			struct gen_entry e;
@@ -1468,6 +1475,23 @@ void txn_set_role(struct txn *t, const char *role)
 {
 	snprintf(t->role, sizeof(t->role), "%s",
 		 role && (strcmp(role, "server") == 0 || strcmp(role, "agent") == 0) ? role : "");
+}
+
+/* one word in the manifest, or nothing */
+static void set_word(char *to, size_t size, const char *s)
+{
+	size_t i;
+
+	snprintf(to, size, "%s", s ? s : "");
+	for (i = 0; to[i]; i++)
+		if ((unsigned char)to[i] <= ' ')
+			to[i] = '_';
+}
+
+void txn_set_k3s(struct txn *t, const char *k3s_version, const char *benchmark)
+{
+	set_word(t->k3s_version, sizeof(t->k3s_version), k3s_version);
+	set_word(t->benchmark, sizeof(t->benchmark), benchmark);
 }
 
 const char *txn_generation(const struct txn *t)

@@ -34,6 +34,8 @@ struct generation {
 	char unit[128];         /* the unit restarted for it, or "-" */
 	char role[16];          /* server or agent, what its files were for; "" in
 				 * generations from before the role was recorded */
+	char k3s_version[64];   /* the K3s version its files were made for, and */
+	char benchmark[64];     /* the benchmark (k3s-cis-1.24); "" when not recorded */
 	char state[32];         /* prepared, committed, rolled-back, interrupted */
 	bool restart_pending;
 	size_t files;
@@ -128,6 +130,8 @@ void txn_set_profile(struct txn *t, const char *profile);
 void txn_set_unit(struct txn *t, const char *unit);
 /* The node role ("server" or "agent") recorded in the next generation's manifest. */
 void txn_set_role(struct txn *t, const char *role);
+/* The K3s version and benchmark its files are for (NULL or "": not recorded). */
+void txn_set_k3s(struct txn *t, const char *k3s_version, const char *benchmark);
 const struct txn_stats *txn_stats(const struct txn *t);
 void txn_close(struct txn *t);
 

@@ -165,7 +165,7 @@ check "help apply prints the same as apply --help" cmp -s "$tmp/out" "$tmp/apply
 run "$bin" --root / apply --no-restart --help
 check "apply --help after other options" cmp -s "$tmp/out" "$tmp/apply-help"
 for spec in "render:--out" "diff:--live" "apply:--dry-run --no-restart --live" \
-	"rollback:--force --no-restart --live" "history:" "profile:"; do
+	"rollback:--force --ignore-k3s-version --no-restart --live" "history:" "profile:"; do
 	cmd=${spec%%:*} opts=${spec#*:}
 	run "$bin" "$cmd" --help
 	good=1

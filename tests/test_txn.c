@@ -1021,6 +1021,65 @@ static void test_txn_reads_old_generation(void **state)
 	gen_entries_free(e, ne);
 }
 
+/* The role, K3s version and benchmark a generation's files were for: written, read back; absent in old ones. */
+static void test_txn_manifest_k3s_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct change v = file_target("/etc/k.conf", "one\n", 0600);
+	struct generation g, *h = NULL;
+	struct gen_entry *e = NULL;
+	struct txn *t;
+	size_t ne = 0, nh = 0;
+
+	t = open_txn(f, "k3s-cis-1.24", 10, NULL);
+	txn_set_role(t, "agent");
+	txn_set_k3s(t, "v1.24.17+k3s1", "k3s-cis-1.24");
+	prepare_write(f, t, &v, 1);
+	assert_int_equal(txn_commit(t, false, &f->e), 0);
+	assert_int_equal(txn_read_generation(f->root, txn_generation(t), &g, &e, &ne), 0);
+	assert_string_equal(g.role, "agent");
+	assert_string_equal(g.k3s_version, "v1.24.17+k3s1");
+	assert_string_equal(g.benchmark, "k3s-cis-1.24");
+	assert_string_equal(g.profile, "k3s-cis-1.24");
+	assert_true(ne >= 1);
+	assert_string_equal(e[ne - 1].path, "/etc/k.conf");
+	gen_entries_free(e, ne);
+	txn_close(t);
+	/* not known: no lines, empty fields; one word each */
+	v = file_target("/etc/k.conf", "two\n", 0600);
+	t = open_txn(f, "cis", 10, NULL);
+	txn_set_k3s(t, NULL, "my bench");
+	prepare_write(f, t, &v, 1);
+	assert_int_equal(txn_commit(t, false, &f->e), 0);
+	e = NULL;
+	ne = 0;
+	assert_int_equal(txn_read_generation(f->root, txn_generation(t), &g, &e, &ne), 0);
+	assert_string_equal(g.k3s_version, "");
+	assert_string_equal(g.benchmark, "my_bench");
+	assert_string_equal(g.role, "");
+	gen_entries_free(e, ne);
+	txn_close(t);
+	/* a manifest from before the fields still reads, and history lists it */
+	mkdirs(f, TXN_STATE_DIR "/backups/000009", 0700);
+	put(f, TXN_STATE_DIR "/backups/000009/manifest",
+	    "k3s-harden-generation 1\nid 000009\ntime 1700000000\nprofile cis\nkind apply\nunit -\n"
+	    "F 0 0000 0 0 - - /etc/old.conf\n", 0600, 0, 0);
+	put(f, TXN_STATE_DIR "/backups/000009/state", "committed", 0600, 0, 0);
+	e = NULL;
+	ne = 0;
+	assert_int_equal(txn_read_generation(f->root, "000009", &g, &e, &ne), 0);
+	assert_string_equal(g.k3s_version, "");
+	assert_string_equal(g.benchmark, "");
+	assert_int_equal(ne, 1);
+	gen_entries_free(e, ne);
+	assert_int_equal(txn_history(f->root, &h, &nh), 0);
+	assert_int_equal(nh, 3);
+	assert_string_equal(h[0].id, "000009");
+	assert_string_equal(h[0].k3s_version, "");
+	assert_string_equal(h[2].k3s_version, "v1.24.17+k3s1");
+	free(h);
+}
+
 /* ---- mode-only changes (ART_MODE, opt_in.file_modes) ---- */
 
 static struct change mode_target(const char *path, mode_t old, mode_t mode, uid_t uid, gid_t gid)
@@ -1156,6 +1215,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_recover_prepared_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_history_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_manifest_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_manifest_k3s_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_lock_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_refuses_symlink, setup, teardown),

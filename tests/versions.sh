@@ -233,6 +233,109 @@ check "and the PodSecurityPolicy plugin" grep -q 'enable-admission-plugins=.*Pod
 run "$bin" --root "$R" --k3s-version 1.24 diff
 check "after rollback, 1.24 has nothing left to do" [ "$rc" = 0 ]
 
+# --- each generation records the K3s version and benchmark its files were
+# made for; rollback checks them against the K3s version now
+sum_root() { (cd "$1" && find . -printf '%p %y %m %s\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); }
+jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+R=$tmp/recorded; server_root "$R"; C=$R/etc/rancher/k3s/config.yaml
+run "$bin" --root "$R" --k3s-version 1.24.17+k3s1 apply
+check "recorded: apply on 1.24.17+k3s1: exit 0" [ "$rc" = 0 ]
+check "recorded: 1.24 renders PodSecurityPolicy" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$C"
+cp "$C" "$tmp/rec-124.yaml"
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 apply
+check "recorded: apply on 1.30.2+k3s1: exit 0" [ "$rc" = 0 ]
+check "recorded: 1.30 has no PodSecurityPolicy, psa.yaml instead" bash -c "! grep -q PodSecurityPolicy '$C'" && [ -f "$R/var/lib/rancher/k3s/server/psa.yaml" ]
+check "recorded: the manifest says k3s-version and benchmark" \
+	grep -qx 'k3s-version 1.24.17+k3s1' "$R/var/lib/k3s-harden/backups/000001/manifest" && grep -qx 'benchmark k3s-cis-1.24' "$R/var/lib/k3s-harden/backups/000001/manifest"
+run "$bin" --root "$R" history
+check "recorded: history has K3S and BENCHMARK columns" grep -qE '^ID +TIME +PROFILE +KIND +K3S +BENCHMARK +FILES' "$tmp/out"
+check "recorded: history text: generation 1 for 1.24.17+k3s1, k3s-cis-1.24" grep -qE '^000001 .* apply +1\.24\.17\+k3s1 +k3s-cis-1\.24 ' "$tmp/out"
+check "recorded: history text: generation 2 for 1.30.2+k3s1, k3s-cis-1.11" grep -qE '^000002 .* apply +1\.30\.2\+k3s1 +k3s-cis-1\.11 ' "$tmp/out"
+run "$bin" --root "$R" history --output json
+cp "$tmp/out" "$tmp/rec-h.json"
+check "recorded: history JSON: k3s_version and benchmark per generation" \
+	[ "$(jq_py "$tmp/rec-h.json" '[(g["id"], g["k3s_version"], g["benchmark"]) for g in d["generations"]]')" = "[('000002', '1.30.2+k3s1', 'k3s-cis-1.11'), ('000001', '1.24.17+k3s1', 'k3s-cis-1.24')]" ]
+# back to the 1.24 files while K3s is 1.30: refused, nothing written
+before=$(sum_root "$R")
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 rollback
+check "recorded: rollback to the 1.24 files on 1.30.2+k3s1: exit 2" [ "$rc" = 2 ]
+check "recorded: ... names FILE:LINE:COL of the entry" grep -qE '^/etc/rancher/k3s/config.yaml:[0-9]+:[0-9]+: rolling back generation 000002' "$tmp/err"
+line=$(grep -n 'enable-admission-plugins=.*PodSecurityPolicy' "$tmp/rec-124.yaml" | cut -d: -f1)
+check "recorded: ... the line is the entry's in the restored file ($line)" grep -q "^/etc/rancher/k3s/config.yaml:$line:" "$tmp/err"
+check "recorded: ... names the plugin, both versions and the generation the files are from" \
+	grep -q 'admission plugin PodSecurityPolicy, which K3s 1.30.2+k3s1 does not know (removed in 1.25).*made for K3s 1.24.17+k3s1 (generation 000001, k3s-cis-1.24), K3s now is 1.30.2+k3s1' "$tmp/err"
+check "recorded: ... and what to do" grep -q 'Downgrade K3s to <= 1.24 first, or roll back a generation whose files were made for K3s >= 1.25 (k3s-harden history), or pass --ignore-k3s-version' "$tmp/err"
+check "recorded: ... and nothing under the root changed" [ "$(sum_root "$R")" = "$before" ]
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 --output json rollback 2
+cp "$tmp/out" "$tmp/rec-rb.json"
+check "recorded: rollback 2 --output json: exit 2" [ "$rc" = 2 ]
+check "recorded: JSON diagnostic with file, line, column, field, message" \
+	[ "$(jq_py "$tmp/rec-rb.json" '[(x["file"], x["line"], x["column"] > 0, x["field"], "PodSecurityPolicy" in x["message"], x["severity"]) for x in d["diagnostics"]]')" = "[('/etc/rancher/k3s/config.yaml', $line, True, 'kube-apiserver-arg', True, 'error')]" ]
+check "recorded: ... still nothing changed" [ "$(sum_root "$R")" = "$before" ]
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 rollback --force
+check "recorded: --force (secrets-encryption) does not override it: exit 2" [ "$rc" = 2 ] && [ "$(sum_root "$R")" = "$before" ]
+# K3s downgraded to 1.24: the same rollback works and brings PSP back
+run "$bin" --root "$R" --k3s-version 1.24.17+k3s1 rollback
+check "recorded: rollback on 1.24.17+k3s1: exit 0" [ "$rc" = 0 ]
+check "recorded: ... brings config.yaml back byte for byte, PodSecurityPolicy included" cmp -s "$C" "$tmp/rec-124.yaml"
+check "recorded: ... and the PSP manifest" [ -f "$R$M/k3s-harden-psp.yaml" ]
+run "$bin" --root "$R" history --output json
+cp "$tmp/out" "$tmp/rec-h2.json"
+check "recorded: the rollback generation records what its files were made for" \
+	[ "$(jq_py "$tmp/rec-h2.json" '[(g["kind"], g["k3s_version"], g["benchmark"]) for g in d["generations"]][0]')" = "('rollback', '1.24.17+k3s1', 'k3s-cis-1.24')" ]
+check "recorded: ... and the profile that made them" \
+	[ "$(jq_py "$tmp/rec-h2.json" 'd["generations"][0]["profile"]')" = k3s-cis-1.24 ]
+# check --generation: the stored result is judged for the generation's K3s version
+run "$bin" --root "$R" --color never check --generation 1
+check "recorded: check --generation 1 names the version it was judged for" bash -c "tail -1 '$tmp/out' | grep -q '(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000001)'"
+run "$bin" --root "$R" --color never check --generation 3
+check "recorded: check --generation 3 (the rollback) was judged for 1.24 with its benchmark, no FAIL" \
+	bash -c "[ $rc = 0 ] && tail -1 '$tmp/out' | grep -q ' 0 FAIL, .*(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000003)'"
+run "$bin" --root "$R" --output json check --generation 2
+check "recorded: check --generation 2 --output json: k3s_version 1.30.2+k3s1" grep -q '"k3s_version":"1.30.2+k3s1"' "$tmp/out"
+run "$bin" --root "$R" --k3s-version 1.30.2+k3s1 --color never check --generation 1
+check "recorded: check --generation 1 --k3s-version 1.30: says the stored result is for 1.24" \
+	grep -q 'warning: .*generation 000001 was judged for K3s 1.24.17+k3s1, not 1.30.2+k3s1' "$tmp/err"
+# --ignore-k3s-version puts them back anyway, with a warning
+R2=$tmp/recorded2; server_root "$R2"
+"$bin" --root "$R2" --k3s-version 1.24.17+k3s1 apply >/dev/null 2>&1
+"$bin" --root "$R2" --k3s-version 1.30.2+k3s1 apply >/dev/null 2>&1
+run "$bin" --root "$R2" --k3s-version 1.30.2+k3s1 rollback --ignore-k3s-version
+check "recorded: --ignore-k3s-version: exit 0" [ "$rc" = 0 ]
+check "recorded: ... with the reason as a warning" grep -q '^warning: /etc/rancher/k3s/config.yaml:[0-9]*:[0-9]*: rolling back generation 000002 puts back admission plugin PodSecurityPolicy' "$tmp/err"
+check "recorded: ... and PodSecurityPolicy is back" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$R2/etc/rancher/k3s/config.yaml"
+# offline without a version: a warning, the rollback goes ahead
+R3=$tmp/recorded3; server_root "$R3"
+"$bin" --root "$R3" --k3s-version 1.24.17+k3s1 apply >/dev/null 2>&1
+"$bin" --root "$R3" --k3s-version 1.30.2+k3s1 apply >/dev/null 2>&1
+run "$bin" --root "$R3" rollback
+check "recorded: offline without --k3s-version: exit 0" [ "$rc" = 0 ]
+check "recorded: ... warns that the version is not known" grep -q 'warning: .*PodSecurityPolicy, which K3s >= 1.25 does not know.*pass --k3s-version' "$tmp/err"
+run "$bin" --root "$R3" --color never check --generation 3
+check "recorded: ... its stored check judged the files for the K3s they were made for" \
+	bash -c "tail -1 '$tmp/out' | grep -q '(k3s-cis-1.24, server, K3s 1.24.17+k3s1, generation 000003)'"
+# generations from before the record: history lists them, rollback works
+R4=$tmp/recorded4; server_root "$R4"
+"$bin" --root "$R4" --k3s-version 1.24.17+k3s1 apply >/dev/null 2>&1
+"$bin" --root "$R4" --k3s-version 1.30.2+k3s1 apply >/dev/null 2>&1
+sed -i '/^k3s-version /d; /^benchmark /d' "$R4"/var/lib/k3s-harden/backups/*/manifest
+run "$bin" --root "$R4" history
+check "recorded: old manifests: history lists them with - for K3s and benchmark" \
+	[ "$(grep -cE '^00000[12] .* apply +- +- ' "$tmp/out")" = 2 ]
+run "$bin" --root "$R4" history --output json
+cp "$tmp/out" "$tmp/rec-h4.json"
+check "recorded: old manifests: JSON k3s_version and benchmark are null" \
+	[ "$(jq_py "$tmp/rec-h4.json" '[(g["k3s_version"], g["benchmark"]) for g in d["generations"]]')" = "[(None, None), (None, None)]" ]
+run "$bin" --root "$R4" --k3s-version 1.30.2+k3s1 rollback
+check "recorded: old manifests: the content check still refuses PSP on 1.30: exit 2" [ "$rc" = 2 ]
+check "recorded: ... saying the version was not recorded" grep -q 'made by generation 000001, which did not record its K3s version' "$tmp/err"
+run "$bin" --root "$R4" --k3s-version 1.24.17+k3s1 rollback
+check "recorded: old manifests: rollback on 1.24: exit 0" [ "$rc" = 0 ]
+check "recorded: ... PodSecurityPolicy is back" grep -q 'enable-admission-plugins=.*PodSecurityPolicy' "$R4/etc/rancher/k3s/config.yaml"
+run "$bin" --root "$R4" --k3s-version 1.30.2+k3s1 rollback --force 1
+check "recorded: rollback 1 (the files from before k3s-harden, no plugin) on 1.30: exit 0" [ "$rc" = 0 ]
+check "recorded: ... and config.yaml is gone again" [ ! -e "$R4/etc/rancher/k3s/config.yaml" ]
+
 # --- a profile that no longer sets what an earlier one wrote: k3s-cis-1.24 on a
 # server, then the default for 1.30 once the host is an agent. Our marked
 # server-only settings and list entries go, the user's stay byte for byte.

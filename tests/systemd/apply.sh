@@ -68,7 +68,7 @@ check "breaking profile: the previous files are back" [ "$(tree_sum)" = "$before
 check "breaking profile: the unit is active again" [ "$(sd_prop k3s.service ActiveState)" = active ]
 check "breaking profile: K3s was started again with the old files" [ "$(sd_starts)" = $((starts0 + 2)) ]
 run "$bin" history --root "$SD_ROOT"
-check "history shows the failed apply as rolled back" grep -Eq '^[0-9]+ .* bad +apply +[0-9]+ +([0-9-]+ +)?rolled-back' "$T/out"
+check "history shows the failed apply as rolled back" grep -Eq '^[0-9]+ .* bad +apply +[^ ]+ +[^ ]+ +[0-9]+ +([0-9-]+ +)?rolled-back' "$T/out"
 
 # healthy only without the new exemption: the old files pass, the new ones do not
 printf 'extends: %s\nrestart: { health_command: [sh, -c, "if grep -q monitoring $0; then echo not ready; exit 1; fi", %s/var/lib/rancher/k3s/server/psa.yaml], health_timeout: 2s, health_interval: 500ms }\n' "$T/good.yaml" "$SD_ROOT" >"$T/unhealthy.yaml"
