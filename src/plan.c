@@ -214,6 +214,31 @@ static int plan_dir(struct planner *P, const struct artifact *a)
 	return 0;
 }
 
+/*
+ * A file at a path the profile renders that k3s-harden did not write (no
+ * header of ours: a psa.yaml copied from the guide, say) is replaced whole;
+ * say so, and where what it set beyond the profile goes.
+ */
+static void replaced_foreign(struct planner *P, const char *path)
+{
+	const struct profile *p = P->p;
+	const char *field = NULL, *hint = "";
+
+	if (p->pod_security && p->pod_security->path && strcmp(path, p->pod_security->path) == 0) {
+		field = "pod_security.exemptions.namespaces";
+		hint = "; namespaces of yours to exempt (longhorn-system, cattle-system, ...) go in the "
+		       "profile: pod_security.exemptions.namespaces (extends: cis)";
+	} else if (p->audit && p->audit->policy_path && strcmp(path, p->audit->policy_path) == 0) {
+		field = "audit.level";
+		hint = "; the profile's policy logs every request at audit.level (Metadata): rules of "
+		       "yours are not merged into it";
+	}
+	diags_add_field(P->warns, path, 0, 0, field, "not written by k3s-harden (no '%s' line): "
+			"replaced by the profile's, and what it sets beyond the profile is dropped (the "
+			"diff shows what); the old file is kept in the generation's backup (k3s-harden "
+			"rollback puts it back)%s", OUR_MARK, hint);
+}
+
 static bool is_config_path(const struct profile *p, const char *path)
 {
 	return p->k3s && p->k3s->mode == CONFIG_MERGE && strcmp(path, p->k3s->path) == 0;
@@ -259,6 +284,9 @@ static int plan_file(struct planner *P, const struct artifact *a)
 	if (!c->new_data)
 		return -ENOMEM;
 	decide(c, c->old_data != NULL, &st, a->mode);
+	if (c->content && c->old_data && !is_config_path(P->p, a->path) &&
+	    !memmem(c->old_data, c->old_len, OUR_MARK, strlen(OUR_MARK)))
+		replaced_foreign(P, a->path);
 	return 0;
 }
 
