@@ -543,6 +543,46 @@ static int tail_setting(struct merger *M, const struct cfg_setting *s)
 	return r ? r : buf_addc(t, '\n');
 }
 
+static size_t prev_line(const char *t, size_t ls);
+
+/*
+ * Our mark of root key i, as tail_setting writes it: the comment alone on
+ * the line above, at the key's column, exactly "# CIS <IDs>" (not inside
+ * the value before it). [*from, *to) is the comment.
+ */
+static bool mark_above_key(const struct merger *M, size_t i, size_t *from, size_t *to)
+{
+	const struct ynode *k = M->root->keys[i];
+	size_t ls = line_start(M->text, k->start.index), pl = prev_line(M->text, ls), q;
+
+	if (M->flow || pl == ls || (i > 0 && pl < content_end(M->root->items[i - 1])))
+		return false;
+	for (q = pl; q < pl + (k->start.index - ls) && M->text[q] == ' '; q++)
+		;
+	if (q != pl + (k->start.index - ls))
+		return false;
+	*from = q;
+	*to = line_text_end(M->text, M->len, q);
+	return kconfig_is_mark(M->text + q, *to - q);
+}
+
+/* The mark above a setting of ours names the controls cited now (an
+ * upgrade to another benchmark numbers them differently). */
+static int refresh_setting_mark(struct merger *M, size_t i, const struct cfg_setting *s)
+{
+	struct buf c = BUF_INIT;
+	size_t from, to;
+	int r;
+
+	if (!s->controls || !mark_above_key(M, i, &from, &to))
+		return 0;
+	r = buf_printf(&c, "# CIS %s", s->controls);
+	if (r == 0 && (c.len != to - from || memcmp(c.data, M->text + from, c.len) != 0))
+		r = edit_addb(M, from, to, &c);
+	buf_free(&c);
+	return r;
+}
+
 static int merge_setting(struct merger *M, const struct cfg_setting *s)
 {
 	long i = ynode_find(M->root, s->key);
@@ -552,8 +592,9 @@ static int merge_setting(struct merger *M, const struct cfg_setting *s)
 
 	if (!v)
 		return tail_setting(M, s);
-	if (same_meaning(v, s))
-		return 0;
+	r = refresh_setting_mark(M, (size_t)i, s);
+	if (r < 0 || same_meaning(v, s))
+		return r;
 	if (v->kind != YN_SCALAR && !v->flow && !v->alias) {
 		diags_add_field(M->d, M->label, v->start.line, v->start.col, s->key,
 			  "%s: expected a single value, found %s", s->key,

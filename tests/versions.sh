@@ -225,6 +225,8 @@ check "1.30: no PSP manifest, psa.yaml" [ ! -e "$R$M/k3s-harden-psp.yaml" ] && [
 check "1.30: no PodSecurityPolicy plugin left" bash -c "! grep -q PodSecurityPolicy '$R/etc/rancher/k3s/config.yaml'"
 check "1.30: admission-control-config-file" grep -q 'admission-control-config-file=/var/lib/rancher/k3s/server/psa.yaml' "$R/etc/rancher/k3s/config.yaml"
 check "says that PSP objects stay in the cluster until deleted" grep -q 'PodSecurityPolicy restricted-psp' "$tmp/err"
+check "the marks above our settings name k3s-cis-1.11's IDs, as a fresh 1.30 apply writes them" \
+	bash -c "grep -B1 -x 'secrets-encryption: true' '$R/etc/rancher/k3s/config.yaml' | grep -qx '# CIS 1.2.27, 1.2.28' && grep -B1 -x 'protect-kernel-defaults: true' '$R/etc/rancher/k3s/config.yaml' | grep -qx '# CIS k3s-cis-1.24:4.2.6'"
 run "$bin" --root "$R" rollback
 check "rollback: exit 0" [ "$rc" = 0 ]
 check "rollback brings the PSP manifest back, byte for byte" cmp -s "$R$M/k3s-harden-psp.yaml" "$tmp/psp-before"
@@ -356,7 +358,9 @@ check "stale: our kube-apiserver-arg is gone" bash -c "! grep -q 'kube-apiserver
 check "stale: our kube-controller-manager-arg entries are gone" bash -c "! grep -q 'terminated-pod-gc-threshold\|use-service-account-credentials' '$C'"
 check "stale: the user's entries stay in order, a look-alike comment included" \
 	[ "$(grep -A2 -x 'kube-controller-manager-arg:' "$C")" = "$(printf 'kube-controller-manager-arg:\n  - node-monitor-period=4s\n  - node-cidr-mask-size=24  # CIS 1.3.1 (mine)')" ]
-check "stale: the user's other lines stay" bash -c "grep -v '^  - ' '$C' | grep -vx 'kube-controller-manager-arg:\|kubelet-arg:' | diff - <(grep -v '^  - \|^kube-controller-manager-arg:\|^kubelet-arg:' '$tmp/stale-user') >/dev/null"
+# (our exact marks may name other IDs now: they are ours, not the user's)
+mark_re='^# CIS [A-Za-z0-9.:-]*\(, [A-Za-z0-9.:-]*\)*$'
+check "stale: the user's other lines stay" bash -c "grep -v '^  - ' '$C' | grep -vx 'kube-controller-manager-arg:\|kubelet-arg:' | grep -v '$mark_re' | diff - <(grep -v '^  - \|^kube-controller-manager-arg:\|^kubelet-arg:' '$tmp/stale-user' | grep -v '$mark_re') >/dev/null"
 check "stale: kube-scheduler-arg and node-name are the user's" \
 	[ "$(grep -A3 -x 'kube-scheduler-arg:' "$C")" = "$(printf 'kube-scheduler-arg:\n  - bind-address=127.0.0.1\n# CIS 1.1.1, my note\nnode-name: n1')" ]
 check "stale: the agent's kubelet-arg is there" grep -q '^  - streaming-connection-idle-timeout=5m  # CIS' "$C"
