@@ -332,13 +332,22 @@ static int in_managed(const struct ynode *root, const char *t, size_t len, size_
 			continue;
 		while (from > 0 && t[from - 1] != '\n' && t[from - 1] != '\r')
 			from--;
-		if (!managed(k->value, name_len(k)) && from > 0) {
-			/* the mark on the line above goes with what it marks */
-			from--;
-			if (from > 0 && t[from] == '\n' && t[from - 1] == '\r')
-				from--;
-			while (from > 0 && t[from - 1] != '\n' && t[from - 1] != '\r')
-				from--;
+		if (from > 0) {
+			/* the mark on the line above goes with what it marks (for
+			 * a managed key, only an exact mark: it is refreshed) */
+			size_t above = from - 1, end, text;
+
+			if (above > 0 && t[above] == '\n' && t[above - 1] == '\r')
+				above--;
+			end = above;
+			while (above > 0 && t[above - 1] != '\n' && t[above - 1] != '\r')
+				above--;
+			for (text = above; text < end && t[text] == ' '; text++)
+				;
+			if (!managed(k->value, name_len(k)))
+				from = above;
+			else if (kconfig_is_mark(t + text, end - text))
+				from = text;
 		}
 		while (to < len && t[to] != '\n' && t[to] != '\r')
 			to++;
