@@ -181,9 +181,15 @@ static void print_notes(const struct cli *c, const struct diags *d)
 		if (strncmp(d->v[i].msg, "warning: ", 9) == 0) {
 			struct diag w = d->v[i];
 
-			if (c->verbose >= 0)
-				fprintf(stderr, "warning: %s\n", d->v[i].msg + 9);
 			w.msg = d->v[i].msg + 9;
+			if (c->verbose >= 0 && w.line) {
+				char *s = diag_format(&w);
+
+				fprintf(stderr, "warning: %s\n", s ? s : w.msg);
+				free(s);
+			} else if (c->verbose >= 0) {
+				fprintf(stderr, "warning: %s\n", w.msg);
+			}
 			json_keep(true, &w);
 		} else {
 			cli_note(c, "%s", d->v[i].msg);

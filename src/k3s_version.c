@@ -352,8 +352,17 @@ int k3s_components_read(const char *root, const char *config_path, struct k3s_co
 	if (r == 0) {
 		disable_list(c, keff_get(&E, "disable"));
 		disable_list(c, keff_get(&E, "no-deploy"));     /* the old name, K3s < 1.25 */
-		if (keff_bool(&E, "disable-network-policy") == 1)
+		if (keff_bool(&E, "disable-network-policy") == 1) {
+			const struct keff_key *k = keff_get(&E, "disable-network-policy");
+			const struct ynode *at = k && k->n ? k->items[k->n - 1].node : NULL;
+
 			c->network_policy = false;
+			if (at && at->file) {
+				snprintf(c->netpol_file, sizeof(c->netpol_file), "%s", at->file);
+				c->netpol_line = k->last ? k->last->start.line : at->start.line;
+				c->netpol_col = k->last ? k->last->start.col : at->start.col;
+			}
+		}
 		if (keff_bool(&E, "disable-helm-controller") == 1)
 			c->helm_controller = false;
 	}
@@ -408,8 +417,10 @@ static void fit_components(struct profile *p, const struct k3s_components *c, st
 	drop_allow(p, &np->allow_svclb_traefik, c->traefik && c->helm_controller,
 		   "the Traefik service load balancer", "Traefik does not run", notes);
 	if (!c->network_policy)
-		diags_add(notes, p->name, 0, 0, "warning: disable-network-policy is set: the network "
-			  "policies are written but nothing enforces them unless the CNI does");
+		diags_add_field(notes, c->netpol_file[0] ? c->netpol_file : p->name, c->netpol_line,
+				c->netpol_col, "disable-network-policy", "warning: disable-network-policy "
+				"is set: the network policies are written but nothing enforces them unless "
+				"the CNI does");
 }
 
 int k3s_env_apply(struct profile *p, const char *v, const struct k3s_components *c,

@@ -65,6 +65,9 @@ struct k3s_components {
 	bool coredns, metrics_server, traefik, servicelb, local_storage;
 	bool helm_controller;           /* deploys the Traefik chart */
 	bool network_policy;            /* the embedded network policy controller */
+	/* where disable-network-policy turned it off ("" when not known) */
+	char netpol_file[256];
+	unsigned netpol_line, netpol_col;
 };
 
 /* Every bundled component on: what a fresh K3s runs. */

@@ -194,7 +194,9 @@ check "the DNS allow stays" grep -q 'default-network-dns-policy' "$tmp/out"
 check "and says why" grep -q 'no allow policy for metrics-server' "$tmp/err"
 printf 'disable-network-policy: true\n' >"$R/etc/rancher/k3s/config.yaml"
 run "$bin" --root "$R" --k3s-version 1.30 render
-check "disable-network-policy: a warning that nothing enforces them" grep -q '^warning: .*nothing enforces them' "$tmp/err"
+check "disable-network-policy: a warning that nothing enforces them, naming where it is set" grep -q '^warning: /etc/rancher/k3s/config.yaml:1:1: disable-network-policy is set: .*nothing enforces them' "$tmp/err"
+run "$bin" --root "$R" --k3s-version 1.30 --output json render
+check "... in JSON with file, line, column and field" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(x['file'] == '/etc/rancher/k3s/config.yaml' and x['line'] == 1 and x['column'] == 1 and x['field'] == 'disable-network-policy' for x in d['diagnostics']) else 1)" "$tmp/out"
 
 # --- the version from `k3s --version` (the unit's ExecStart under the root, with --live)
 R=$tmp/live; server_root "$R"; mkdir -p "$R/etc/systemd/system" "$R/usr/local/bin"
