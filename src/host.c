@@ -151,7 +151,7 @@ int host_detect_role(const char *root, const struct profile *p, struct host_role
 		out->evidence = HOST_EV_UNIT;
 		snprintf(out->unit, sizeof(out->unit), "%s", by_cmd->name);
 		snprintf(out->why, sizeof(out->why), "the unit %s runs `k3s %s` (%s:%u)", by_cmd->name,
-			 by_cmd->command, by_cmd->path, by_cmd->line);
+			 by_cmd->command, by_cmd->exec_path ? by_cmd->exec_path : by_cmd->path, by_cmd->line);
 		goto out;
 	}
 	/* a unit whose ExecStart does not say (a wrapper script): its env file.

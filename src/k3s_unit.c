@@ -97,8 +97,8 @@ static int split_words(const char *s, char ***argv, size_t *argc)
 	return r;
 }
 
-/* Apply the [Service] lines of one unit file or drop-in to u. */
-static int parse_unit(struct k3s_unit *u, const char *text)
+/* Apply the [Service] lines of one unit file or drop-in (path) to u. */
+static int parse_unit(struct k3s_unit *u, const char *path, const char *text)
 {
 	bool service = false;
 	const char *p = text;
@@ -149,6 +149,10 @@ static int parse_unit(struct k3s_unit *u, const char *text)
 				s += strspn(s, "-@:+!");
 				r = split_words(s, &u->argv, &u->argc);
 				u->line = first;
+				free(u->exec_path);
+				u->exec_path = strdup(path);
+				if (r == 0 && !u->exec_path)
+					r = -ENOMEM;
 			} else if (strncmp(s, "EnvironmentFile=", 16) == 0) {
 				s += 16;
 				s += strspn(s, " \t");
@@ -211,6 +215,7 @@ static void unit_clear(struct k3s_unit *u)
 {
 	free(u->name);
 	free(u->path);
+	free(u->exec_path);
 	strv_free(u->argv, u->argc);
 	strv_free(u->env_files, u->n_env_files);
 	memset(u, 0, sizeof(*u));
@@ -265,7 +270,7 @@ static int apply_dropins(const char *root, struct k3s_unit *u)
 		struct stat st;
 
 		if (root_read_file(root, all[i], UNIT_MAX, &data, &len, &st) == 0)
-			r = parse_unit(u, data);
+			r = parse_unit(u, all[i], data);
 		free(data);
 	}
 	strv_free(all, n_all);
@@ -333,7 +338,7 @@ int k3s_units_find(const char *root, struct k3s_unit **units, size_t *n)
 			u.name = strdup(names[i]);
 			if (asprintf(&u.path, "%s/%s", unit_dirs[d], names[i]) < 0)
 				u.path = NULL;
-			r = u.name && u.path ? parse_unit(&u, data) : -ENOMEM;
+			r = u.name && u.path ? parse_unit(&u, u.path, data) : -ENOMEM;
 			free(data);
 			if (r == 0)
 				r = apply_dropins(root, &u);

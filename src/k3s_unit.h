@@ -19,7 +19,8 @@ struct k3s_unit {
 	const char *command;    /* the first word after the binary not starting with '-': "server", "agent", or NULL */
 	char **env_files;       /* EnvironmentFile= paths, a leading '-' stripped */
 	size_t n_env_files;
-	unsigned line;          /* line of ExecStart= in the unit file, or 0 */
+	unsigned line;          /* line of ExecStart= in exec_path, or 0 */
+	char *exec_path;        /* the file that set ExecStart=: the unit or a drop-in, or NULL */
 };
 
 /*

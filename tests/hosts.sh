@@ -353,6 +353,14 @@ for cmd in history benchmarks "benchmarks k3s-cis-1.9"; do
 	check "$cmd --output json: a diagnostics array" eval '[ "$rc" = 0 ] && json "d[\"diagnostics\"] == []"'
 done
 
+# a unit drop-in that replaces ExecStart: the role reason names the drop-in's line
+mk 'token: t\n'
+unit k3s.service '/usr/local/bin/k3s server'
+mkdir -p "$R/etc/systemd/system/k3s.service.d"
+printf '[Service]\nExecStart=\nExecStart=/usr/local/bin/k3s agent --server https://s:6443\n' >"$R/etc/systemd/system/k3s.service.d/10-agent.conf"
+run "$bin" --root "$R" diff
+check "ExecStart from a unit drop-in: agent, and the reason names the drop-in's line" has "role auto: agent (the unit k3s.service runs \`k3s agent\` (/etc/systemd/system/k3s.service.d/10-agent.conf:3))" "$tmp/err"
+
 # a psa.yaml and audit.yaml copied from the guide (no header of ours) are
 # replaced, with a warning that says so and where exemptions go; the backup
 # keeps them and rollback puts them back byte for byte

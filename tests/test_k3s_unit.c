@@ -163,6 +163,10 @@ static void test_k3s_unit_dropin_masked_other(void **state)
 	assert_string_equal(u->path, "/usr/lib/systemd/system/k3s.service");
 	assert_string_equal(u->binary, "/opt/k3s/k3s");
 	assert_string_equal(u->command, "agent");
+	/* where that ExecStart is: the drop-in's third line */
+	assert_string_equal(u->exec_path, "/etc/systemd/system/k3s.service.d/override.conf");
+	assert_int_equal(u->line, 3);
+	assert_string_equal(find(v, n, "k3s-edge.service")->exec_path, "/etc/systemd/system/k3s-edge.service");
 	assert_null(find(v, n, "k3s-agent.service"));
 	assert_null(find(v, n, "k3s-backup.service"));
 	assert_non_null(find(v, n, "k3s-edge.service"));
