@@ -215,9 +215,9 @@ static void fixf(struct ctx *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void refusef(struct ctx *x, const char *file, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void refusef(struct ctx *x, const char *file, unsigned line, const char *fmt, ...)
+static void refusef(struct ctx *x, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void refusef(struct ctx *x, const char *file, unsigned line, unsigned col, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
@@ -229,7 +229,7 @@ static void refusef(struct ctx *x, const char *file, unsigned line, const char *
 	for (i = 0; i < x->R->refuse.n; i++)
 		if (!strcmp(x->R->refuse.v[i].msg, b.data))
 			goto out;
-	diags_add(&x->R->refuse, file, line, 0, "%s", b.data);
+	diags_add(&x->R->refuse, file, line, col, "%s", b.data);
 out:
 	buf_free(&b);
 }
@@ -521,11 +521,11 @@ static struct ynode *parse_host_file(struct ctx *x, const char *path, const char
 		return NULL;
 	}
 	if (r < 0) {
-		refusef(x, path, 0, "%s cannot read %s: %s", who, path, strerror(-r));
+		refusef(x, path, 0, 0, "%s cannot read %s: %s", who, path, strerror(-r));
 		return NULL;
 	}
 	if (ynode_parse(path, data, len, YN_ALLOW_EMPTY, &t, &pd) < 0 || !t || t->kind != YN_MAP) {
-		refusef(x, path, pd.n ? pd.v[0].line : 0, "%s rejects %s: %s", who, path,
+		refusef(x, path, pd.n ? pd.v[0].line : 0, pd.n ? pd.v[0].col : 0, "%s rejects %s: %s", who, path,
 			pd.n ? pd.v[0].msg : "not a mapping");
 		ynode_free(t);
 		t = NULL;
@@ -567,7 +567,7 @@ static void admission_load(struct ctx *x, struct admission *a)
 		return;
 	a->tree = parse_host_file(x, a->path, "kube-apiserver", &missing);
 	if (missing)
-		refusef(x, a->path, 0, "kube-apiserver will not start: --admission-control-config-file names %s, "
+		refusef(x, a->path, 0, 0, "kube-apiserver will not start: --admission-control-config-file names %s, "
 			"which does not exist (write it, or run apply)", a->path);
 	if (!a->tree)
 		return;
@@ -715,7 +715,7 @@ static bool judge_encryption(struct ctx *x, const struct bench_control *c)
 			evf(x, "%s does not exist yet: K3s writes it at first start with aescbc first, then identity", p);
 			return true;
 		}
-		refusef(x, p, 0, "kube-apiserver will not start: --encryption-provider-config names %s, which does not exist", p);
+		refusef(x, p, 0, 0, "kube-apiserver will not start: --encryption-provider-config names %s, which does not exist", p);
 		evf(x, "%s does not exist", p);
 		fixf(x, "write %s or use secrets-encryption: true", p);
 		return false;
@@ -1374,14 +1374,14 @@ static bool judge_sysctls(struct ctx *x, struct buf *ev)
 		const char *want = kubelet_sysctls[i].value;
 
 		if (v[i].value && !sysctl_equal(v[i].value, want)) {
-			refusef(x, v[i].file, v[i].line, "the kubelet (protect-kernel-defaults) will refuse to start: "
+			refusef(x, v[i].file, v[i].line, 0, "the kubelet (protect-kernel-defaults) will refuse to start: "
 				"%s sets %s=%s, it needs %s (a later sysctl file overrides k3s-harden's)",
 				v[i].file, kubelet_sysctls[i].key, v[i].value, want);
 			buf_printf(ev, "%s%s:%u sets %s=%s", ev->len ? "; " : "", v[i].file, v[i].line,
 				   kubelet_sysctls[i].key, v[i].value);
 			ok = false;
 		} else if (!v[i].value && !x->o->live) {
-			refusef(x, NULL, 0, "the kubelet (protect-kernel-defaults) will refuse to start after a reboot: "
+			refusef(x, NULL, 0, 0, "the kubelet (protect-kernel-defaults) will refuse to start after a reboot: "
 				"no sysctl file sets %s=%s", kubelet_sysctls[i].key, want);
 			buf_printf(ev, "%sno sysctl file sets %s", ev->len ? "; " : "", kubelet_sysctls[i].key);
 			ok = false;
@@ -1390,7 +1390,7 @@ static bool judge_sysctls(struct ctx *x, struct buf *ev)
 			char *live = NULL;
 
 			if (sysctl_get(x->o->root, kubelet_sysctls[i].key, &live) == 0 && !sysctl_equal(live, want)) {
-				refusef(x, NULL, 0, "the kubelet (protect-kernel-defaults) will refuse to start: the running "
+				refusef(x, NULL, 0, 0, "the kubelet (protect-kernel-defaults) will refuse to start: the running "
 					"kernel has %s=%s, it needs %s", kubelet_sysctls[i].key, live, want);
 				buf_printf(ev, "%slive %s=%s", ev->len ? "; " : "", kubelet_sysctls[i].key, live);
 				ok = false;
@@ -1646,28 +1646,65 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 	}
 }
 
+/* The kube-apiserver-arg entry K3s takes flag from (the last), or NULL. */
+static const struct ynode *apiserver_entry(const struct keff *E, const char *flag)
+{
+	const struct keff_key *k = keff_get(E, "kube-apiserver-arg");
+	const struct ynode *at = NULL;
+	size_t i;
+
+	for (i = 0; k && i < k->n; i++)
+		if (keff_same_flag(k->items[i].value, flag))
+			at = k->items[i].node;
+	return at;
+}
+
+/* Whether plugin is one of the comma-separated names of csv. */
+static bool csv_names(const char *csv, const char *plugin)
+{
+	size_t n = strlen(plugin);
+	const char *s;
+
+	for (s = csv; *s; s += strcspn(s, ","), s += *s == ',')
+		if (strncmp(s, plugin, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* Reasons outside any control that K3s or its components would not start. */
 static void preflight(struct ctx *x, struct admission *adm)
 {
 	struct components *C = x->C;
-	const char *p;
+	const char *v = x->o->k3s_version ? x->o->k3s_version : x->R->bench->k3s_max;
+	const struct ynode *at = apiserver_entry(&x->R->E, "enable-admission-plugins");
+	const struct k3s_plugin_range *pr;
+	const char *p, *file = at ? at->file : NULL;
+	unsigned line = at ? at->start.line : 0, col = at ? at->start.col : 0;
+	size_t i, n;
 	bool missing;
 
 	if (!C->line[COMP_APISERVER].runs)
 		return;
 	p = comp_flag(C, COMP_APISERVER, "enable-admission-plugins");
 	if (p && strstr(p, "EventRateLimit") && adm->read && !adm->erl)
-		refusef(x, adm->path, 0, "kube-apiserver will not start: EventRateLimit is enabled but %s has no "
+		refusef(x, adm->path, 0, 0, "kube-apiserver will not start: EventRateLimit is enabled but %s has no "
 			"configuration for it", adm->path);
 	if (p && strstr(p, "EventRateLimit") && !adm->flag)
-		refusef(x, NULL, 0, "kube-apiserver will not start: EventRateLimit is enabled without "
+		refusef(x, file, line, col, "kube-apiserver will not start: EventRateLimit is enabled without "
 			"--admission-control-config-file");
+	/* a plugin the version does not know (PodSecurityPolicy on 1.25 and later) */
+	pr = k3s_plugin_ranges(&n);
+	for (i = 0; p && v && i < n; i++)
+		if (csv_names(p, pr[i].plugin) && !k3s_version_in(v, pr[i].since, pr[i].before))
+			refusef(x, file, line, col, "kube-apiserver will not start: K3s %s does not know admission "
+				"plugin %s (%s %s)", v, pr[i].plugin, pr[i].before ? "removed in" : "added in",
+				pr[i].before ? pr[i].before : pr[i].since);
 	p = comp_flag(C, COMP_APISERVER, "audit-policy-file");
 	if (p) {
 		struct ynode *t = parse_host_file(x, p, "kube-apiserver", &missing);
 
 		if (missing)
-			refusef(x, p, 0, "kube-apiserver will not start: --audit-policy-file names %s, which does not exist", p);
+			refusef(x, p, 0, 0, "kube-apiserver will not start: --audit-policy-file names %s, which does not exist", p);
 		ynode_free(t);
 	}
 }

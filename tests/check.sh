@@ -143,6 +143,19 @@ new_root; rm "$r/var/lib/rancher/k3s/server/psa.yaml"
 expect "psa.yaml missing" 2 "$psa_all"
 check "psa.yaml missing: says K3s would not start and why" grep -q "admission-control-config-file names .*psa.yaml, which does not exist" "$tmp/err"
 
+# --- 7b: PodSecurityPolicy enabled on a K3s that no longer has it (a 1.24
+# generation rolled back onto 1.30, say): K3s would not start, at the entry
+P=$tmp/psp; rm -rf "$P"; mkdir -p "$P"
+"$bin" --k3s-version 1.24.17+k3s1 --root "$P" -q apply --no-restart >/dev/null 2>&1
+run "$bin" --k3s-version 1.30.2+k3s1 --root "$P" check
+check "PSP on 1.30: exit 2" [ "$rc" = 2 ]
+check "... says kube-apiserver would not start, at the entry's FILE:LINE:COL" \
+	grep -q "/etc/rancher/k3s/config.yaml:[0-9]*:[0-9]*: kube-apiserver will not start: K3s 1.30.2+k3s1 does not know admission plugin PodSecurityPolicy (removed in 1.25)" "$tmp/err"
+run "$bin" --k3s-version 1.30.2+k3s1 --root "$P" --output json check
+check "... in JSON refuses_to_start" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any('PodSecurityPolicy (removed in 1.25)' in x for x in d['refuses_to_start']) else 1)" "$tmp/out"
+run "$bin" --k3s-version 1.24.17+k3s1 --root "$P" check
+check "... on 1.24 the same files start (no such reason)" bash -c "! grep -q 'does not know admission plugin' '$tmp/err'"
+
 # --- 8: a DNS policy with UDP only
 new_root
 f=$r/var/lib/rancher/k3s/server/manifests/k3s-harden-netpol-kube-system.yaml
