@@ -7,6 +7,7 @@
 
 #include "escape.h"
 #include "k3s_keys.h"
+#include "k3s_version.h"
 #include "keff.h"
 #include "validate.h"
 #include "ynode.h"
@@ -178,6 +179,18 @@ static char *union_plugins(const char *user_value, const char *ours)
 	return out;
 }
 
+/* Whether comma-separated csv names name. */
+static bool csv_has(const char *csv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = csv; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* The plugins of list that are not in drop, comma-separated (caller frees). */
 static char *plugins_without(const char *list, const char *drop)
 {
@@ -290,7 +303,9 @@ struct merger {
 	size_t n_stale;
 	const struct ynode **gone;       /* keys removed whole: our settings and lists the profile no longer sets */
 	size_t n_gone;
+	const struct k3s_model *m;
 	struct diags *d;
+	struct diags *w;                 /* what the merge does to the user's own entries; may be NULL */
 };
 
 /* Add an edit; every '\n' in text becomes the file's own line break. */
@@ -681,6 +696,73 @@ static int collect_list(struct merger *M, struct list_merge *L)
 	return r;
 }
 
+/* A warning about the user's entry n (the merge changes it). */
+static void warn_entry(struct merger *M, const struct list_merge *L, const struct ynode *n,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void warn_entry(struct merger *M, const struct list_merge *L, const struct ynode *n,
+		       const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int r;
+
+	if (!M->w)
+		return;
+	va_start(ap, fmt);
+	r = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		diags_add_field(M->w, M->label, n->start.line, n->start.col, L->l->name, "%s: %s",
+				L->l->name, b.data);
+	buf_free(&b);
+}
+
+/* The user's enable-admission-plugins entry e loses the plugins the K3s
+ * version does not know (cfg_arg.drop): say which, why and what follows. */
+static void warn_dropped_plugins(struct merger *M, const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+	const char *v = M->m ? M->m->k3s_version : NULL;
+	const struct k3s_plugin_range *pr;
+	size_t n, i;
+
+	if (e->own || !a->drop || strcmp(a->flag, "enable-admission-plugins") != 0)
+		return;
+	pr = k3s_plugin_ranges(&n);
+	for (i = 0; i < n; i++) {
+		if (!csv_has(keff_flag_value(e->node->value), pr[i].plugin) ||
+		    !csv_has(a->drop, pr[i].plugin))
+			continue;
+		warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s': K3s %s does "
+			   "not know it (%s in %s) and kube-apiserver would not start with it; %s",
+			   pr[i].plugin, (int)strcspn(e->node->value, "="), e->node->value,
+			   v ? v : "(the newest)", pr[i].before ? "removed" : "added",
+			   pr[i].before ? pr[i].before : pr[i].since, pr[i].effect);
+	}
+}
+
+/* The user's disable-admission-plugins entry e loses the plugins we enable
+ * (gone: all of them, the entry goes). */
+static void warn_disabled(struct merger *M, const struct list_merge *L, const struct entry *e,
+			  const char *enable, bool gone)
+{
+	const char *p;
+
+	for (p = keff_flag_value(e->node->value); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		int l = (int)strcspn(p, ",");
+		char name[128];
+
+		if (l == 0 || l >= (int)sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", l, p);
+		if (csv_has(enable, name))
+			warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s'%s: the "
+				   "profile enables it, and kube-apiserver does not start with a plugin "
+				   "both enabled and disabled", name, (int)strcspn(e->node->value, "="),
+				   e->node->value, gone ? " (the entry goes, nothing is left in it)" : "");
+	}
+}
+
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
 static int plan_list(struct merger *M, struct list_merge *L)
@@ -704,6 +786,7 @@ static int plan_list(struct merger *M, struct list_merge *L)
 			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
+			warn_dropped_plugins(M, L, e);
 		} else if (e->own) {
 			/* ours from an earlier profile (another K3s version): it goes,
 			 * as the admission configuration it named may be gone */
@@ -747,6 +830,8 @@ static int plan_list(struct merger *M, struct list_merge *L)
 			free(rest);
 			return -ENOMEM;
 		}
+		if (!e->own)
+			warn_disabled(M, L, e, enable, !*rest);
 		free(rest);
 	}
 	/* a block list whose every entry goes would be left empty: rewrite it */
@@ -1800,15 +1885,15 @@ out:
 
 int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		  const struct k3s_model *m, const char *fresh, size_t fresh_len,
-		  struct buf *out, struct diags *d)
+		  struct buf *out, struct diags *d, struct diags *w)
 {
-	return kconfig_merge_spans(label, old, len, exists, m, fresh, fresh_len, out, NULL, NULL, d);
+	return kconfig_merge_spans(label, old, len, exists, m, fresh, fresh_len, out, NULL, NULL, d, w);
 }
 
 int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exists,
 			const struct k3s_model *m, const char *fresh, size_t fresh_len,
 			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
-			struct diags *d)
+			struct diags *d, struct diags *w)
 {
 	struct kconfig_span *sp = NULL;
 	struct merger M;
@@ -1820,6 +1905,8 @@ int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exi
 	M.text = old;
 	M.len = len;
 	M.d = d;
+	M.w = w;
+	M.m = m;
 	M.eol = detect_eol(old, len);
 	if (exists) {
 		r = ynode_parse(label, old, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &M.root, d);

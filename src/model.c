@@ -380,6 +380,8 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 
 	memset(m, 0, sizeof(*m));
 	m->p = p;
+	if (p->env.k3s_version && !(m->k3s_version = strdup(p->env.k3s_version)))
+		return -ENOMEM;
 	if (p->kernel && p->kernel->protect_kernel_defaults)
 		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
 				p->kernel->controls_count);
@@ -433,5 +435,6 @@ void k3s_model_free(struct k3s_model *m)
 	}
 	free(m->settings);
 	free(m->lists);
+	free(m->k3s_version);
 	memset(m, 0, sizeof(*m));
 }

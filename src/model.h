@@ -41,7 +41,8 @@ struct k3s_model {
 	size_t n_settings;
 	struct cfg_list *lists;
 	size_t n_lists;
-	const struct profile *p;        /* for control labels */
+	const struct profile *p;        /* for control labels, while building */
+	char *k3s_version;              /* the version hardened for, or NULL: the newest */
 };
 
 /* role is the resolved role (server or agent). */

@@ -91,7 +91,7 @@ static const char *merge(struct fx *f, const char *old, bool exists)
 
 	buf_reset(&f->out);
 	r = kconfig_merge("config.yaml", old, strlen(old), exists, &f->m, f->fresh,
-			  f->fresh_len, &f->out, &f->d);
+			  f->fresh_len, &f->out, &f->d, &f->w);
 	if (r < 0)
 		show_diags(&f->d);
 	assert_int_equal(r, 0);
@@ -232,14 +232,14 @@ static void test_kconfig_not_a_mapping(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", "- a\n- b\n", 8, true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 1);
 	assert_non_null(strstr(f->d.v[0].msg, "must be a mapping"));
 	assert_int_equal(kconfig_merge("config.yaml", "key: [unclosed\n", 15, true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(kconfig_merge("config.yaml", "kube-apiserver-arg: {a: b}\n", 27, true, &f->m,
-				       f->fresh, f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh, f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 }
 
 static void test_kconfig_anchors(void **state)
@@ -269,7 +269,7 @@ static void test_kconfig_anchored_block_list_refused(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 1);
 	assert_non_null(strstr(f->d.v[0].msg, "anchored as &a is reused by *a on line 3"));
@@ -619,7 +619,7 @@ static void test_kconfig_server_to_agent(void **state)
 				    merge(f, "", false)), 0);
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in.data, in.len, true, &agent, fresh, fresh_len,
-				       &f->out, &f->d), 0);
+				       &f->out, &f->d, &f->w), 0);
 	assert_null(strstr(f->out.data, "secrets-encryption"));
 	assert_null(strstr(f->out.data, "kube-apiserver-arg"));
 	assert_null(strstr(f->out.data, "\nkube-controller-manager-arg:"));
@@ -653,7 +653,7 @@ static void test_kconfig_own_admission_config_refused(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 2);
 	assert_non_null(strstr(f->d.v[0].msg, "names your own admission configuration"));
@@ -745,6 +745,62 @@ static void test_kconfig_dropin_mode_appends(void **state)
 	profile_doc_free(doc);
 }
 
+/* A warning in w at line:col whose text holds all of want[] (NULL-ended). */
+static void assert_warning(const struct diags *w, unsigned line, unsigned col, const char *const *want)
+{
+	size_t i, j;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->v[i].line != line || w->v[i].col != col)
+			continue;
+		for (j = 0; want[j] && strstr(w->v[i].msg, want[j]); j++)
+			;
+		if (!want[j])
+			return;
+	}
+	show_diags(w);
+	fail_msg("no warning at %u:%u with '%s'", line, col, want[0]);
+}
+
+static void test_kconfig_dropped_plugins_said(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	/* K3s 1.27 (the fixture) has no PodSecurityPolicy: it leaves the user's
+	 * entry, with a warning that names the entry, the plugin, why and what follows */
+	out = merge(f, "kube-apiserver-arg:\n"
+		       "  - enable-admission-plugins=NodeRestriction,PodSecurityPolicy,AlwaysPullImages\n"
+		       "  - disable-admission-plugins=EventRateLimit,DefaultStorageClass\n", true);
+	assert_non_null(strstr(out, "  - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages\n"));
+	assert_non_null(strstr(out, "  - disable-admission-plugins=DefaultStorageClass\n"));
+	assert_int_equal(f->w.n, 2);
+	assert_warning(&f->w, 2, 5, (const char *const[]){ "kube-apiserver-arg: admission plugin "
+		       "PodSecurityPolicy taken out of your 'enable-admission-plugins'", "K3s 1.27 does not "
+		       "know it (removed in 1.25)", "objects already in the cluster stay until deleted", NULL });
+	assert_string_equal(f->w.v[0].field, "kube-apiserver-arg");
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "admission plugin EventRateLimit taken out "
+		       "of your 'disable-admission-plugins'", "the profile enables it", NULL });
+	/* a disable list of nothing but our plugins goes, and says so */
+	diags_free(&f->w);
+	merge(f, "kube-apiserver-arg:\n  - a=1\n  - --disable-admission-plugins=EventRateLimit\n", true);
+	assert_int_equal(f->w.n, 1);
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "EventRateLimit taken out", "the entry goes", NULL });
+	/* the merged file says nothing more: the plugins are gone */
+	diags_free(&f->w);
+	merge(f, "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,PodSecurityPolicy\n", true);
+	assert_int_equal(f->w.n, 1);
+	{
+		char *again = strdup(f->out.data);
+
+		assert_non_null(again);
+		diags_free(&f->w);
+		assert_string_equal(merge(f, again, true), again);
+		assert_int_equal(f->w.n, 0);
+		free(again);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +830,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);

@@ -362,7 +362,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return 0;
 	r = kconfig_merge_spans("config.yaml", in, size, true, &model, fresh, fresh_len, &out, &sp,
-				&n, &d);
+				&n, &d, &w);
 	if (r < 0) {
 		for (i = 0; i < d.n; i++)
 			if (strncmp(d.v[i].msg, "cannot merge into this file safely", 34) == 0)
@@ -399,7 +399,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (kconfig_check_effective(&f, 1, &model, &d, &w) < 0)
 			abort();
 	}
-	if (kconfig_merge("config.yaml", out.data, out.len, true, &model, fresh, fresh_len, &again, &d) < 0 ||
+	if (kconfig_merge("config.yaml", out.data, out.len, true, &model, fresh, fresh_len, &again, &d, &w) < 0 ||
 	    again.len != out.len || memcmp(again.data, out.data, out.len))
 		abort();
 out:
