@@ -763,6 +763,31 @@ static void warn_disabled(struct merger *M, const struct list_merge *L, const st
 	}
 }
 
+/* A user's entry of an at-least flag (audit-log-maxage=90 where the
+ * profile says 30) that gives what we ask: it stays as written. */
+static bool at_least_kept(const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+
+	return a->at_least && !e->own && cfg_arg_holds(a, keff_flag_value(e->node->value));
+}
+
+/* A user's entry of an at-least flag below ours (or no number): raised. */
+static void warn_raised(struct merger *M, const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+
+	if (!a->at_least || e->own || at_least_kept(L, e))
+		return;
+	unsigned long long n;
+
+	warn_entry(M, L, e->node, "'%s' raised to %s=%s: the profile asks for at least %s%s%s%s "
+		   "and this is %s; a plain decimal number of yours not below it stays as written",
+		   e->node->value, a->flag, a->value, a->value, a->controls ? " (CIS " : "",
+		   a->controls ? a->controls : "", a->controls ? ")" : "",
+		   cfg_number(keff_flag_value(e->node->value), &n) ? "less" : "not a plain decimal number");
+}
+
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
 static int plan_list(struct merger *M, struct list_merge *L)
@@ -783,10 +808,12 @@ static int plan_list(struct merger *M, struct list_merge *L)
 		}
 		if (e->arg >= 0) {
 			L->seen[e->arg] = true;
-			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
+			L->want[e->arg] = at_least_kept(L, e) ? strdup(e->node->value)
+				: arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
 			warn_dropped_plugins(M, L, e);
+			warn_raised(M, L, e);
 		} else if (e->own) {
 			/* ours from an earlier profile (another K3s version): it goes,
 			 * as the admission configuration it named may be gone */
@@ -884,6 +911,14 @@ static bool markable(const struct list_merge *L, const struct entry *e)
 	char *mine;
 	bool same;
 
+	if (!e->own && L->l->args[e->arg].at_least) {
+		/* a kept number of the user's stays theirs (read as ours next time, it
+		 * would be rewritten to our spelling) */
+		mine = arg_text(&L->l->args[e->arg], NULL, false);
+		same = mine && strcmp(mine, L->want[e->arg]) == 0;
+		free(mine);
+		return same;
+	}
 	if (e->own || !L->l->args[e->arg].drop_own)
 		return true;
 	mine = arg_text(&L->l->args[e->arg], e->node->value, true);
@@ -1762,7 +1797,7 @@ static bool list_holds(const struct merger *M, const struct cfg_list *l, const s
 		*why = a->flag;
 		ok = last && (strcmp(a->flag, "enable-admission-plugins") == 0
 			      ? plugins_cover(keff_flag_value(last->value), a->value)
-			      : strcmp(keff_flag_value(last->value), a->value) == 0);
+			      : cfg_arg_holds(a, keff_flag_value(last->value)));
 	}
 	free(o);
 	free(n);
@@ -2122,7 +2157,7 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			}
 			if (strcmp(a->flag, "enable-admission-plugins") == 0
 			    ? !plugins_cover(keff_flag_value(last->value), a->value)
-			    : strcmp(keff_flag_value(last->value), a->value) != 0) {
+			    : !cfg_arg_holds(a, keff_flag_value(last->value))) {
 				snprintf(msg, sizeof(msg), "%s: '%s' here overrides k3s-harden's %s=%s",
 					 l->name, last->value, a->flag, a->value);
 				report_override(d, last->node, msg, a->controls);

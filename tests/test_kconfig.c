@@ -801,6 +801,67 @@ static void test_kconfig_dropped_plugins_said(void **state)
 	}
 }
 
+static void test_kconfig_at_least_flags(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "kube-apiserver-arg:\n"
+			 "  - audit-log-maxage=90\n"
+			 "  - --audit-log-maxbackup=10\n"
+			 "  - audit-log-maxsize=20\n";
+	struct kconfig_file file;
+	char *again;
+	const char *out;
+
+	/* 90 >= 30 and 10 >= 10 stay as written (no mark: still the user's); 20 < 100 is raised */
+	out = merge(f, in, true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - --audit-log-maxbackup=10\n"
+				"  - audit-log-maxsize=100\n"));
+	assert_null(strstr(out, "audit-log-maxage=30"));
+	assert_int_equal(f->w.n, 1);
+	assert_warning(&f->w, 4, 5, (const char *const[]){ "kube-apiserver-arg: 'audit-log-maxsize=20' "
+		       "raised to audit-log-maxsize=100", "at least 100 (CIS 1.2.19)", NULL });
+	/* the effective check and a second merge agree: nothing more to do */
+	file = (struct kconfig_file){ "config.yaml", out, strlen(out), true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &f->m, &f->d, &f->w), 0);
+	again = strdup(out);
+	assert_non_null(again);
+	diags_free(&f->w);
+	assert_string_equal(merge(f, again, true), again);
+	assert_int_equal(f->w.n, 0);
+	free(again);
+	/* no number, a leading zero (octal to kube-apiserver), a sign: raised, with a warning */
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=forever\n  - audit-log-maxbackup=012\n"
+		       "  - audit-log-maxsize=+200\n", true);
+	assert_non_null(strstr(out, "  - audit-log-maxage=30\n  - audit-log-maxbackup=10\n  - audit-log-maxsize=100\n"));
+	assert_warning(&f->w, 2, 5, (const char *const[]){ "'audit-log-maxage=forever' raised to "
+		       "audit-log-maxage=30", "not a plain decimal number", NULL });
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "'audit-log-maxbackup=012'", NULL });
+	assert_warning(&f->w, 4, 5, (const char *const[]){ "'audit-log-maxsize=+200'", NULL });
+	/* our own entry (marked) follows the profile, down as well */
+	diags_free(&f->w);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=90  # CIS 1.2.17\n", true);
+	assert_non_null(strstr(out, "  - audit-log-maxage=30  # CIS 1.2.17\n"));
+	assert_int_equal(f->w.n, 0);
+	/* a flow list written anew as a block list: the kept number is not marked ours */
+	out = merge(f, "kube-apiserver-arg: [audit-log-maxage=90]\n", true);
+	assert_non_null(strstr(out, "\n  - audit-log-maxage=90\n"));
+	/* a later drop-in's larger value is no override; a smaller one is */
+	{
+		const char *d1 = "kube-apiserver-arg+:\n  - audit-log-maxage=365\n";
+		const char *d2 = "kube-apiserver-arg+:\n  - audit-log-maxage=7\n";
+		struct kconfig_file files[2];
+
+		again = strdup(merge(f, "", false));
+		assert_non_null(again);
+		files[0] = (struct kconfig_file){ "config.yaml", again, strlen(again), true };
+		files[1] = (struct kconfig_file){ "config.yaml.d/50-mine.yaml", d1, strlen(d1), false };
+		assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
+		files[1] = (struct kconfig_file){ "config.yaml.d/50-mine.yaml", d2, strlen(d2), false };
+		check_fails(f, files, 2, "config.yaml.d/50-mine.yaml", 2, "overrides k3s-harden's audit-log-maxage=30");
+		free(again);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +892,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_at_least_flags, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);
