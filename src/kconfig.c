@@ -347,6 +347,20 @@ static int edit_addb(struct merger *M, size_t start, size_t end, const struct bu
 	return edit_add(M, start, end, b->data ? b->data : "", b->len);
 }
 
+/* The quotes a scalar was written with ('"' or '\''), 0 for none. */
+static char node_style(const struct merger *M, const struct ynode *n)
+{
+	char c = n && n->end.index > n->start.index ? M->text[n->start.index] : 0;
+
+	return c == '"' || c == '\'' ? c : 0;
+}
+
+/* An entry of the user's written anew (like: the entry as it was): in its quotes. */
+static int write_entry(struct merger *M, struct buf *b, const char *s, const struct ynode *like)
+{
+	return yaml_quote_as(b, s, strlen(s), M->flow, node_style(M, like));
+}
+
 /* A value written where it stands: quoted for a block or a flow context. */
 static int write_value(struct merger *M, struct buf *b, const char *s, bool raw)
 {
@@ -868,14 +882,15 @@ static int plan_list(struct merger *M, struct list_merge *L)
 	return 0;
 }
 
-/* One block-list line: "- value  # CIS ids". */
+/* One block-list line: "- value  # CIS ids"; like: the user's entry it
+ * rewrites (its quotes are kept), or NULL. */
 static int block_item(struct merger *M, struct buf *b, size_t indent, const char *value,
-		      const char *controls)
+		      const char *controls, const struct ynode *like)
 {
 	int r = buf_printf(b, "%*s- ", (int)indent, "");
 
 	if (r == 0)
-		r = write_value(M, b, value, false);
+		r = like ? write_entry(M, b, value, like) : write_value(M, b, value, false);
 	if (r == 0)
 		r = append_comment(b, controls);
 	return r ? r : buf_addc(b, '\n');
@@ -897,7 +912,7 @@ static int new_items(struct merger *M, const struct list_merge *L, struct buf *b
 				r = write_value(M, b, L->want[j], false);
 			*first = false;
 		} else {
-			r = block_item(M, b, indent, L->want[j], L->l->args[j].controls);
+			r = block_item(M, b, indent, L->want[j], L->l->args[j].controls, NULL);
 		}
 	}
 	return r;
@@ -949,10 +964,10 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 		if (r == 0 && M->flow) {
 			r = buf_adds(&items, first ? "" : ", ");
 			if (r == 0)
-				r = write_value(M, &items, val, false);
+				r = write_entry(M, &items, val, e->node);
 		} else if (r == 0) {
 			r = block_item(M, &items, indent, val, e->arg >= 0 && markable(L, e) ?
-				       L->l->args[e->arg].controls : NULL);
+				       L->l->args[e->arg].controls : NULL, e->node);
 		}
 		first = false;
 	}
@@ -1095,7 +1110,7 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			buf_reset(&b);
 			r = release_anchor(M, e->node);
 			if (r == 0)
-				r = write_value(M, &b, e->text ? e->text : L->want[e->arg], false);
+				r = write_entry(M, &b, e->text ? e->text : L->want[e->arg], e->node);
 			if (r == 0)
 				r = replace_node(M, NULL, e->node, &b);
 		}
@@ -1149,7 +1164,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 
 		if (!want)
 			return -ENOMEM;
-		r = block_item(M, t, 2, want, l->args[i].controls);
+		r = block_item(M, t, 2, want, l->args[i].controls, NULL);
 		free(want);
 	}
 	return r;

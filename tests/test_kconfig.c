@@ -158,7 +158,7 @@ static const char user_expected[] =
 	"secrets-encryption: true\n"
 	"\n"
 	"kube-apiserver-arg:\n"
-	"    - audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log   # old location\n"
+	"    - 'audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log'   # old location\n"
 	"    - \"--default-not-ready-toleration-seconds=30\"\n"
 	"    - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages\n"
 	"    - audit-log-maxage=30\n"
@@ -216,7 +216,7 @@ static void test_kconfig_flow_and_scalar_lists(void **state)
 
 	/* rewritten lists become block lists under the key, its comment kept */
 	assert_non_null(strstr(out, "kube-apiserver-arg: # flow\n  - profiling=false\n"
-				    "  - audit-log-maxage=30  # CIS 1.2.17\n"
+				    "  - 'audit-log-maxage=30'  # CIS 1.2.17\n"
 				    "  - enable-admission-plugins=NodeRestriction,EventRateLimit  # CIS"));
 	assert_non_null(strstr(out, "kubelet-arg:\n  - max-pods=100\n"
 				    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"
@@ -862,6 +862,30 @@ static void test_kconfig_at_least_flags(void **state)
 	}
 }
 
+static void test_kconfig_quotes_kept(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	/* a user's entry written anew keeps its quotes: double, single, none */
+	out = merge(f, "kube-apiserver-arg:\n"
+		       "  - \"enable-admission-plugins=NodeRestriction,PodSecurityPolicy\"\n"
+		       "  - 'disable-admission-plugins=EventRateLimit,DefaultStorageClass'\n"
+		       "  - \"audit-log-maxage=20\"\n"
+		       "  - request-timeout=60s\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n"
+				"  - \"enable-admission-plugins=NodeRestriction,EventRateLimit\"\n"
+				"  - 'disable-admission-plugins=DefaultStorageClass'\n"
+				"  - \"audit-log-maxage=30\"\n"
+				"  - request-timeout=300s\n"));
+	/* a flow list written as a block list: each entry in its own quotes */
+	out = merge(f, "kube-apiserver-arg: [\"audit-log-maxage=90\", 'a=1', b=2]\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - \"audit-log-maxage=90\"\n  - 'a=1'\n  - b=2\n"));
+	/* a single-quoted scalar option */
+	out = merge(f, "kube-apiserver-arg: 'audit-log-maxage=7'\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - 'audit-log-maxage=30'  # CIS 1.2.17\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +917,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_at_least_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_quotes_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);
