@@ -2074,6 +2074,62 @@ static void report_override(struct diags *d, const struct ynode *at, const char 
 }
 
 /*
+ * A plugin that needs its own configuration (EventRateLimit,
+ * ImagePolicyWebhook) in the enable-admission-plugins K3s ends up with
+ * (a user's entry the merge keeps, or one in a later file), while no
+ * admission-control-config-file is set or only ours, which does not
+ * configure it: kube-apiserver would not start. A configuration file of
+ * the user's is theirs to fill. Servers only (an agent takes no
+ * kube-apiserver-arg, and has no such list in m).
+ */
+static void check_plugin_configs(const struct keff_key *k, const struct k3s_model *m, struct diags *d)
+{
+	const struct cfg_list *l = managed_list(m, "kube-apiserver-arg", strlen("kube-apiserver-arg"));
+	const struct keff_item *en = NULL, *cfg = NULL;
+	const char *ours = NULL, *p;
+	size_t i;
+
+	if (!l || !k)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->args[i].flag, "admission-control-config-file") == 0)
+			ours = l->args[i].value;
+	for (i = 0; i < k->n; i++) {
+		if (keff_same_flag(k->items[i].value, "enable-admission-plugins"))
+			en = &k->items[i];
+		else if (keff_same_flag(k->items[i].value, "admission-control-config-file"))
+			cfg = &k->items[i];
+	}
+	/* ours missing from the result is an override, reported as one */
+	if (!en || (cfg && (!ours || strcmp(keff_flag_value(cfg->value), ours) != 0)) || (!cfg && ours))
+		return;
+	for (p = keff_flag_value(en->value); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		char name[128];
+		const char *what;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ","), p);
+		what = cfg_plugin_needs_config(name);
+		if (!what || (cfg && csv_has(m->admission_configures, name)))
+			continue;
+		if (cfg)
+			diags_add_field(d, en->node->file, en->node->start.line, en->node->start.col,
+					"kube-apiserver-arg", "kube-apiserver-arg: '%s' enables %s, which needs "
+					"%s in the admission configuration, and k3s-harden's %s has none: "
+					"kube-apiserver would not start; take %s out of this entry%s", en->value,
+					name, what, ours, name, strcmp(name, "EventRateLimit") == 0 ?
+					", or turn event_rate_limit on in the profile" : "");
+		else
+			diags_add_field(d, en->node->file, en->node->start.line, en->node->start.col,
+					"kube-apiserver-arg", "kube-apiserver-arg: '%s' enables %s, which needs "
+					"%s in an admission-control-config-file, and none is set (the profile "
+					"writes none with pod_security and event_rate_limit off): kube-apiserver "
+					"would not start; take %s out of this entry%s", en->value, name, what,
+					name, strcmp(name, "EventRateLimit") == 0 ?
+					", or turn event_rate_limit on in the profile" : "");
+	}
+}
+
+/*
  * Admission plugins as kube-apiserver will see them: a placeholder `...`
  * copied from the guide is no plugin, and a plugin that is both enabled
  * and disabled stops kube-apiserver.
@@ -2103,6 +2159,7 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 					  "kube-apiserver-arg: '...' in '%.*s' is the guide's placeholder, not an "
 					  "admission plugin: name the plugins", (int)strcspn(v, "="), v);
 	}
+	check_plugin_configs(k, m, d);
 	if (disable && enable) {
 		char *left = plugins_without(keff_flag_value(disable->value), enable);
 

@@ -248,6 +248,22 @@ static int version_plugins(const struct profile *p, struct buf *b)
 	return r;
 }
 
+/* kube-apiserver: EventRateLimit without limits, ImagePolicyWebhook without its webhook, stop it. */
+static const struct { const char *plugin, *config; } config_plugins[] = {
+	{ "EventRateLimit", "its limits" },
+	{ "ImagePolicyWebhook", "its webhook (imagePolicy)" },
+};
+
+const char *cfg_plugin_needs_config(const char *plugin)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_plugins) / sizeof(config_plugins[0]); i++)
+		if (!strcmp(config_plugins[i].plugin, plugin))
+			return config_plugins[i].config;
+	return NULL;
+}
+
 /* The plugins the model turns on from a profile section, not from k3s.admission_plugins. */
 static const char *const derived[] = {
 	"EventRateLimit", "PodSecurityPolicy", "AlwaysPullImages", "DenyServiceExternalIPs",
@@ -389,6 +405,8 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 			ids[n++] = p->event_rate_limit->controls[i2];
 		r = add_derived(m, "admission-control-config-file", p->pod_security->path, ids, n);
 		free(ids);
+		m->admission_configures = psa && erl ? "PodSecurity,EventRateLimit"
+					  : psa ? "PodSecurity" : "EventRateLimit";
 		if (r < 0)
 			return r;
 	}

@@ -45,7 +45,16 @@ struct k3s_model {
 	size_t n_lists;
 	const struct profile *p;        /* for control labels, while building */
 	char *k3s_version;              /* the version hardened for, or NULL: the newest */
+	const char *admission_configures;  /* the plugins our admission-control-config-file
+					    * configures ("PodSecurity,EventRateLimit"), or NULL */
 };
+
+/*
+ * Admission plugins kube-apiserver refuses to start without their own
+ * configuration in the admission-control-config-file: the plugin and what
+ * that configuration holds. NULL for any other plugin.
+ */
+const char *cfg_plugin_needs_config(const char *plugin);
 
 /* role is the resolved role (server or agent). */
 int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_model *m);

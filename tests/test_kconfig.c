@@ -886,6 +886,85 @@ static void test_kconfig_quotes_kept(void **state)
 	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - 'audit-log-maxage=30'  # CIS 1.2.17\n"));
 }
 
+/* A server model of a profile that extends cis with extra (YAML text), at K3s 1.27. */
+static void model_of(struct fx *f, const char *extra, struct profile_doc **doc, struct k3s_model *m)
+{
+	char path[] = "/tmp/k3h-kconfig-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	assert_non_null(fp);
+	fprintf(fp, "name: t\ndescription: t\nextends: cis\n%s", extra);
+	fclose(fp);
+	if (profile_load(path, doc, &f->d) < 0)
+		show_diags(&f->d);
+	unlink(path);
+	assert_non_null(*doc);
+	assert_int_equal(k3s_env_apply((*doc)->p, "1.27", NULL, &f->d, &f->d), 0);
+	assert_int_equal(k3s_model_build((*doc)->p, ROLE_SERVER, m), 0);
+}
+
+static void test_kconfig_plugins_need_config(void **state)
+{
+	struct fx *f = *state;
+	const char *user = "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook\n";
+	const char *erl_only = "kube-apiserver-arg:\n  - enable-admission-plugins=EventRateLimit\n";
+	struct profile_doc *doc = NULL;
+	struct k3s_model m;
+	struct buf out = BUF_INIT;
+	struct kconfig_file file;
+	size_t i, n = 0;
+
+	/* pod_security on, event_rate_limit off: our psa.yaml configures only PodSecurity */
+	model_of(f, "event_rate_limit: { enabled: false }\n", &doc, &m);
+	assert_int_equal(kconfig_merge("config.yaml", user, strlen(user), true, &m, "", 0, &out, &f->d, &f->w), 0);
+	assert_non_null(strstr(out.data, "EventRateLimit,ImagePolicyWebhook"));   /* the merge keeps them */
+	file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &m, &f->d, &f->w), -EINVAL);
+	for (i = 0; i < f->d.n; i++)
+		if (f->d.v[i].line == 2 && f->d.v[i].col == 5 &&
+		    strstr(f->d.v[i].msg, "k3s-harden's /var/lib/rancher/k3s/server/psa.yaml has none"))
+			n++;
+	assert_int_equal(n, 2);   /* both reasons at once */
+	assert_non_null(strstr(f->d.v[0].msg, "enables EventRateLimit, which needs its limits"));
+	assert_non_null(strstr(f->d.v[1].msg, "enables ImagePolicyWebhook"));
+	diags_free(&f->d);
+	k3s_model_free(&m);
+	profile_doc_free(doc);
+	/* neither on: no admission-control-config-file at all */
+	doc = NULL;
+	model_of(f, "pod_security: { enabled: false }\nevent_rate_limit: { enabled: false }\n"
+		    "k3s: { admission_plugins: [NodeRestriction] }\n", &doc, &m);
+	buf_reset(&out);
+	assert_int_equal(kconfig_merge("config.yaml", erl_only, strlen(erl_only), true, &m, "", 0, &out, &f->d, &f->w), 0);
+	file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &m, &f->d, &f->w), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 2);
+	assert_non_null(strstr(f->d.v[0].msg, "enables EventRateLimit, which needs its limits in an "
+			       "admission-control-config-file, and none is set"));
+	diags_free(&f->d);
+	/* an admission configuration of the user's is theirs to fill */
+	{
+		const char *own = "kube-apiserver-arg:\n  - enable-admission-plugins=EventRateLimit\n"
+				  "  - admission-control-config-file=/etc/rancher/k3s/admission.yaml\n";
+
+		buf_reset(&out);
+		assert_int_equal(kconfig_merge("config.yaml", own, strlen(own), true, &m, "", 0, &out, &f->d, &f->w), 0);
+		assert_non_null(strstr(out.data, "admission-control-config-file=/etc/rancher/k3s/admission.yaml"));
+		file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+		if (kconfig_check_effective(&file, 1, &m, &f->d, &f->w) < 0)
+			show_diags(&f->d);
+		assert_int_equal(f->d.n, 0);
+	}
+	k3s_model_free(&m);
+	profile_doc_free(doc);
+	/* the default (event_rate_limit on): the user's EventRateLimit is configured */
+	file = (struct kconfig_file){ "config.yaml", merge(f, erl_only, true), f->out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &f->m, &f->d, &f->w), 0);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +997,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_at_least_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_quotes_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_plugins_need_config, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);

@@ -311,6 +311,17 @@ op apply
 check "operator: apply raises: exit 0" [ "$rc" = 0 ] && [ "$(sed -n 2,3p "$C")" = "$(printf "  - audit-log-maxage=30\n  - 'audit-log-maxbackup=10'")" ]
 op apply
 check "operator: and a second apply is a no-op" [ "$rc" = 0 ] && grep -q 'nothing to do' "$tmp/err"
+# a user's EventRateLimit / ImagePolicyWebhook the merge keeps, with no
+# admission configuration that holds it: refused, all reasons, nothing written
+printf 'name: no-psa\ndescription: t\nextends: cis\npod_security: { enabled: false }\nevent_rate_limit: { enabled: false }\nk3s: { admission_plugins: [NodeRestriction] }\n' >"$tmp/no-psa.yaml"
+printf 'kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook\n' >"$C"
+cp "$C" "$tmp/operator-before"
+rm -rf "$U/var"
+run "$bin" -p "$tmp/no-psa.yaml" --root "$U" --k3s-version 1.30.2+k3s1 --role server apply
+check "operator: EventRateLimit with no admission configuration: exit 2" [ "$rc" = 2 ]
+check "operator: ... both plugins named at FILE:LINE:COL" \
+	[ "$(grep -c "^/etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: 'enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook' enables \(EventRateLimit\|ImagePolicyWebhook\), which needs .* none is set" "$tmp/err")" = 2 ]
+check "operator: ... nothing written" cmp -s "$C" "$tmp/operator-before" && [ ! -e "$U/var/lib/k3s-harden/backups" ]
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
