@@ -777,29 +777,44 @@ static void warn_disabled(struct merger *M, const struct list_merge *L, const st
 	}
 }
 
+/* The entry of e's flag that K3s reads: the last one (later ones go in
+ * the merge, and the first carries the result). */
+static const struct entry *last_of(const struct list_merge *L, const struct entry *e)
+{
+	size_t i;
+
+	for (i = L->n_ent; i-- > 0;)
+		if (L->ent[i].arg == e->arg)
+			return &L->ent[i];
+	return e;
+}
+
 /* A user's entry of an at-least flag (audit-log-maxage=90 where the
- * profile says 30) that gives what we ask: it stays as written. */
+ * profile says 30) that gives what we ask: it stays as written. With
+ * several entries of the flag, the last one decides (K3s passes it). */
 static bool at_least_kept(const struct list_merge *L, const struct entry *e)
 {
 	const struct cfg_arg *a = &L->l->args[e->arg];
+	const struct entry *x = last_of(L, e);
 
-	return a->at_least && !e->own && cfg_arg_holds(a, keff_flag_value(e->node->value));
+	/* the first entry ours: it stays ours, with our value */
+	return a->at_least && !e->own && !x->own && cfg_arg_holds(a, keff_flag_value(x->node->value));
 }
 
 /* A user's entry of an at-least flag below ours (or no number): raised. */
 static void warn_raised(struct merger *M, const struct list_merge *L, const struct entry *e)
 {
 	const struct cfg_arg *a = &L->l->args[e->arg];
-
-	if (!a->at_least || e->own || at_least_kept(L, e))
-		return;
+	const struct entry *x = last_of(L, e);
 	unsigned long long n;
 
-	warn_entry(M, L, e->node, "'%s' raised to %s=%s: the profile asks for at least %s%s%s%s "
+	if (!a->at_least || e->own || x->own || at_least_kept(L, e))
+		return;
+	warn_entry(M, L, x->node, "'%s' raised to %s=%s: the profile asks for at least %s%s%s%s "
 		   "and this is %s; a plain decimal number of yours not below it stays as written",
-		   e->node->value, a->flag, a->value, a->value, a->controls ? " (CIS " : "",
+		   x->node->value, a->flag, a->value, a->value, a->controls ? " (CIS " : "",
 		   a->controls ? a->controls : "", a->controls ? ")" : "",
-		   cfg_number(keff_flag_value(e->node->value), &n) ? "less" : "not a plain decimal number");
+		   cfg_number(keff_flag_value(x->node->value), &n) ? "less" : "not a plain decimal number");
 }
 
 /* Decide, per entry, what stays: the first entry of each managed flag
@@ -822,7 +837,7 @@ static int plan_list(struct merger *M, struct list_merge *L)
 		}
 		if (e->arg >= 0) {
 			L->seen[e->arg] = true;
-			L->want[e->arg] = at_least_kept(L, e) ? strdup(e->node->value)
+			L->want[e->arg] = at_least_kept(L, e) ? strdup(last_of(L, e)->node->value)
 				: arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;

@@ -837,6 +837,22 @@ static void test_kconfig_at_least_flags(void **state)
 		       "audit-log-maxage=30", "not a plain decimal number", NULL });
 	assert_warning(&f->w, 3, 5, (const char *const[]){ "'audit-log-maxbackup=012'", NULL });
 	assert_warning(&f->w, 4, 5, (const char *const[]){ "'audit-log-maxsize=+200'", NULL });
+	/* K3s passes the last entry of a flag: a user's 90 after a 20 stays 90 */
+	diags_free(&f->w);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=20\n  - x=1\n  - audit-log-maxage=90\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - x=1\n  - "));
+	assert_null(strstr(out, "audit-log-maxage=20"));
+	assert_null(strstr(out, "audit-log-maxage=30"));
+	assert_int_equal(f->w.n, 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - audit-log-maxage=7\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=30\n  - "));
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "'audit-log-maxage=7' raised to audit-log-maxage=30", NULL });
+	/* ours first: it keeps our value (and stays ours), the later entry goes */
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=30  # CIS 1.2.17\n  - audit-log-maxage=90\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=30  # CIS 1.2.17\n  - "));
+	assert_null(strstr(out, "=90"));
+	assert_effective_and_stable(f, out);
 	/* our own entry (marked) follows the profile, down as well */
 	diags_free(&f->w);
 	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=90  # CIS 1.2.17\n", true);
