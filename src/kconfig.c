@@ -2188,6 +2188,44 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 	}
 }
 
+static bool from_ours(const struct kconfig_file *files, size_t n, const struct ynode *node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (files[i].ours && node->file && strcmp(node->file, files[i].label) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An at-least value of the user's (audit-log-maxage=90) in a file K3s
+ * reads before ours (dropin mode: config.yaml, then our drop-in), which
+ * ours, smaller, overrides: allowed, but said.
+ */
+static void warn_lowered(const struct kconfig_file *files, size_t n, const struct keff_key *k,
+			 const struct keff_item *last, const struct cfg_arg *a, const char *list,
+			 struct diags *w)
+{
+	const struct keff_item *mine = NULL;
+	const char *field = audit_field_for_flag(a->flag);
+	size_t x;
+
+	if (!w || !from_ours(files, n, last->node))
+		return;
+	for (x = 0; &k->items[x] != last; x++)
+		if (keff_same_flag(k->items[x].value, a->flag) && !from_ours(files, n, k->items[x].node))
+			mine = &k->items[x];
+	if (!mine || !cfg_arg_holds(a, keff_flag_value(mine->value)) ||
+	    strcmp(keff_flag_value(mine->value), a->value) == 0)
+		return;
+	diags_add_field(w, mine->node->file, mine->node->start.line, mine->node->start.col, list,
+			"%s: your '%s' is overridden by k3s-harden's %s=%s in '%s', which K3s reads "
+			"later: to keep yours, set %s to it in the profile, or use k3s.mode: merge "
+			"(which keeps a value not below the profile's)", list, mine->value, a->flag,
+			a->value, last->node->file, field ? field : "the value");
+}
+
 int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			    const struct k3s_model *m, struct diags *d,
 			    struct diags *w)
@@ -2248,6 +2286,8 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 				snprintf(msg, sizeof(msg), "%s: '%s' here overrides k3s-harden's %s=%s",
 					 l->name, last->value, a->flag, a->value);
 				report_override(d, last->node, msg, a->controls);
+			} else if (a->at_least) {
+				warn_lowered(files, n, k, last, a, l->name, w);
 			}
 		}
 	}

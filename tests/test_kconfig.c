@@ -865,6 +865,7 @@ static void test_kconfig_at_least_flags(void **state)
 	{
 		const char *d1 = "kube-apiserver-arg+:\n  - audit-log-maxage=365\n";
 		const char *d2 = "kube-apiserver-arg+:\n  - audit-log-maxage=7\n";
+		const char *d90 = "kube-apiserver-arg:\n  - audit-log-maxage=90\n";
 		struct kconfig_file files[2];
 
 		again = strdup(merge(f, "", false));
@@ -874,6 +875,28 @@ static void test_kconfig_at_least_flags(void **state)
 		assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
 		files[1] = (struct kconfig_file){ "config.yaml.d/50-mine.yaml", d2, strlen(d2), false };
 		check_fails(f, files, 2, "config.yaml.d/50-mine.yaml", 2, "overrides k3s-harden's audit-log-maxage=30");
+		/* dropin mode: ours, read later, lowers the user's 90: allowed, with a warning */
+		diags_free(&f->d);
+		diags_free(&f->w);
+		{
+			/* our drop-in appends (key+:), as dropin mode writes it */
+			char *p = strstr(again, "kube-apiserver-arg:\n");
+			struct buf plus = BUF_INIT;
+
+			assert_non_null(p);
+			assert_int_equal(buf_printf(&plus, "%.*skube-apiserver-arg+:\n%s", (int)(p - again), again,
+						    p + strlen("kube-apiserver-arg:\n")), 0);
+			free(again);
+			again = buf_steal(&plus);
+		}
+		files[0] = (struct kconfig_file){ "config.yaml", d90, strlen(d90), false };
+		files[1] = (struct kconfig_file){ "config.yaml.d/90-k3s-harden.yaml", again, strlen(again), true };
+		assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
+		assert_int_equal(f->w.n, 1);
+		assert_string_equal(f->w.v[0].file, "config.yaml");
+		assert_warning(&f->w, 2, 5, (const char *const[]){ "your 'audit-log-maxage=90' is overridden by "
+			       "k3s-harden's audit-log-maxage=30 in 'config.yaml.d/90-k3s-harden.yaml'",
+			       "set audit.max_age to it in the profile", NULL });
 		free(again);
 	}
 }

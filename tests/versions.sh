@@ -322,6 +322,13 @@ check "operator: EventRateLimit with no admission configuration: exit 2" [ "$rc"
 check "operator: ... both plugins named at FILE:LINE:COL" \
 	[ "$(grep -c "^/etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: 'enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook' enables \(EventRateLimit\|ImagePolicyWebhook\), which needs .* none is set" "$tmp/err")" = 2 ]
 check "operator: ... nothing written" cmp -s "$C" "$tmp/operator-before" && [ ! -e "$U/var/lib/k3s-harden/backups" ]
+# dropin mode: our drop-in, read last, lowers the user's 90: said, not refused
+printf 'kube-apiserver-arg:\n  - audit-log-maxage=90\n' >"$C"
+rm -rf "$U/var"
+run "$bin" -p "$here/good-profiles/cis-dropin.yaml" --root "$U" --k3s-version 1.30.2+k3s1 --role server diff
+check "operator: dropin mode: diff exits 1" [ "$rc" = 1 ]
+check "operator: ... a warning names the user's 90 that our drop-in overrides" \
+	grep -qF "warning: /etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: your 'audit-log-maxage=90' is overridden by k3s-harden's audit-log-maxage=30 in '/etc/rancher/k3s/config.yaml.d/90-k3s-harden.yaml'" "$tmp/err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
