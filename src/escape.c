@@ -86,15 +86,15 @@ static bool needs_double(long cp)
 	       cp == 0xfffe || cp == 0xffff;
 }
 
-static int quote(struct buf *out, const char *s, size_t len, bool flow)
+static int quote(struct buf *out, const char *s, size_t len, bool flow, char style)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	bool dbl = false;
+	bool dbl = style == '"';
 	size_t i, used;
 	long cp;
 	int r;
 
-	if (yaml_plain_safe(s, len) && !(flow && memchr(s, ',', len)))
+	if (!style && yaml_plain_safe(s, len) && !(flow && memchr(s, ',', len)))
 		return buf_add(out, s, len);
 	for (i = 0; i < len; i += used) {
 		cp = utf8_decode(u + i, len - i, &used);
@@ -140,12 +140,17 @@ static int quote(struct buf *out, const char *s, size_t len, bool flow)
 
 int yaml_quote(struct buf *out, const char *s, size_t len)
 {
-	return quote(out, s, len, false);
+	return quote(out, s, len, false, 0);
 }
 
 int yaml_quote_flow(struct buf *out, const char *s, size_t len)
 {
-	return quote(out, s, len, true);
+	return quote(out, s, len, true, 0);
+}
+
+int yaml_quote_as(struct buf *out, const char *s, size_t len, bool flow, char style)
+{
+	return quote(out, s, len, flow, style == '"' || style == '\'' ? style : 0);
 }
 
 int esc_yaml(struct buf *out, const char *s, size_t len, void *ctx)

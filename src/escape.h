@@ -18,6 +18,12 @@
 int yaml_quote(struct buf *out, const char *s, size_t len);
 /* The same for an entry of a flow list [a, b], where ',' ends a plain scalar. */
 int yaml_quote_flow(struct buf *out, const char *s, size_t len);
+/*
+ * yaml_quote (flow: yaml_quote_flow) in a given style, to keep the one an
+ * entry was written in: style '"' double-quoted, '\'' single-quoted (double
+ * where single quotes cannot hold s), anything else as yaml_quote chooses.
+ */
+int yaml_quote_as(struct buf *out, const char *s, size_t len, bool flow, char style);
 int esc_yaml(struct buf *out, const char *s, size_t len, void *ctx);
 
 /* sysctl.d values: refuse (-EINVAL) control characters and newlines. */

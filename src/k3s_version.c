@@ -41,10 +41,16 @@ static const struct { const char *since, *before; } features[K3S_FEATURE_COUNT] 
 
 /* kube-apiserver exits on a plugin it does not know (Kubernetes release notes). */
 static const struct k3s_plugin_range plugin_ranges[] = {
-	{ "PodSecurityPolicy", NULL, "1.25" },
-	{ "PodSecurity", "1.22", NULL },
-	{ "DenyServiceExternalIPs", "1.21", NULL },
-	{ "SecurityContextDeny", NULL, "1.30" },
+	{ "PodSecurityPolicy", NULL, "1.25",
+	  "PodSecurityPolicy objects already in the cluster stay until deleted "
+	  "(kubectl delete podsecuritypolicies --all) and restrict no pod any more" },
+	{ "PodSecurity", "1.22", NULL,
+	  "no pod is checked against the Pod Security Standards on this version" },
+	{ "DenyServiceExternalIPs", "1.21", NULL,
+	  "Services may set externalIPs on this version" },
+	{ "SecurityContextDeny", NULL, "1.30",
+	  "pods' security contexts are no longer checked by it; Pod Security admission "
+	  "(restricted) covers what it denied" },
 };
 
 const struct k3s_plugin_range *k3s_plugin_ranges(size_t *n)

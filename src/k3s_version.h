@@ -40,9 +40,12 @@ bool k3s_has(const char *v, enum k3s_feature f);
 /* The range of a feature, for messages ("1.25", NULL = unbounded). */
 void k3s_feature_range(enum k3s_feature f, const char **since, const char **before);
 
-/* Admission plugins that exist only in some Kubernetes releases. */
+/* Admission plugins that exist only in some Kubernetes releases; effect:
+ * what follows on the cluster when the plugin is taken out of an
+ * operator's list because the K3s version does not know it. */
 struct k3s_plugin_range {
 	const char *plugin, *since, *before;
+	const char *effect;
 };
 const struct k3s_plugin_range *k3s_plugin_ranges(size_t *n);
 

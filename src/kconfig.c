@@ -7,6 +7,7 @@
 
 #include "escape.h"
 #include "k3s_keys.h"
+#include "k3s_version.h"
 #include "keff.h"
 #include "validate.h"
 #include "ynode.h"
@@ -178,6 +179,18 @@ static char *union_plugins(const char *user_value, const char *ours)
 	return out;
 }
 
+/* Whether comma-separated csv names name. */
+static bool csv_has(const char *csv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = csv; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* The plugins of list that are not in drop, comma-separated (caller frees). */
 static char *plugins_without(const char *list, const char *drop)
 {
@@ -290,7 +303,9 @@ struct merger {
 	size_t n_stale;
 	const struct ynode **gone;       /* keys removed whole: our settings and lists the profile no longer sets */
 	size_t n_gone;
+	const struct k3s_model *m;
 	struct diags *d;
+	struct diags *w;                 /* what the merge does to the user's own entries; may be NULL */
 };
 
 /* Add an edit; every '\n' in text becomes the file's own line break. */
@@ -330,6 +345,20 @@ static int edit_add(struct merger *M, size_t start, size_t end, const char *text
 static int edit_addb(struct merger *M, size_t start, size_t end, const struct buf *b)
 {
 	return edit_add(M, start, end, b->data ? b->data : "", b->len);
+}
+
+/* The quotes a scalar was written with ('"' or '\''), 0 for none. */
+static char node_style(const struct merger *M, const struct ynode *n)
+{
+	char c = n && n->end.index > n->start.index ? M->text[n->start.index] : 0;
+
+	return c == '"' || c == '\'' ? c : 0;
+}
+
+/* An entry of the user's written anew (like: the entry as it was): in its quotes. */
+static int write_entry(struct merger *M, struct buf *b, const char *s, const struct ynode *like)
+{
+	return yaml_quote_as(b, s, strlen(s), M->flow, node_style(M, like));
 }
 
 /* A value written where it stands: quoted for a block or a flow context. */
@@ -772,6 +801,113 @@ static int collect_list(struct merger *M, struct list_merge *L)
 	return r;
 }
 
+/* A warning about the user's entry n (the merge changes it). */
+static void warn_entry(struct merger *M, const struct list_merge *L, const struct ynode *n,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void warn_entry(struct merger *M, const struct list_merge *L, const struct ynode *n,
+		       const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int r;
+
+	if (!M->w)
+		return;
+	va_start(ap, fmt);
+	r = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		diags_add_field(M->w, M->label, n->start.line, n->start.col, L->l->name, "%s: %s",
+				L->l->name, b.data);
+	buf_free(&b);
+}
+
+/* The user's enable-admission-plugins entry e loses the plugins the K3s
+ * version does not know (cfg_arg.drop): say which, why and what follows. */
+static void warn_dropped_plugins(struct merger *M, const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+	const char *v = M->m ? M->m->k3s_version : NULL;
+	const struct k3s_plugin_range *pr;
+	size_t n, i;
+
+	if (e->own || !a->drop || strcmp(a->flag, "enable-admission-plugins") != 0)
+		return;
+	pr = k3s_plugin_ranges(&n);
+	for (i = 0; i < n; i++) {
+		if (!csv_has(keff_flag_value(e->node->value), pr[i].plugin) ||
+		    !csv_has(a->drop, pr[i].plugin))
+			continue;
+		warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s': K3s %s does "
+			   "not know it (%s in %s) and kube-apiserver would not start with it; %s",
+			   pr[i].plugin, (int)strcspn(e->node->value, "="), e->node->value,
+			   v ? v : "(the newest)", pr[i].before ? "removed" : "added",
+			   pr[i].before ? pr[i].before : pr[i].since, pr[i].effect);
+	}
+}
+
+/* The user's disable-admission-plugins entry e loses the plugins we enable
+ * (gone: all of them, the entry goes). */
+static void warn_disabled(struct merger *M, const struct list_merge *L, const struct entry *e,
+			  const char *enable, bool gone)
+{
+	const char *p;
+
+	for (p = keff_flag_value(e->node->value); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		int l = (int)strcspn(p, ",");
+		char name[128];
+
+		if (l == 0 || l >= (int)sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", l, p);
+		if (csv_has(enable, name))
+			warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s'%s: the "
+				   "profile enables it, and kube-apiserver does not start with a plugin "
+				   "both enabled and disabled", name, (int)strcspn(e->node->value, "="),
+				   e->node->value, gone ? " (the entry goes, nothing is left in it)" : "");
+	}
+}
+
+/* The entry of e's flag that K3s reads: the last one (later ones go in
+ * the merge, and the first carries the result). */
+static const struct entry *last_of(const struct list_merge *L, const struct entry *e)
+{
+	size_t i;
+
+	for (i = L->n_ent; i-- > 0;)
+		if (L->ent[i].arg == e->arg)
+			return &L->ent[i];
+	return e;
+}
+
+/* A user's entry of an at-least flag (audit-log-maxage=90 where the
+ * profile says 30) that gives what we ask: it stays as written. With
+ * several entries of the flag, the last one decides (K3s passes it). */
+static bool at_least_kept(const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+	const struct entry *x = last_of(L, e);
+
+	/* the first entry ours: it stays ours, with our value */
+	return a->at_least && !e->own && !x->own && cfg_arg_holds(a, keff_flag_value(x->node->value));
+}
+
+/* A user's entry of an at-least flag below ours (or no number): raised. */
+static void warn_raised(struct merger *M, const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+	const struct entry *x = last_of(L, e);
+	unsigned long long n;
+
+	if (!a->at_least || e->own || x->own || at_least_kept(L, e))
+		return;
+	warn_entry(M, L, x->node, "'%s' raised to %s=%s: the profile asks for at least %s%s%s%s "
+		   "and this is %s; a plain decimal number of yours not below it stays as written",
+		   x->node->value, a->flag, a->value, a->value, a->controls ? " (CIS " : "",
+		   a->controls ? a->controls : "", a->controls ? ")" : "",
+		   cfg_number(keff_flag_value(x->node->value), &n) ? "less" : "not a plain decimal number");
+}
+
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
 static int plan_list(struct merger *M, struct list_merge *L)
@@ -792,9 +928,12 @@ static int plan_list(struct merger *M, struct list_merge *L)
 		}
 		if (e->arg >= 0) {
 			L->seen[e->arg] = true;
-			L->want[e->arg] = arg_text(&L->l->args[e->arg], e->node->value, e->own);
+			L->want[e->arg] = at_least_kept(L, e) ? strdup(last_of(L, e)->node->value)
+				: arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
+			warn_dropped_plugins(M, L, e);
+			warn_raised(M, L, e);
 		} else if (e->own) {
 			/* ours from an earlier profile (another K3s version): it goes,
 			 * as the admission configuration it named may be gone */
@@ -838,6 +977,8 @@ static int plan_list(struct merger *M, struct list_merge *L)
 			free(rest);
 			return -ENOMEM;
 		}
+		if (!e->own)
+			warn_disabled(M, L, e, enable, !*rest);
 		free(rest);
 	}
 	/* a block list whose every entry goes would be left empty: rewrite it */
@@ -847,14 +988,15 @@ static int plan_list(struct merger *M, struct list_merge *L)
 	return 0;
 }
 
-/* One block-list line: "- value  # CIS ids". */
+/* One block-list line: "- value  # CIS ids"; like: the user's entry it
+ * rewrites (its quotes are kept), or NULL. */
 static int block_item(struct merger *M, struct buf *b, size_t indent, const char *value,
-		      const char *controls)
+		      const char *controls, const struct ynode *like)
 {
 	int r = buf_printf(b, "%*s- ", (int)indent, "");
 
 	if (r == 0)
-		r = write_value(M, b, value, false);
+		r = like ? write_entry(M, b, value, like) : write_value(M, b, value, false);
 	if (r == 0)
 		r = append_comment(b, controls);
 	return r ? r : buf_addc(b, '\n');
@@ -876,7 +1018,7 @@ static int new_items(struct merger *M, const struct list_merge *L, struct buf *b
 				r = write_value(M, b, L->want[j], false);
 			*first = false;
 		} else {
-			r = block_item(M, b, indent, L->want[j], L->l->args[j].controls);
+			r = block_item(M, b, indent, L->want[j], L->l->args[j].controls, NULL);
 		}
 	}
 	return r;
@@ -890,6 +1032,14 @@ static bool markable(const struct list_merge *L, const struct entry *e)
 	char *mine;
 	bool same;
 
+	if (!e->own && L->l->args[e->arg].at_least) {
+		/* a kept number of the user's stays theirs (read as ours next time, it
+		 * would be rewritten to our spelling) */
+		mine = arg_text(&L->l->args[e->arg], NULL, false);
+		same = mine && strcmp(mine, L->want[e->arg]) == 0;
+		free(mine);
+		return same;
+	}
 	if (e->own || !L->l->args[e->arg].drop_own)
 		return true;
 	mine = arg_text(&L->l->args[e->arg], e->node->value, true);
@@ -949,10 +1099,10 @@ static int rewrite_occ(struct merger *M, const struct list_merge *L, size_t oi)
 		if (r == 0 && M->flow) {
 			r = buf_adds(&items, first ? "" : ", ");
 			if (r == 0)
-				r = write_value(M, &items, val, false);
+				r = write_entry(M, &items, val, e->node);
 		} else if (r == 0) {
 			r = block_item(M, &items, indent, val, e->arg >= 0 && markable(L, e) ?
-				       L->l->args[e->arg].controls : NULL);
+				       L->l->args[e->arg].controls : NULL, e->node);
 		}
 		first = false;
 	}
@@ -1127,7 +1277,7 @@ static int edit_occ(struct merger *M, const struct list_merge *L, size_t oi)
 			buf_reset(&b);
 			r = release_anchor(M, e->node);
 			if (r == 0)
-				r = write_value(M, &b, e->text ? e->text : L->want[e->arg], false);
+				r = write_entry(M, &b, e->text ? e->text : L->want[e->arg], e->node);
 			if (r == 0)
 				r = replace_node(M, NULL, e->node, &b);
 		}
@@ -1177,7 +1327,7 @@ static int tail_list(struct merger *M, const struct cfg_list *l)
 
 		if (!want)
 			return -ENOMEM;
-		r = block_item(M, t, 2, want, l->args[i].controls);
+		r = block_item(M, t, 2, want, l->args[i].controls, NULL);
 		free(want);
 	}
 	return r;
@@ -1827,7 +1977,7 @@ static bool list_holds(const struct merger *M, const struct cfg_list *l, const s
 		*why = a->flag;
 		ok = last && (strcmp(a->flag, "enable-admission-plugins") == 0
 			      ? plugins_cover(keff_flag_value(last->value), a->value)
-			      : strcmp(keff_flag_value(last->value), a->value) == 0);
+			      : cfg_arg_holds(a, keff_flag_value(last->value)));
 	}
 	free(o);
 	free(n);
@@ -1950,15 +2100,15 @@ out:
 
 int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		  const struct k3s_model *m, const char *fresh, size_t fresh_len,
-		  struct buf *out, struct diags *d)
+		  struct buf *out, struct diags *d, struct diags *w)
 {
-	return kconfig_merge_spans(label, old, len, exists, m, fresh, fresh_len, out, NULL, NULL, d);
+	return kconfig_merge_spans(label, old, len, exists, m, fresh, fresh_len, out, NULL, NULL, d, w);
 }
 
 int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exists,
 			const struct k3s_model *m, const char *fresh, size_t fresh_len,
 			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
-			struct diags *d)
+			struct diags *d, struct diags *w)
 {
 	struct kconfig_span *sp = NULL;
 	struct merger M;
@@ -1970,6 +2120,8 @@ int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exi
 	M.text = old;
 	M.len = len;
 	M.d = d;
+	M.w = w;
+	M.m = m;
 	M.eol = detect_eol(old, len);
 	if (exists) {
 		r = ynode_parse(label, old, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &M.root, d);
@@ -2087,6 +2239,62 @@ static void report_override(struct diags *d, const struct ynode *at, const char 
 }
 
 /*
+ * A plugin that needs its own configuration (EventRateLimit,
+ * ImagePolicyWebhook) in the enable-admission-plugins K3s ends up with
+ * (a user's entry the merge keeps, or one in a later file), while no
+ * admission-control-config-file is set or only ours, which does not
+ * configure it: kube-apiserver would not start. A configuration file of
+ * the user's is theirs to fill. Servers only (an agent takes no
+ * kube-apiserver-arg, and has no such list in m).
+ */
+static void check_plugin_configs(const struct keff_key *k, const struct k3s_model *m, struct diags *d)
+{
+	const struct cfg_list *l = managed_list(m, "kube-apiserver-arg", strlen("kube-apiserver-arg"));
+	const struct keff_item *en = NULL, *cfg = NULL;
+	const char *ours = NULL, *p;
+	size_t i;
+
+	if (!l || !k)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->args[i].flag, "admission-control-config-file") == 0)
+			ours = l->args[i].value;
+	for (i = 0; i < k->n; i++) {
+		if (keff_same_flag(k->items[i].value, "enable-admission-plugins"))
+			en = &k->items[i];
+		else if (keff_same_flag(k->items[i].value, "admission-control-config-file"))
+			cfg = &k->items[i];
+	}
+	/* ours missing from the result is an override, reported as one */
+	if (!en || (cfg && (!ours || strcmp(keff_flag_value(cfg->value), ours) != 0)) || (!cfg && ours))
+		return;
+	for (p = keff_flag_value(en->value); *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		char name[128];
+		const char *what;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ","), p);
+		what = cfg_plugin_needs_config(name);
+		if (!what || (cfg && csv_has(m->admission_configures, name)))
+			continue;
+		if (cfg)
+			diags_add_field(d, en->node->file, en->node->start.line, en->node->start.col,
+					"kube-apiserver-arg", "kube-apiserver-arg: '%s' enables %s, which needs "
+					"%s in the admission configuration, and k3s-harden's %s has none: "
+					"kube-apiserver would not start; take %s out of this entry%s", en->value,
+					name, what, ours, name, strcmp(name, "EventRateLimit") == 0 ?
+					", or turn event_rate_limit on in the profile" : "");
+		else
+			diags_add_field(d, en->node->file, en->node->start.line, en->node->start.col,
+					"kube-apiserver-arg", "kube-apiserver-arg: '%s' enables %s, which needs "
+					"%s in an admission-control-config-file, and none is set (the profile "
+					"writes none with pod_security and event_rate_limit off): kube-apiserver "
+					"would not start; take %s out of this entry%s", en->value, name, what,
+					name, strcmp(name, "EventRateLimit") == 0 ?
+					", or turn event_rate_limit on in the profile" : "");
+	}
+}
+
+/*
  * Admission plugins as kube-apiserver will see them: a placeholder `...`
  * copied from the guide is no plugin, and a plugin that is both enabled
  * and disabled stops kube-apiserver.
@@ -2112,6 +2320,7 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 		if (plugin_placeholder(v))
 			placeholder_error(d, k->items[i].node->file, k->items[i].node, v);
 	}
+	check_plugin_configs(k, m, d);
 	if (disable && enable) {
 		char *left = plugins_without(keff_flag_value(disable->value), enable);
 
@@ -2123,6 +2332,44 @@ static void check_plugins(const struct keff *E, const struct k3s_model *m, struc
 				  "remove it from this list", disable->value, enable);
 		free(left);
 	}
+}
+
+static bool from_ours(const struct kconfig_file *files, size_t n, const struct ynode *node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (files[i].ours && node->file && strcmp(node->file, files[i].label) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An at-least value of the user's (audit-log-maxage=90) in a file K3s
+ * reads before ours (dropin mode: config.yaml, then our drop-in), which
+ * ours, smaller, overrides: allowed, but said.
+ */
+static void warn_lowered(const struct kconfig_file *files, size_t n, const struct keff_key *k,
+			 const struct keff_item *last, const struct cfg_arg *a, const char *list,
+			 struct diags *w)
+{
+	const struct keff_item *mine = NULL;
+	const char *field = audit_field_for_flag(a->flag);
+	size_t x;
+
+	if (!w || !from_ours(files, n, last->node))
+		return;
+	for (x = 0; &k->items[x] != last; x++)
+		if (keff_same_flag(k->items[x].value, a->flag) && !from_ours(files, n, k->items[x].node))
+			mine = &k->items[x];
+	if (!mine || !cfg_arg_holds(a, keff_flag_value(mine->value)) ||
+	    strcmp(keff_flag_value(mine->value), a->value) == 0)
+		return;
+	diags_add_field(w, mine->node->file, mine->node->start.line, mine->node->start.col, list,
+			"%s: your '%s' is overridden by k3s-harden's %s=%s in '%s', which K3s reads "
+			"later: to keep yours, set %s to it in the profile, or use k3s.mode: merge "
+			"(which keeps a value not below the profile's)", list, mine->value, a->flag,
+			a->value, last->node->file, field ? field : "the value");
 }
 
 int kconfig_check_effective(const struct kconfig_file *files, size_t n,
@@ -2181,10 +2428,12 @@ int kconfig_check_effective(const struct kconfig_file *files, size_t n,
 			}
 			if (strcmp(a->flag, "enable-admission-plugins") == 0
 			    ? !plugins_cover(keff_flag_value(last->value), a->value)
-			    : strcmp(keff_flag_value(last->value), a->value) != 0) {
+			    : !cfg_arg_holds(a, keff_flag_value(last->value))) {
 				snprintf(msg, sizeof(msg), "%s: '%s' here overrides k3s-harden's %s=%s",
 					 l->name, last->value, a->flag, a->value);
 				report_override(d, last->node, msg, a->controls);
+			} else if (a->at_least) {
+				warn_lowered(files, n, k, last, a, l->name, w);
 			}
 		}
 	}

@@ -22,11 +22,13 @@
  * Merge model m into the config text old[0..len) (label names it in
  * messages). When the file does not exist or holds nothing but comments
  * and blanks, fresh (the rendered config) is the result. Errors (invalid
- * YAML, not a mapping) go to d; returns 0 or -EINVAL / -ENOMEM.
+ * YAML, not a mapping) go to d; what the merge does to the user's own
+ * entries (an admission plugin taken out, a value raised) to w, which may
+ * be NULL. Returns 0 or -EINVAL / -ENOMEM.
  */
 int kconfig_merge(const char *label, const char *old, size_t len, bool exists,
 		  const struct k3s_model *m, const char *fresh, size_t fresh_len,
-		  struct buf *out, struct diags *d);
+		  struct buf *out, struct diags *d, struct diags *w);
 
 /* One edit of a merge: old[start..end) became new_len bytes of out. */
 struct kconfig_span {
@@ -43,7 +45,7 @@ struct kconfig_span {
 int kconfig_merge_spans(const char *label, const char *old, size_t len, bool exists,
 			const struct k3s_model *m, const char *fresh, size_t fresh_len,
 			struct buf *out, struct kconfig_span **spans, size_t *n_spans,
-			struct diags *d);
+			struct diags *d, struct diags *w);
 
 /*
  * Whether t[0, len) is exactly the comment k3s-harden marks its own lines

@@ -95,14 +95,48 @@ static int add_arg(struct k3s_model *m, const char *list, const char *flag,
 	return a->flag && a->value ? 0 : -ENOMEM;
 }
 
-/* What the audit section writes (apiserver_args below), flag by flag. */
-static const struct { const char *flag, *field; } audit_flags[] = {
-	{ "audit-log-path", "audit.log_dir" },
-	{ "audit-policy-file", "audit.level" },
-	{ "audit-log-maxage", "audit.max_age" },
-	{ "audit-log-maxbackup", "audit.max_backup" },
-	{ "audit-log-maxsize", "audit.max_size" },
+/*
+ * What the audit section writes (apiserver_args below), flag by flag.
+ * at_least: the benchmark asks for the number "or as appropriate" and
+ * tests it with `gte` (CIS 1.2.17-1.2.19, benchmarks/k3s-cis-*.yaml), so
+ * an operator's larger value is kept, not lowered to the profile's.
+ */
+static const struct { const char *flag, *field; bool at_least; } audit_flags[] = {
+	{ "audit-log-path", "audit.log_dir", false },
+	{ "audit-policy-file", "audit.level", false },
+	{ "audit-log-maxage", "audit.max_age", true },
+	{ "audit-log-maxbackup", "audit.max_backup", true },
+	{ "audit-log-maxsize", "audit.max_size", true },
 };
+
+static bool at_least_flag(const char *flag)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(audit_flags) / sizeof(audit_flags[0]); i++)
+		if (!strcmp(audit_flags[i].flag, flag))
+			return audit_flags[i].at_least;
+	return false;
+}
+
+bool cfg_number(const char *s, unsigned long long *out)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 18 || s[n] != '\0' || (s[0] == '0' && n > 1))
+		return false;
+	*out = strtoull(s, NULL, 10);
+	return true;
+}
+
+bool cfg_arg_holds(const struct cfg_arg *a, const char *value)
+{
+	unsigned long long have, want;
+
+	if (!a->at_least)
+		return strcmp(value, a->value) == 0;
+	return cfg_number(value, &have) && cfg_number(a->value, &want) && have >= want;
+}
 
 const char *audit_field_for_flag(const char *flag)
 {
@@ -167,6 +201,11 @@ static int add_derived(struct k3s_model *m, const char *flag, const char *value,
 	n = pick_controls(flag, ids, n_ids, pick);
 	r = add_arg(m, "kube-apiserver-arg", flag, value, pick, n);
 	free(pick);
+	if (r == 0) {
+		struct cfg_list *l = get_list(m, "kube-apiserver-arg");
+
+		l->args[l->n - 1].at_least = at_least_flag(flag);
+	}
 	return r;
 }
 
@@ -207,6 +246,22 @@ static int version_plugins(const struct profile *p, struct buf *b)
 			r |= buf_printf(b, "%s%s", b->len ? "," : "", want[i]);
 	}
 	return r;
+}
+
+/* kube-apiserver: EventRateLimit without limits, ImagePolicyWebhook without its webhook, stop it. */
+static const struct { const char *plugin, *config; } config_plugins[] = {
+	{ "EventRateLimit", "its limits" },
+	{ "ImagePolicyWebhook", "its webhook (imagePolicy)" },
+};
+
+const char *cfg_plugin_needs_config(const char *plugin)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_plugins) / sizeof(config_plugins[0]); i++)
+		if (!strcmp(config_plugins[i].plugin, plugin))
+			return config_plugins[i].config;
+	return NULL;
 }
 
 /* The plugins the model turns on from a profile section, not from k3s.admission_plugins. */
@@ -350,6 +405,8 @@ static int apiserver_args(struct k3s_model *m, const struct profile *p)
 			ids[n++] = p->event_rate_limit->controls[i2];
 		r = add_derived(m, "admission-control-config-file", p->pod_security->path, ids, n);
 		free(ids);
+		m->admission_configures = psa && erl ? "PodSecurity,EventRateLimit"
+					  : psa ? "PodSecurity" : "EventRateLimit";
 		if (r < 0)
 			return r;
 	}
@@ -380,6 +437,8 @@ int k3s_model_build(const struct profile *p, enum profile_role role, struct k3s_
 
 	memset(m, 0, sizeof(*m));
 	m->p = p;
+	if (p->env.k3s_version && !(m->k3s_version = strdup(p->env.k3s_version)))
+		return -ENOMEM;
 	if (p->kernel && p->kernel->protect_kernel_defaults)
 		r = add_setting(m, "protect-kernel-defaults", "true", p->kernel->controls,
 				p->kernel->controls_count);
@@ -433,5 +492,6 @@ void k3s_model_free(struct k3s_model *m)
 	}
 	free(m->settings);
 	free(m->lists);
+	free(m->k3s_version);
 	memset(m, 0, sizeof(*m));
 }

@@ -267,7 +267,7 @@ static int plan_file(struct planner *P, const struct artifact *a)
 		struct buf merged = BUF_INIT;
 
 		r = kconfig_merge(a->path, c->old_data ? c->old_data : "", c->old_len, c->old_data != NULL,
-				  P->model, a->data, a->len, &merged, P->errs);
+				  P->model, a->data, a->len, &merged, P->errs, P->warns);
 		if (r < 0) {
 			buf_free(&merged);
 			return r == -ENOMEM ? r : -EINVAL;

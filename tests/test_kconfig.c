@@ -101,7 +101,7 @@ static const char *merge(struct fx *f, const char *old, bool exists)
 
 	buf_reset(&f->out);
 	r = kconfig_merge("config.yaml", old, strlen(old), exists, &f->m, f->fresh,
-			  f->fresh_len, &f->out, &f->d);
+			  f->fresh_len, &f->out, &f->d, &f->w);
 	if (r < 0)
 		show_diags(&f->d);
 	assert_int_equal(r, 0);
@@ -168,7 +168,7 @@ static const char user_expected[] =
 	"secrets-encryption: true\n"
 	"\n"
 	"kube-apiserver-arg:\n"
-	"    - audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log   # old location\n"
+	"    - 'audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log'   # old location\n"
 	"    - \"--default-not-ready-toleration-seconds=30\"\n"
 	"    - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages\n"
 	"    - audit-log-maxage=30\n"
@@ -226,7 +226,7 @@ static void test_kconfig_flow_and_scalar_lists(void **state)
 
 	/* rewritten lists become block lists under the key, its comment kept */
 	assert_non_null(strstr(out, "kube-apiserver-arg: # flow\n  - profiling=false\n"
-				    "  - audit-log-maxage=30  # CIS 1.2.17\n"
+				    "  - 'audit-log-maxage=30'  # CIS 1.2.17\n"
 				    "  - enable-admission-plugins=NodeRestriction,EventRateLimit  # CIS"));
 	assert_non_null(strstr(out, "kubelet-arg:\n  - max-pods=100\n"
 				    "  - streaming-connection-idle-timeout=5m  # CIS 4.2.5\n"
@@ -242,14 +242,14 @@ static void test_kconfig_not_a_mapping(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", "- a\n- b\n", 8, true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 1);
 	assert_non_null(strstr(f->d.v[0].msg, "must be a mapping"));
 	assert_int_equal(kconfig_merge("config.yaml", "key: [unclosed\n", 15, true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(kconfig_merge("config.yaml", "kube-apiserver-arg: {a: b}\n", 27, true, &f->m,
-				       f->fresh, f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh, f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 }
 
 static void test_kconfig_anchors(void **state)
@@ -279,7 +279,7 @@ static void test_kconfig_anchored_block_list_refused(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 1);
 	assert_non_null(strstr(f->d.v[0].msg, "anchored as &a is reused by *a on line 3"));
@@ -704,7 +704,7 @@ static void test_kconfig_server_to_agent(void **state)
 				    merge(f, "", false)), 0);
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in.data, in.len, true, &agent, fresh, fresh_len,
-				       &f->out, &f->d), 0);
+				       &f->out, &f->d, &f->w), 0);
 	/* secrets-encryption stays, with its mark (K3S_KEY_KEEP) */
 	se = strstr(f->out.data, "\nsecrets-encryption: true\n");
 	assert_non_null(se);
@@ -746,7 +746,7 @@ static void test_kconfig_guide_placeholder(void **state)
 		buf_reset(&f->out);
 		diags_free(&f->d);
 		assert_int_equal(kconfig_merge("config.yaml", old, strlen(old), true, &f->m, f->fresh,
-					       f->fresh_len, &f->out, &f->d), -EINVAL);
+					       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 		assert_int_equal(f->d.n, 1);
 		assert_int_equal(f->d.v[0].line, i ? 2 : 3);
 		assert_int_equal(f->d.v[0].col, i ? 21 : 5);
@@ -762,7 +762,7 @@ static void test_kconfig_own_admission_config_refused(void **state)
 
 	buf_reset(&f->out);
 	assert_int_equal(kconfig_merge("config.yaml", in, strlen(in), true, &f->m, f->fresh,
-				       f->fresh_len, &f->out, &f->d), -EINVAL);
+				       f->fresh_len, &f->out, &f->d, &f->w), -EINVAL);
 	assert_int_equal(f->d.n, 1);
 	assert_int_equal(f->d.v[0].line, 2);
 	assert_non_null(strstr(f->d.v[0].msg, "names your own admission configuration"));
@@ -854,6 +854,265 @@ static void test_kconfig_dropin_mode_appends(void **state)
 	profile_doc_free(doc);
 }
 
+/* A warning in w at line:col whose text holds all of want[] (NULL-ended). */
+static void assert_warning(const struct diags *w, unsigned line, unsigned col, const char *const *want)
+{
+	size_t i, j;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->v[i].line != line || w->v[i].col != col)
+			continue;
+		for (j = 0; want[j] && strstr(w->v[i].msg, want[j]); j++)
+			;
+		if (!want[j])
+			return;
+	}
+	show_diags(w);
+	fail_msg("no warning at %u:%u with '%s'", line, col, want[0]);
+}
+
+static void test_kconfig_dropped_plugins_said(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	/* K3s 1.27 (the fixture) has no PodSecurityPolicy: it leaves the user's
+	 * entry, with a warning that names the entry, the plugin, why and what follows */
+	out = merge(f, "kube-apiserver-arg:\n"
+		       "  - enable-admission-plugins=NodeRestriction,PodSecurityPolicy,AlwaysPullImages\n"
+		       "  - disable-admission-plugins=EventRateLimit,DefaultStorageClass\n", true);
+	assert_non_null(strstr(out, "  - enable-admission-plugins=NodeRestriction,EventRateLimit,AlwaysPullImages\n"));
+	assert_non_null(strstr(out, "  - disable-admission-plugins=DefaultStorageClass\n"));
+	assert_int_equal(f->w.n, 2);
+	assert_warning(&f->w, 2, 5, (const char *const[]){ "kube-apiserver-arg: admission plugin "
+		       "PodSecurityPolicy taken out of your 'enable-admission-plugins'", "K3s 1.27 does not "
+		       "know it (removed in 1.25)", "objects already in the cluster stay until deleted", NULL });
+	assert_string_equal(f->w.v[0].field, "kube-apiserver-arg");
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "admission plugin EventRateLimit taken out "
+		       "of your 'disable-admission-plugins'", "the profile enables it", NULL });
+	/* a disable list of nothing but our plugins goes, and says so */
+	diags_free(&f->w);
+	merge(f, "kube-apiserver-arg:\n  - a=1\n  - --disable-admission-plugins=EventRateLimit\n", true);
+	assert_int_equal(f->w.n, 1);
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "EventRateLimit taken out", "the entry goes", NULL });
+	/* the merged file says nothing more: the plugins are gone */
+	diags_free(&f->w);
+	merge(f, "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,PodSecurityPolicy\n", true);
+	assert_int_equal(f->w.n, 1);
+	{
+		char *again = strdup(f->out.data);
+
+		assert_non_null(again);
+		diags_free(&f->w);
+		assert_string_equal(merge(f, again, true), again);
+		assert_int_equal(f->w.n, 0);
+		free(again);
+	}
+}
+
+static void test_kconfig_at_least_flags(void **state)
+{
+	struct fx *f = *state;
+	const char *in = "kube-apiserver-arg:\n"
+			 "  - audit-log-maxage=90\n"
+			 "  - --audit-log-maxbackup=10\n"
+			 "  - audit-log-maxsize=20\n";
+	struct kconfig_file file;
+	char *again;
+	const char *out;
+
+	/* 90 >= 30 and 10 >= 10 stay as written (no mark: still the user's); 20 < 100 is raised */
+	out = merge(f, in, true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - --audit-log-maxbackup=10\n"
+				"  - audit-log-maxsize=100\n"));
+	assert_null(strstr(out, "audit-log-maxage=30"));
+	assert_int_equal(f->w.n, 1);
+	assert_warning(&f->w, 4, 5, (const char *const[]){ "kube-apiserver-arg: 'audit-log-maxsize=20' "
+		       "raised to audit-log-maxsize=100", "at least 100 (CIS 1.2.19)", NULL });
+	/* the effective check and a second merge agree: nothing more to do */
+	file = (struct kconfig_file){ "config.yaml", out, strlen(out), true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &f->m, &f->d, &f->w), 0);
+	again = strdup(out);
+	assert_non_null(again);
+	diags_free(&f->w);
+	assert_string_equal(merge(f, again, true), again);
+	assert_int_equal(f->w.n, 0);
+	free(again);
+	/* no number, a leading zero (octal to kube-apiserver), a sign: raised, with a warning */
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=forever\n  - audit-log-maxbackup=012\n"
+		       "  - audit-log-maxsize=+200\n", true);
+	assert_non_null(strstr(out, "  - audit-log-maxage=30\n  - audit-log-maxbackup=10\n  - audit-log-maxsize=100\n"));
+	assert_warning(&f->w, 2, 5, (const char *const[]){ "'audit-log-maxage=forever' raised to "
+		       "audit-log-maxage=30", "not a plain decimal number", NULL });
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "'audit-log-maxbackup=012'", NULL });
+	assert_warning(&f->w, 4, 5, (const char *const[]){ "'audit-log-maxsize=+200'", NULL });
+	/* K3s passes the last entry of a flag: a user's 90 after a 20 stays 90 */
+	diags_free(&f->w);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=20\n  - x=1\n  - audit-log-maxage=90\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - x=1\n  - "));
+	assert_null(strstr(out, "audit-log-maxage=20"));
+	assert_null(strstr(out, "audit-log-maxage=30"));
+	assert_int_equal(f->w.n, 0);
+	assert_effective_and_stable(f, out);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=90\n  - audit-log-maxage=7\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=30\n  - "));
+	assert_warning(&f->w, 3, 5, (const char *const[]){ "'audit-log-maxage=7' raised to audit-log-maxage=30", NULL });
+	/* ours first: it keeps our value (and stays ours), the later entry goes */
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=30  # CIS 1.2.17\n  - audit-log-maxage=90\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - audit-log-maxage=30  # CIS 1.2.17\n  - "));
+	assert_null(strstr(out, "=90"));
+	assert_effective_and_stable(f, out);
+	/* our own entry (marked) follows the profile, down as well */
+	diags_free(&f->w);
+	out = merge(f, "kube-apiserver-arg:\n  - audit-log-maxage=90  # CIS 1.2.17\n", true);
+	assert_non_null(strstr(out, "  - audit-log-maxage=30  # CIS 1.2.17\n"));
+	assert_int_equal(f->w.n, 0);
+	/* a flow list written anew as a block list: the kept number is not marked ours */
+	out = merge(f, "kube-apiserver-arg: [audit-log-maxage=90]\n", true);
+	assert_non_null(strstr(out, "\n  - audit-log-maxage=90\n"));
+	/* a later drop-in's larger value is no override; a smaller one is */
+	{
+		const char *d1 = "kube-apiserver-arg+:\n  - audit-log-maxage=365\n";
+		const char *d2 = "kube-apiserver-arg+:\n  - audit-log-maxage=7\n";
+		const char *d90 = "kube-apiserver-arg:\n  - audit-log-maxage=90\n";
+		struct kconfig_file files[2];
+
+		again = strdup(merge(f, "", false));
+		assert_non_null(again);
+		files[0] = (struct kconfig_file){ "config.yaml", again, strlen(again), true };
+		files[1] = (struct kconfig_file){ "config.yaml.d/50-mine.yaml", d1, strlen(d1), false };
+		assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
+		files[1] = (struct kconfig_file){ "config.yaml.d/50-mine.yaml", d2, strlen(d2), false };
+		check_fails(f, files, 2, "config.yaml.d/50-mine.yaml", 2, "overrides k3s-harden's audit-log-maxage=30");
+		/* dropin mode: ours, read later, lowers the user's 90: allowed, with a warning */
+		diags_free(&f->d);
+		diags_free(&f->w);
+		{
+			/* our drop-in appends (key+:), as dropin mode writes it */
+			char *p = strstr(again, "kube-apiserver-arg:\n");
+			struct buf plus = BUF_INIT;
+
+			assert_non_null(p);
+			assert_int_equal(buf_printf(&plus, "%.*skube-apiserver-arg+:\n%s", (int)(p - again), again,
+						    p + strlen("kube-apiserver-arg:\n")), 0);
+			free(again);
+			again = buf_steal(&plus);
+		}
+		files[0] = (struct kconfig_file){ "config.yaml", d90, strlen(d90), false };
+		files[1] = (struct kconfig_file){ "config.yaml.d/90-k3s-harden.yaml", again, strlen(again), true };
+		assert_int_equal(kconfig_check_effective(files, 2, &f->m, &f->d, &f->w), 0);
+		assert_int_equal(f->w.n, 1);
+		assert_string_equal(f->w.v[0].file, "config.yaml");
+		assert_warning(&f->w, 2, 5, (const char *const[]){ "your 'audit-log-maxage=90' is overridden by "
+			       "k3s-harden's audit-log-maxage=30 in 'config.yaml.d/90-k3s-harden.yaml'",
+			       "set audit.max_age to it in the profile", NULL });
+		free(again);
+	}
+}
+
+static void test_kconfig_quotes_kept(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	/* a user's entry written anew keeps its quotes: double, single, none */
+	out = merge(f, "kube-apiserver-arg:\n"
+		       "  - \"enable-admission-plugins=NodeRestriction,PodSecurityPolicy\"\n"
+		       "  - 'disable-admission-plugins=EventRateLimit,DefaultStorageClass'\n"
+		       "  - \"audit-log-maxage=20\"\n"
+		       "  - request-timeout=60s\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n"
+				"  - \"enable-admission-plugins=NodeRestriction,EventRateLimit\"\n"
+				"  - 'disable-admission-plugins=DefaultStorageClass'\n"
+				"  - \"audit-log-maxage=30\"\n"
+				"  - request-timeout=300s\n"));
+	/* a flow list written as a block list: each entry in its own quotes */
+	out = merge(f, "kube-apiserver-arg: [\"audit-log-maxage=90\", 'a=1', b=2]\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - \"audit-log-maxage=90\"\n  - 'a=1'\n  - b=2\n"));
+	/* a single-quoted scalar option */
+	out = merge(f, "kube-apiserver-arg: 'audit-log-maxage=7'\n", true);
+	assert_non_null(strstr(out, "kube-apiserver-arg:\n  - 'audit-log-maxage=30'  # CIS 1.2.17\n"));
+}
+
+/* A server model of a profile that extends cis with extra (YAML text), at K3s 1.27. */
+static void model_of(struct fx *f, const char *extra, struct profile_doc **doc, struct k3s_model *m)
+{
+	char path[] = "/tmp/k3h-kconfig-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	assert_non_null(fp);
+	fprintf(fp, "name: t\ndescription: t\nextends: cis\n%s", extra);
+	fclose(fp);
+	if (profile_load(path, doc, &f->d) < 0)
+		show_diags(&f->d);
+	unlink(path);
+	assert_non_null(*doc);
+	assert_int_equal(k3s_env_apply((*doc)->p, "1.27", NULL, &f->d, &f->d), 0);
+	assert_int_equal(k3s_model_build((*doc)->p, ROLE_SERVER, m), 0);
+}
+
+static void test_kconfig_plugins_need_config(void **state)
+{
+	struct fx *f = *state;
+	const char *user = "kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook\n";
+	const char *erl_only = "kube-apiserver-arg:\n  - enable-admission-plugins=EventRateLimit\n";
+	struct profile_doc *doc = NULL;
+	struct k3s_model m;
+	struct buf out = BUF_INIT;
+	struct kconfig_file file;
+	size_t i, n = 0;
+
+	/* pod_security on, event_rate_limit off: our psa.yaml configures only PodSecurity */
+	model_of(f, "event_rate_limit: { enabled: false }\n", &doc, &m);
+	assert_int_equal(kconfig_merge("config.yaml", user, strlen(user), true, &m, "", 0, &out, &f->d, &f->w), 0);
+	assert_non_null(strstr(out.data, "EventRateLimit,ImagePolicyWebhook"));   /* the merge keeps them */
+	file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &m, &f->d, &f->w), -EINVAL);
+	for (i = 0; i < f->d.n; i++)
+		if (f->d.v[i].line == 2 && f->d.v[i].col == 5 &&
+		    strstr(f->d.v[i].msg, "k3s-harden's /var/lib/rancher/k3s/server/psa.yaml has none"))
+			n++;
+	assert_int_equal(n, 2);   /* both reasons at once */
+	assert_non_null(strstr(f->d.v[0].msg, "enables EventRateLimit, which needs its limits"));
+	assert_non_null(strstr(f->d.v[1].msg, "enables ImagePolicyWebhook"));
+	diags_free(&f->d);
+	k3s_model_free(&m);
+	profile_doc_free(doc);
+	/* neither on: no admission-control-config-file at all */
+	doc = NULL;
+	model_of(f, "pod_security: { enabled: false }\nevent_rate_limit: { enabled: false }\n"
+		    "k3s: { admission_plugins: [NodeRestriction] }\n", &doc, &m);
+	buf_reset(&out);
+	assert_int_equal(kconfig_merge("config.yaml", erl_only, strlen(erl_only), true, &m, "", 0, &out, &f->d, &f->w), 0);
+	file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &m, &f->d, &f->w), -EINVAL);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 2);
+	assert_non_null(strstr(f->d.v[0].msg, "enables EventRateLimit, which needs its limits in an "
+			       "admission-control-config-file, and none is set"));
+	diags_free(&f->d);
+	/* an admission configuration of the user's is theirs to fill */
+	{
+		const char *own = "kube-apiserver-arg:\n  - enable-admission-plugins=EventRateLimit\n"
+				  "  - admission-control-config-file=/etc/rancher/k3s/admission.yaml\n";
+
+		buf_reset(&out);
+		assert_int_equal(kconfig_merge("config.yaml", own, strlen(own), true, &m, "", 0, &out, &f->d, &f->w), 0);
+		assert_non_null(strstr(out.data, "admission-control-config-file=/etc/rancher/k3s/admission.yaml"));
+		file = (struct kconfig_file){ "config.yaml", out.data, out.len, true };
+		if (kconfig_check_effective(&file, 1, &m, &f->d, &f->w) < 0)
+			show_diags(&f->d);
+		assert_int_equal(f->d.n, 0);
+	}
+	k3s_model_free(&m);
+	profile_doc_free(doc);
+	/* the default (event_rate_limit on): the user's EventRateLimit is configured */
+	file = (struct kconfig_file){ "config.yaml", merge(f, erl_only, true), f->out.len, true };
+	assert_int_equal(kconfig_check_effective(&file, 1, &f->m, &f->d, &f->w), 0);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -887,6 +1146,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_later_dropin_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_many_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_at_least_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_quotes_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_plugins_need_config, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("kconfig", tests, NULL, NULL);

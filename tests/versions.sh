@@ -3,7 +3,8 @@
 # for every built-in benchmark profile and role, the default's pick, the
 # version from --k3s-version, the profile or `k3s --version`, errors that
 # name the supported range, and a 1.24 -> 1.30 upgrade as one transaction
-# that rollback undoes. Usage: K3H_BIN=/abs/k3s-harden bash tests/versions.sh
+# that rollback undoes, and what the merge does to the operator's own values
+# (warnings, at-least audit numbers, quotes, idempotence). Usage: K3H_BIN=/abs/k3s-harden bash tests/versions.sh
 # UPDATE_GOLDEN=1 rewrites the golden files from the current output.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -371,6 +372,73 @@ check "stale: diff after the apply: nothing to do" [ "$rc" = 0 ] && [ ! -s "$tmp
 run "$bin" --root "$S" rollback
 check "stale: rollback: exit 0" [ "$rc" = 0 ]
 check "stale: rollback restores config.yaml byte for byte" cmp -s "$C" "$tmp/stale-before"
+
+# --- the operator's values: a plugin the K3s version does not know leaves the
+# user's entry with a warning (FILE:LINE:COL, text and JSON); an audit number
+# at least the profile's stays byte for byte (CIS 1.2.17-1.2.19 test gte), a
+# smaller one is raised with a warning; quotes stay; a second apply is a no-op
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/out"; }
+U=$tmp/operator; rm -rf "$U" && mkdir -p "$U/etc/rancher/k3s"
+C=$U/etc/rancher/k3s/config.yaml
+printf 'kube-apiserver-arg:\n  - "enable-admission-plugins=NodeRestriction,PodSecurityPolicy"\n  - audit-log-maxage=90\n' >"$C"
+cp "$C" "$tmp/operator-before"
+op() { run "$bin" --root "$U" --k3s-version 1.30.2+k3s1 --role server "$@"; }
+op diff
+check "operator: diff exits 1" [ "$rc" = 1 ]
+check "operator: the PSP warning names FILE:LINE:COL, the plugin, why and what follows" \
+	grep -qF "warning: /etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: admission plugin PodSecurityPolicy taken out of your 'enable-admission-plugins': K3s 1.30.2+k3s1 does not know it (removed in 1.25) and kube-apiserver would not start with it; PodSecurityPolicy objects already in the cluster stay until deleted" "$tmp/err"
+check "operator: one warning, none about the 90" [ "$(grep -c '^warning:' "$tmp/err")" = 1 ]
+check "operator: the user's entry keeps its double quotes" grep -qxF '+  - "enable-admission-plugins=NodeRestriction,EventRateLimit"' "$tmp/out"
+check "operator: audit-log-maxage=90 is context, not a change" grep -qxF '   - audit-log-maxage=90' "$tmp/out"
+check "operator: no audit-log-maxage=30 is added" bash -c "! grep -q 'audit-log-maxage=30' '$tmp/out'"
+op --output json diff
+check "operator: JSON diagnostics carry the warning" json 'any(x["severity"] == "warning" and x["file"] == "/etc/rancher/k3s/config.yaml" and x["line"] == 2 and x["column"] == 5 and x["field"] == "kube-apiserver-arg" and "PodSecurityPolicy taken out" in x["message"] and "stay until deleted" in x["message"] for x in d["diagnostics"])'
+op apply
+check "operator: apply exits 0" [ "$rc" = 0 ]
+check "operator: the 90 stays byte for byte, unmarked" [ "$(sed -n 3p "$C")" = '  - audit-log-maxage=90' ]
+check "operator: the plugins entry keeps its quotes" [ "$(sed -n 2p "$C")" = '  - "enable-admission-plugins=NodeRestriction,EventRateLimit"' ]
+check "operator: apply with --root and no --live writes no systemd" [ ! -e "$U/etc/systemd" ] && [ ! -e "$U/run/systemd" ]
+cp "$C" "$tmp/operator-applied"
+gens=$(ls "$U/var/lib/k3s-harden/backups" | wc -l)
+op apply
+check "operator: a second apply: exit 0" [ "$rc" = 0 ]
+check "operator: ... nothing to do" grep -q 'nothing to do' "$tmp/err"
+check "operator: ... config.yaml unchanged, no new generation" cmp -s "$C" "$tmp/operator-applied" && [ "$(ls "$U/var/lib/k3s-harden/backups" | wc -l)" = "$gens" ]
+check "operator: ... and no warning (the plugin is gone)" bash -c "! grep -q '^warning:' '$tmp/err'"
+op diff
+check "operator: diff after apply: exit 0, no output" [ "$rc" = 0 ] && [ ! -s "$tmp/out" ]
+op --output json check
+check "operator: check judges the kept 90 as passing (1.2.17 gte 30)" json 'any(c["id"] == "1.2.17" and c["status"] == "PASS" and "audit-log-maxage=90" in c["evidence"] for c in d["controls"])'
+# a smaller value is raised, with a warning naming it, the old and new value
+printf 'kube-apiserver-arg:\n  - audit-log-maxage=20\n  - '"'"'audit-log-maxbackup=3'"'"'\n' >"$C"
+op diff
+check "operator: 20 is raised to 30 with a warning" \
+	grep -qF "warning: /etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: 'audit-log-maxage=20' raised to audit-log-maxage=30: the profile asks for at least 30 (CIS 1.2.17)" "$tmp/err"
+check "operator: ... and 3 to 10, in its single quotes" grep -qxF "+  - 'audit-log-maxbackup=10'" "$tmp/out"
+op --output json diff
+check "operator: JSON: the raise is a warning at 3:5" json 'any(x["severity"] == "warning" and x["line"] == 3 and x["column"] == 5 and "raised to audit-log-maxbackup=10" in x["message"] for x in d["diagnostics"])'
+op apply
+check "operator: apply raises: exit 0" [ "$rc" = 0 ] && [ "$(sed -n 2,3p "$C")" = "$(printf "  - audit-log-maxage=30\n  - 'audit-log-maxbackup=10'")" ]
+op apply
+check "operator: and a second apply is a no-op" [ "$rc" = 0 ] && grep -q 'nothing to do' "$tmp/err"
+# a user's EventRateLimit / ImagePolicyWebhook the merge keeps, with no
+# admission configuration that holds it: refused, all reasons, nothing written
+printf 'name: no-psa\ndescription: t\nextends: cis\npod_security: { enabled: false }\nevent_rate_limit: { enabled: false }\nk3s: { admission_plugins: [NodeRestriction] }\n' >"$tmp/no-psa.yaml"
+printf 'kube-apiserver-arg:\n  - enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook\n' >"$C"
+cp "$C" "$tmp/operator-before"
+rm -rf "$U/var"
+run "$bin" -p "$tmp/no-psa.yaml" --root "$U" --k3s-version 1.30.2+k3s1 --role server apply
+check "operator: EventRateLimit with no admission configuration: exit 2" [ "$rc" = 2 ]
+check "operator: ... both plugins named at FILE:LINE:COL" \
+	[ "$(grep -c "^/etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: 'enable-admission-plugins=NodeRestriction,EventRateLimit,ImagePolicyWebhook' enables \(EventRateLimit\|ImagePolicyWebhook\), which needs .* none is set" "$tmp/err")" = 2 ]
+check "operator: ... nothing written" cmp -s "$C" "$tmp/operator-before" && [ ! -e "$U/var/lib/k3s-harden/backups" ]
+# dropin mode: our drop-in, read last, lowers the user's 90: said, not refused
+printf 'kube-apiserver-arg:\n  - audit-log-maxage=90\n' >"$C"
+rm -rf "$U/var"
+run "$bin" -p "$here/good-profiles/cis-dropin.yaml" --root "$U" --k3s-version 1.30.2+k3s1 --role server diff
+check "operator: dropin mode: diff exits 1" [ "$rc" = 1 ]
+check "operator: ... a warning names the user's 90 that our drop-in overrides" \
+	grep -qF "warning: /etc/rancher/k3s/config.yaml:2:5: kube-apiserver-arg: your 'audit-log-maxage=90' is overridden by k3s-harden's audit-log-maxage=30 in '/etc/rancher/k3s/config.yaml.d/90-k3s-harden.yaml'" "$tmp/err"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

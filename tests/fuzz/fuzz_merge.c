@@ -389,7 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return 0;
 	r = kconfig_merge_spans("config.yaml", in, size, true, &model, fresh, fresh_len, &out, &sp,
-				&n, &d);
+				&n, &d, &w);
 	if (r < 0) {
 		for (i = 0; i < d.n; i++)
 			if (strncmp(d.v[i].msg, "cannot merge into this file safely", 34) == 0)
@@ -422,11 +422,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		struct kconfig_file f = { "config.yaml", out.data, out.len, true };
+		size_t e0 = d.n;
 
+		/* the merged file gives K3s what the profile asks; the one thing it
+		 * may refuse is a plugin of the input's that needs a configuration
+		 * ours does not hold (ImagePolicyWebhook) */
 		if (kconfig_check_effective(&f, 1, &model, &d, &w) < 0)
-			abort();
+			for (i = e0; i < d.n; i++)
+				if (!strstr(d.v[i].msg, "' enables ImagePolicyWebhook, which needs "))
+					abort();
 	}
-	if (kconfig_merge("config.yaml", out.data, out.len, true, &model, fresh, fresh_len, &again, &d) < 0 ||
+	if (kconfig_merge("config.yaml", out.data, out.len, true, &model, fresh, fresh_len, &again, &d, &w) < 0 ||
 	    again.len != out.len || memcmp(again.data, out.data, out.len))
 		abort();
 out:
