@@ -246,6 +246,16 @@ static char *arg_text(const struct cfg_arg *a, const char *user_item, bool own)
 	return asprintf(&s, "%s=%s", a->flag, a->value) < 0 ? NULL : s;
 }
 
+/*
+ * Whether a user's entry says what we want but for K3s's optional leading
+ * "--" ("--audit-log-maxage=30", as the guide writes it): it then stays as
+ * written (K3s strips the dashes).
+ */
+static bool same_spelled_apart(const char *have, const char *want)
+{
+	return strncmp(have, "--", 2) == 0 && strcmp(have + 2, want) == 0;
+}
+
 static int append_comment(struct buf *b, const char *controls)
 {
 	return controls ? buf_printf(b, "  # CIS %s", controls) : 0;
@@ -932,6 +942,11 @@ static int plan_list(struct merger *M, struct list_merge *L)
 				: arg_text(&L->l->args[e->arg], e->node->value, e->own);
 			if (!L->want[e->arg])
 				return -ENOMEM;
+			if (same_spelled_apart(e->node->value, L->want[e->arg])) {
+				free(L->want[e->arg]);
+				if (!(L->want[e->arg] = strdup(e->node->value)))
+					return -ENOMEM;
+			}
 			warn_dropped_plugins(M, L, e);
 			warn_raised(M, L, e);
 		} else if (e->own) {

@@ -414,6 +414,22 @@ static void test_kconfig_tab_below_rewritten_list(void **state)
 	assert_effective_and_stable(f, out);
 }
 
+/* The guide's spelling, "--flag=value" in quotes, is K3s's flag=value: an
+ * entry that says what we want stays as written (trial finding: every
+ * guide line showed as changed) */
+static void test_kconfig_dashed_same_value_kept(void **state)
+{
+	struct fx *f = *state;
+	const char *out = merge(f, "kube-apiserver-arg:\n  - \"--audit-log-maxage=30\"\n"
+				"  - --request-timeout=300s\n  - \"--audit-log-maxsize=50\"\n", true);
+
+	assert_true(strncmp(out, "kube-apiserver-arg:\n  - \"--audit-log-maxage=30\"\n"
+			    "  - --request-timeout=300s\n", 63) == 0);
+	/* a different value is still ours to set */
+	assert_non_null(strstr(out, "  - \"audit-log-maxsize=100\"\n"));
+	assert_effective_and_stable(f, out);
+}
+
 static void test_kconfig_where_new_keys_go(void **state)
 {
 	struct fx *f = *state;
@@ -1131,6 +1147,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_item_after_dash_comment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_mark_after_removed_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_tab_below_rewritten_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_dashed_same_value_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_where_new_keys_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_line_breaks_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plus_keys, setup, teardown),
