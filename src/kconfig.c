@@ -918,6 +918,22 @@ static void warn_raised(struct merger *M, const struct list_merge *L, const stru
 		   cfg_number(keff_flag_value(x->node->value), &n) ? "less" : "not a plain decimal number");
 }
 
+/* A user's value of a flag the profile sets (not an at-least one, not the
+ * plugin list, which keeps the user's plugins) that K3s would pass and that
+ * the merge replaces: said, at the entry K3s takes it from. */
+static void warn_replaced(struct merger *M, const struct list_merge *L, const struct entry *e)
+{
+	const struct cfg_arg *a = &L->l->args[e->arg];
+	const struct entry *x = last_of(L, e);
+
+	if (a->at_least || e->own || x->own || strcmp(a->flag, "enable-admission-plugins") == 0 ||
+	    strcmp(keff_flag_value(x->node->value), a->value) == 0)
+		return;
+	warn_entry(M, L, x->node, "'%s' becomes %s=%s%s%s%s: the profile sets this flag",
+		   x->node->value, a->flag, a->value, a->controls ? " (CIS " : "",
+		   a->controls ? a->controls : "", a->controls ? ")" : "");
+}
+
 /* Decide, per entry, what stays: the first entry of each managed flag
  * carries our value, later ones would override it and go. */
 static int plan_list(struct merger *M, struct list_merge *L)
@@ -949,6 +965,7 @@ static int plan_list(struct merger *M, struct list_merge *L)
 			}
 			warn_dropped_plugins(M, L, e);
 			warn_raised(M, L, e);
+			warn_replaced(M, L, e);
 		} else if (e->own) {
 			/* ours from an earlier profile (another K3s version): it goes,
 			 * as the admission configuration it named may be gone */

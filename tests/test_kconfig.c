@@ -887,6 +887,29 @@ static void assert_warning(const struct diags *w, unsigned line, unsigned col, c
 	fail_msg("no warning at %u:%u with '%s'", line, col, want[0]);
 }
 
+/* A user's value of a flag the profile sets that the merge replaces is
+ * said, at the entry K3s takes it from; one that already agrees is not. */
+static void test_kconfig_replaced_values_said(void **state)
+{
+	struct fx *f = *state;
+	const char *out;
+
+	diags_free(&f->w);
+	/* (the fixture is K3s 1.27: the profile's threshold is 10 there) */
+	out = merge(f, "kube-controller-manager-arg:\n  - terminated-pod-gc-threshold=5  # mine\n"
+		    "kubelet-arg:\n  - streaming-connection-idle-timeout=5m\n  - streaming-connection-idle-timeout=4h\n", true);
+	assert_non_null(strstr(out, "  - terminated-pod-gc-threshold=10  # mine\n"));
+	assert_warning(&f->w, 2, 5, (const char *const[]){ "'terminated-pod-gc-threshold=5' becomes "
+		       "terminated-pod-gc-threshold=10", "the profile sets this flag", NULL });
+	/* the last entry is what K3s passes: the warning is there */
+	assert_warning(&f->w, 5, 5, (const char *const[]){ "'streaming-connection-idle-timeout=4h' becomes "
+		       "streaming-connection-idle-timeout=5m (CIS 4.2.5)", NULL });
+	assert_int_equal(f->w.n, 2);
+	diags_free(&f->w);
+	assert_effective_and_stable(f, out);
+	assert_int_equal(f->w.n, 0);
+}
+
 static void test_kconfig_dropped_plugins_said(void **state)
 {
 	struct fx *f = *state;
@@ -1165,6 +1188,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kconfig_dropin_mode_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_dropped_plugins_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_at_least_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kconfig_replaced_values_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_quotes_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kconfig_plugins_need_config, setup, teardown),
 	};
