@@ -1,7 +1,9 @@
 #include "txn.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +101,39 @@ struct txn {
 };
 
 /* ---- small helpers ---- */
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * The journal's checksum of data, 16 hex digits: 64 bits, eight bytes a
+ * step (sha256 of a 10,000-entry manifest cost more than its writing). It
+ * tells a write a crash cut short or left unwritten, not a forgery: the
+ * state directory is root's alone.
+ */
+static void sum_hex(const void *data, size_t len, char out[17])
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL), w;
+	size_t i = 0;
+	unsigned k;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = mix64(h ^ le64toh(w)) + 0x9e3779b97f4a7c15ULL;
+	}
+	for (w = 0, k = 0; i < len; i++, k += 8)
+		w |= (uint64_t)p[i] << k;
+	h = mix64(h ^ w ^ 0xc4ceb9fe1a85ec53ULL);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
 
 static int do_syncfs(struct txn *t, int fd)
 {
@@ -561,10 +596,10 @@ static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, siz
 }
 
 /*
- * Journal format 2: "k3s-harden-journal 2", "id ID", the sha256 of the
- * generation's manifest ("manifest SUM") and of each backup ("blob NAME
- * SUM"), the "kernel KEY VALUE" lines, and last "end SUM", the sha256 of
- * every byte before that line. The journal, the generation and its backups
+ * Journal format 2: "k3s-harden-journal 2", "id ID", the checksum
+ * (sum_hex) of the generation's manifest ("manifest SUM") and of each
+ * backup ("blob NAME SUM"), the "kernel KEY VALUE" lines, and last "end
+ * SUM", the checksum of every byte before that line. The journal, the generation and its backups
  * are made durable by one syncfs before any target is touched, so a journal
  * that is incomplete or whose generation does not match its sums was cut by
  * a crash before that sync: nothing had changed (recovery drops both).
@@ -572,7 +607,7 @@ static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, siz
  */
 static int journal_text(struct txn *t, struct buf *b)
 {
-	char sum[65];
+	char sum[17];
 	size_t i;
 	int r;
 
@@ -587,7 +622,7 @@ static int journal_text(struct txn *t, struct buf *b)
 			r = buf_addc(b, '\n');
 	}
 	if (r == 0) {
-		sha256_hex(b->data, b->len, sum);
+		sum_hex(b->data, b->len, sum);
 		r = buf_printf(b, "end %s\n", sum);
 	}
 	return r;
@@ -596,26 +631,26 @@ static int journal_text(struct txn *t, struct buf *b)
 /* A format 2 journal's "end SUM" line: last, and the sum of what is before it. */
 static bool journal_complete(const char *text, size_t len)
 {
-	char sum[65];
-	size_t tail = 4 + 64 + 1;
+	char sum[17];
+	size_t tail = 4 + 16 + 1;
 
 	if (len < tail || text[len - 1] != '\n' || strncmp(text + len - tail, "end ", 4) != 0 ||
 	    (len > tail && text[len - tail - 1] != '\n'))
 		return false;
-	sha256_hex(text, len - tail, sum);
-	return memcmp(sum, text + len - tail + 4, 64) == 0;
+	sum_hex(text, len - tail, sum);
+	return memcmp(sum, text + len - tail + 4, 16) == 0;
 }
 
-/* 0 when file name in gfd has the sha256 sum (64 hex digits). */
+/* 0 when file name in gfd has the checksum sum (16 hex digits). */
 static int sum_matches(int gfd, const char *name, const char *sum)
 {
-	char *data = NULL, got[65];
+	char *data = NULL, got[17];
 	size_t len = 0;
 	int r = read_at(gfd, name, BACKUP_MAX, &data, &len);
 
 	if (r == 0) {
-		sha256_hex(data, len, got);
-		r = strncmp(got, sum, 64) == 0 ? 0 : -EBADMSG;
+		sum_hex(data, len, got);
+		r = strlen(sum) == 16 && memcmp(got, sum, 16) == 0 ? 0 : -EBADMSG;
 	}
 	free(data);
 	return r;
@@ -629,11 +664,11 @@ static int journal_sums_match(const char *text, int gfd)
 
 	while (*p && r == 0) {
 		const char *nl = strchr(p, '\n');
-		char name[64], sum[65];
+		char name[64], sum[17];
 
-		if (sscanf(p, "manifest %64[0-9a-f]", sum) == 1)
+		if (sscanf(p, "manifest %16[0-9a-f]", sum) == 1)
 			r = sum_matches(gfd, "manifest", sum);
-		else if (sscanf(p, "blob %63[^ \n] %64[0-9a-f]", name, sum) == 2)
+		else if (sscanf(p, "blob %63[^ \n] %16[0-9a-f]", name, sum) == 2)
 			r = name[0] == '.' || strchr(name, '/') ? -EBADMSG : sum_matches(gfd, name, sum);
 		p = nl ? nl + 1 : p + strlen(p);
 	}
@@ -1214,12 +1249,12 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 			}
 			snprintf(blob, sizeof(blob), "f%zu", k++);
 			if (r == 0) {
-				char sum[65];
+				char sum[17];
 
 				if (!data)
 					len = x->old_len;
 				r = create_file_at(gfd, blob, data ? data : x->old_data, len, 0600, 0, 0);
-				sha256_hex(data ? data : x->old_data, len, sum);
+				sum_hex(data ? data : x->old_data, len, sum);
 				if (r == 0)
 					r = buf_printf(&t->sums, "blob %s %s\n", blob, sum);
 			}
@@ -1244,9 +1279,9 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 	if (r == 0)
 		r = create_file_at(gfd, "manifest", man.data, man.len, 0600, 0, 0);
 	if (r == 0) {
-		char sum[65];
+		char sum[17];
 
-		sha256_hex(man.data, man.len, sum);
+		sum_hex(man.data, man.len, sum);
 		r = buf_printf(&t->sums, "manifest %s\n", sum);
 	}
 	if (r == 0)

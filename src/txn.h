@@ -7,7 +7,7 @@
  * durability):
  *  1. backups of every file that will change, and the manifest, are written
  *     into backups/<id>.tmp, the directory renamed to <id>, and the journal
- *     naming <id> (format 2: the sha256 of the manifest and of every backup,
+ *     naming <id> (format 2: a 64-bit checksum of the manifest and of every backup,
  *     and an end line with the sum of the journal) written and renamed into
  *     place; one syncfs. From here a crash is undone by restoring <id>; a
  *     crash before that sync is told by a journal cut short or a generation
