@@ -335,6 +335,23 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 	return r;
 }
 
+/* " N" in decimal, or "%04o" of N with octal (the manifest's number fields, without vsnprintf) */
+static int add_num(struct buf *b, unsigned long v, bool octal)
+{
+	char d[24];
+	size_t k = sizeof(d);
+	unsigned base = octal ? 8 : 10;
+
+	do {
+		d[--k] = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	while (octal && sizeof(d) - k < 4)
+		d[--k] = '0';
+	d[--k] = ' ';
+	return buf_add(b, d + k, sizeof(d) - k);
+}
+
 static int manifest_text(struct txn *t, struct buf *b)
 {
 	size_t i;
@@ -350,9 +367,30 @@ static int manifest_text(struct txn *t, struct buf *b)
 		char flags[8];
 
 		flags_text(e->flags, flags);
-		r = buf_printf(b, "%c %d %04o %u %u %s %s %s\n", gen_kinds[e->kind].letter,
-			       e->existed ? 1 : 0, (unsigned)e->mode, (unsigned)e->uid, (unsigned)e->gid,
-			       e->blob ? e->blob : "-", flags, e->path);
+		/* "%c %d %04o %u %u %s %s %s\n", by hand: 10,000 entries through vsnprintf cost 20 ms */
+		r = buf_addc(b, gen_kinds[e->kind].letter);
+		if (r == 0)
+			r = add_num(b, e->existed ? 1 : 0, false);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->mode, true);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->uid, false);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->gid, false);
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, e->blob ? e->blob : "-");
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, flags);
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, e->path);
+		if (r == 0)
+			r = buf_addc(b, '\n');
 	}
 	return r;
 }
