@@ -707,7 +707,7 @@ static int journal_sums_match(const char *text, int gfd)
 		if (sscanf(p, "manifest %16[0-9a-f]", sum) == 1)
 			r = sum_matches(gfd, "manifest", sum);
 		else if (sscanf(p, "blob %63[^ \n] %16[0-9a-f]", name, sum) == 2)
-			r = name[0] == '.' || strchr(name, '/') ? -EBADMSG : sum_matches(gfd, name, sum);
+			r = name[0] == '.' || strchr(name, '/') ? -EINVAL : sum_matches(gfd, name, sum);
 		p = nl ? nl + 1 : p + strlen(p);
 	}
 	return r;
@@ -1050,12 +1050,24 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 			size_t tl, sl;
 			int gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-			if (gfd >= 0 && v2 && journal_sums_match(data, gfd) < 0) {
-				/* the generation is not what the journal says: the crash came
-				 * before the prepare's sync, when no target had been touched */
+			r = gfd >= 0 && v2 ? journal_sums_match(data, gfd) : 0;
+			if (r == -EBADMSG || r == -ENOENT) {
+				/* the generation is not what the journal says (a file short,
+				 * different or missing): the crash came before the prepare's
+				 * sync, when no target had been touched */
 				close(gfd);
 				gfd = -1;
 				id[0] = '\0';  /* tidy drops the prepared generation */
+			} else if (r < 0) {
+				/* unreadable (not a regular file, an I/O error): not a sign of
+				 * a cut write, so nothing is dropped */
+				free(data);
+				close(gfd);
+				diags_add(e, "k3s-harden", 0, 0,
+					  "cannot read generation %s to undo the interrupted transaction: %s",
+					  id, unreadable(r));
+				kernel_free(k_keys, k_old, n_kernel);
+				return r;
 			}
 			free(data);
 			if (gfd < 0) {
