@@ -1,7 +1,9 @@
 #include "txn.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +97,44 @@ struct txn {
 	const char *cf_name, *cf_data;  /* txn_commit_file */
 	size_t cf_len;
 	int *cf_result;
+	struct buf sums;                /* the journal's "manifest SUM" and "blob NAME SUM" lines */
+	bool record;                    /* the commit record is in place (the commit may still fail) */
 };
 
 /* ---- small helpers ---- */
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * The journal's checksum of data, 16 hex digits: 64 bits, eight bytes a
+ * step (sha256 of a 10,000-entry manifest cost more than its writing). It
+ * tells a write a crash cut short or left unwritten, not a forgery: the
+ * state directory is root's alone.
+ */
+static void sum_hex(const void *data, size_t len, char out[17])
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL), w;
+	size_t i = 0;
+	unsigned k;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = mix64(h ^ le64toh(w)) + 0x9e3779b97f4a7c15ULL;
+	}
+	for (w = 0, k = 0; i < len; i++, k += 8)
+		w |= (uint64_t)p[i] << k;
+	h = mix64(h ^ w ^ 0xc4ceb9fe1a85ec53ULL);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
 
 static int do_syncfs(struct txn *t, int fd)
 {
@@ -299,6 +336,23 @@ static int note_missing_dirs(struct txn *t, const char *path, bool include_self,
 	return r;
 }
 
+/* " N" in decimal, or "%04o" of N with octal (the manifest's number fields, without vsnprintf) */
+static int add_num(struct buf *b, unsigned long v, bool octal)
+{
+	char d[24];
+	size_t k = sizeof(d);
+	unsigned base = octal ? 8 : 10;
+
+	do {
+		d[--k] = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	while (octal && sizeof(d) - k < 4)
+		d[--k] = '0';
+	d[--k] = ' ';
+	return buf_add(b, d + k, sizeof(d) - k);
+}
+
 static int manifest_text(struct txn *t, struct buf *b)
 {
 	size_t i;
@@ -318,9 +372,30 @@ static int manifest_text(struct txn *t, struct buf *b)
 		char flags[8];
 
 		flags_text(e->flags, flags);
-		r = buf_printf(b, "%c %d %04o %u %u %s %s %s\n", gen_kinds[e->kind].letter,
-			       e->existed ? 1 : 0, (unsigned)e->mode, (unsigned)e->uid, (unsigned)e->gid,
-			       e->blob ? e->blob : "-", flags, e->path);
+		/* "%c %d %04o %u %u %s %s %s\n", by hand: 10,000 entries through vsnprintf cost 20 ms */
+		r = buf_addc(b, gen_kinds[e->kind].letter);
+		if (r == 0)
+			r = add_num(b, e->existed ? 1 : 0, false);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->mode, true);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->uid, false);
+		if (r == 0)
+			r = add_num(b, (unsigned long)e->gid, false);
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, e->blob ? e->blob : "-");
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, flags);
+		if (r == 0)
+			r = buf_addc(b, ' ');
+		if (r == 0)
+			r = buf_adds(b, e->path);
+		if (r == 0)
+			r = buf_addc(b, '\n');
 	}
 	return r;
 }
@@ -565,18 +640,82 @@ static int kernel_add(char ***keys, char ***old, size_t *n, const char *key, siz
 	return 0;
 }
 
+/*
+ * Journal format 2: "k3s-harden-journal 2", "id ID", the checksum
+ * (sum_hex) of the generation's manifest ("manifest SUM") and of each
+ * backup ("blob NAME SUM"), the "kernel KEY VALUE" lines, and last "end
+ * SUM", the checksum of every byte before that line. The journal, the generation and its backups
+ * are made durable by one syncfs before any target is touched, so a journal
+ * that is incomplete or whose generation does not match its sums was cut by
+ * a crash before that sync: nothing had changed (recovery drops both).
+ * Format 1 (no sums, no end line) is still read and trusted as before.
+ */
 static int journal_text(struct txn *t, struct buf *b)
 {
+	char sum[17];
 	size_t i;
 	int r;
 
-	r = buf_printf(b, "k3s-harden-journal 1\nid %s\n", t->id);
+	r = buf_printf(b, "k3s-harden-journal 2\nid %s\n", t->id);
+	if (r == 0 && t->sums.len)
+		r = buf_add(b, t->sums.data, t->sums.len);
 	for (i = 0; i < t->n_kernel && r == 0; i++) {
 		r = buf_printf(b, "kernel %s ", t->k_keys[i]);
 		if (r == 0)
 			r = add_escaped(b, t->k_old[i]);
 		if (r == 0)
 			r = buf_addc(b, '\n');
+	}
+	if (r == 0) {
+		sum_hex(b->data, b->len, sum);
+		r = buf_printf(b, "end %s\n", sum);
+	}
+	return r;
+}
+
+/* A format 2 journal's "end SUM" line: last, and the sum of what is before it. */
+static bool journal_complete(const char *text, size_t len)
+{
+	char sum[17];
+	size_t tail = 4 + 16 + 1;
+
+	if (len < tail || text[len - 1] != '\n' || strncmp(text + len - tail, "end ", 4) != 0 ||
+	    (len > tail && text[len - tail - 1] != '\n'))
+		return false;
+	sum_hex(text, len - tail, sum);
+	return memcmp(sum, text + len - tail + 4, 16) == 0;
+}
+
+/* 0 when file name in gfd has the checksum sum (16 hex digits). */
+static int sum_matches(int gfd, const char *name, const char *sum)
+{
+	char *data = NULL, got[17];
+	size_t len = 0;
+	int r = read_at(gfd, name, BACKUP_MAX, &data, &len);
+
+	if (r == 0) {
+		sum_hex(data, len, got);
+		r = strlen(sum) == 16 && memcmp(got, sum, 16) == 0 ? 0 : -EBADMSG;
+	}
+	free(data);
+	return r;
+}
+
+/* Every "manifest SUM" and "blob NAME SUM" line of a format 2 journal matches generation gfd. */
+static int journal_sums_match(const char *text, int gfd)
+{
+	const char *p = text;
+	int r = 0;
+
+	while (*p && r == 0) {
+		const char *nl = strchr(p, '\n');
+		char name[64], sum[17];
+
+		if (sscanf(p, "manifest %16[0-9a-f]", sum) == 1)
+			r = sum_matches(gfd, "manifest", sum);
+		else if (sscanf(p, "blob %63[^ \n] %16[0-9a-f]", name, sum) == 2)
+			r = name[0] == '.' || strchr(name, '/') ? -EINVAL : sum_matches(gfd, name, sum);
+		p = nl ? nl + 1 : p + strlen(p);
 	}
 	return r;
 }
@@ -822,6 +961,43 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 	return r;
 }
 
+/*
+ * The commit's temps a run killed between its renames left in generation
+ * gfd (".NAME.k3s-harden-PID-c", made durable before the first rename):
+ * renamed into place.
+ */
+static void finish_commit(int gfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(gfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char name[256];
+		const char *k = strstr(de->d_name, ".k3s-harden-");
+		size_t l = strlen(de->d_name), nl;
+
+		if (de->d_name[0] != '.' || !k || l < 3 || strcmp(de->d_name + l - 2, "-c") != 0)
+			continue;
+		nl = (size_t)(k - de->d_name - 1);
+		if (nl == 0 || nl >= sizeof(name))
+			continue;
+		memcpy(name, de->d_name + 1, nl);
+		name[nl] = '\0';
+		if (strcmp(name, "state") != 0)
+			renameat(gfd, de->d_name, gfd, name);
+	}
+	closedir(d);
+	fsync(gfd);
+}
+
 /* Temp files of atomic writes (".NAME.k3s-harden-PID-N") a killed run left. */
 static void remove_stale_temps(int dirfd)
 {
@@ -856,28 +1032,71 @@ static int recover(struct txn *t, bool *recovered, struct diags *e)
 	*recovered = false;
 	r = read_at(t->state_fd, "journal", JOURNAL_MAX, &data, &len);
 	if (r == 0) {
-		if (sscanf(data, "k3s-harden-journal 1\nid %15s", id) != 1) {
+		bool v2 = len >= 21 && memcmp(data, "k3s-harden-journal 2\n", 21) == 0;
+
+		if (v2 && !journal_complete(data, len)) {
+			/* cut short by a crash before the prepare's sync: nothing had changed */
+			free(data);
+			unlinkat(t->state_fd, "journal", 0);
+			goto tidy;
+		}
+		if (sscanf(data, v2 ? "k3s-harden-journal 2\nid %15s" : "k3s-harden-journal 1\nid %15s",
+			   id) != 1 || strchr(id, '/') || id[0] == '.') {
 			free(data);
 			diags_add(e, "k3s-harden", 0, 0, "journal is damaged; move it away to go on");
 			return -EBADMSG;
 		}
 		r = parse_journal_kernel(data, &k_keys, &k_old, &n_kernel);
-		free(data);
 		if (r < 0) {
+			free(data);
 			kernel_free(k_keys, k_old, n_kernel);
 			return r;
 		}
 		{
-			char *text = NULL;
-			size_t tl;
+			char *text = NULL, *state = NULL;
+			size_t tl, sl;
 			int gfd = openat(t->backups_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+			r = gfd >= 0 && v2 ? journal_sums_match(data, gfd) : 0;
+			if (r == -EBADMSG || r == -ENOENT) {
+				/* the generation is not what the journal says (a file short,
+				 * different or missing): the crash came before the prepare's
+				 * sync, when no target had been touched */
+				close(gfd);
+				gfd = -1;
+				id[0] = '\0';  /* tidy drops the prepared generation */
+			} else if (r < 0) {
+				/* unreadable (not a regular file, an I/O error): not a sign of
+				 * a cut write, so nothing is dropped */
+				free(data);
+				close(gfd);
+				diags_add(e, "k3s-harden", 0, 0,
+					  "cannot read generation %s to undo the interrupted transaction: %s",
+					  id, unreadable(r));
+				kernel_free(k_keys, k_old, n_kernel);
+				return r;
+			}
+			free(data);
 			if (gfd < 0) {
 				/* the journal is written after the generation: no generation, nothing changed */
 				kernel_free(k_keys, k_old, n_kernel);
 				unlinkat(t->state_fd, "journal", 0);
 				goto tidy;
 			}
+			if (read_at(gfd, "state", 256, &state, &sl) == 0 && strncmp(state, "committed", 9) == 0) {
+				/* killed after the commit record, before the journal was removed:
+				 * the record is made durable only after every target, so the
+				 * generation is whole; finish the commit */
+				free(state);
+				finish_commit(gfd);
+				close(gfd);
+				kernel_free(k_keys, k_old, n_kernel);
+				if (unlinkat(t->state_fd, "journal", 0) < 0)
+					return -errno;
+				do_fsync(t, t->state_fd);
+				goto tidy;
+			}
+			free(state);
 			r = read_at(gfd, "manifest", BACKUP_MAX, &text, &tl);
 			close(gfd);
 			if (r == 0)
@@ -990,6 +1209,7 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 	t->v = v;
 	t->n = n;
 	t->noted[0] = '\0';
+	buf_reset(&t->sums);
 	gen_entries_free(t->entries, t->n_entries);
 	t->entries = NULL;
 	t->n_entries = 0;
@@ -1085,9 +1305,16 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 				r = dirfds_read_file(t->dirs, x->path, BACKUP_MAX, &data, &len, &st2);
 			}
 			snprintf(blob, sizeof(blob), "f%zu", k++);
-			if (r == 0)
-				r = data ? create_file_at(gfd, blob, data, len, 0600, 0, 0) :
-				    create_file_at(gfd, blob, x->old_data, x->old_len, 0600, 0, 0);
+			if (r == 0) {
+				char sum[17];
+
+				if (!data)
+					len = x->old_len;
+				r = create_file_at(gfd, blob, data ? data : x->old_data, len, 0600, 0, 0);
+				sum_hex(data ? data : x->old_data, len, sum);
+				if (r == 0)
+					r = buf_printf(&t->sums, "blob %s %s\n", blob, sum);
+			}
 			free(data);
 			g.existed = true;
 			g.mode = st2.st_mode & 07777;
@@ -1108,14 +1335,21 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 	r = manifest_text(t, &man);
 	if (r == 0)
 		r = create_file_at(gfd, "manifest", man.data, man.len, 0600, 0, 0);
+	if (r == 0) {
+		char sum[17];
+
+		sum_hex(man.data, man.len, sum);
+		r = buf_printf(&t->sums, "manifest %s\n", sum);
+	}
 	if (r == 0)
 		r = create_file_at(gfd, "state", "prepared", 8, 0600, 0, 0);
 	/*
-	 * The backups and the journal in one sync, then their names in one
-	 * more, before any target is touched: a crash in between leaves the
-	 * host as it was, and recovery drops whichever half it finds (a
-	 * journal without its generation, a generation without a journal,
-	 * the temps).
+	 * The backups, the generation's name and the journal (format 2, with
+	 * the sums of the manifest and of every backup) in one sync, before
+	 * any target is touched. A crash before that sync leaves the host as
+	 * it was, and recovery drops whatever it finds: a generation without
+	 * a journal, a journal without its generation, a journal cut short
+	 * (no end line) or whose generation does not match its sums, temps.
 	 */
 	snprintf(jtmp, sizeof(jtmp), ".journal.k3s-harden-%ld-p", (long)getpid());
 	unlinkat(t->state_fd, jtmp, 0);
@@ -1123,8 +1357,6 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 		r = journal_text(t, &jb);
 	if (r == 0)
 		r = create_file_at(t->state_fd, jtmp, jb.data, jb.len, 0600, 0, 0);
-	if (r == 0)
-		r = sync_with_state(t, gfd);
 	if (r == 0 && renameat(t->backups_fd, tmpdir, t->backups_fd, t->id) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -1134,7 +1366,7 @@ int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e
 	if (renameat(t->state_fd, jtmp, t->state_fd, "journal") < 0) {
 		r = -errno;
 		unlinkat(t->state_fd, jtmp, 0);
-	} else if ((r = sync_with_state(t, t->backups_fd)) < 0) {
+	} else if ((r = sync_with_state(t, gfd)) < 0) {
 		unlinkat(t->state_fd, "journal", 0);
 	}
 	if (r < 0) {
@@ -1155,12 +1387,13 @@ out:
 	return r;
 }
 
-/* syncfs once per file system the targets live on */
-static int sync_targets(struct txn *t)
+/* syncfs once per file system the targets live on, and the state directory's when with_state */
+static int sync_targets(struct txn *t, bool with_state)
 {
 	dev_t devs[16];
 	size_t nd = 0, i, j;
 	int r = 0, last = -1;
+	struct stat sst;
 
 	for (i = 0; i < t->n && r == 0; i++) {
 		const char *base = NULL;
@@ -1181,6 +1414,13 @@ static int sync_targets(struct txn *t)
 				r = do_syncfs(t, dfd);
 			}
 		}
+	}
+	if (r == 0 && with_state && fstat(t->state_fd, &sst) == 0) {
+		for (j = 0; j < nd; j++)
+			if (devs[j] == sst.st_dev)
+				break;
+		if (j == nd)
+			r = do_syncfs(t, t->state_fd);
 	}
 	return r;
 }
@@ -1241,7 +1481,7 @@ int txn_write(struct txn *t, struct diags *e)
 			diags_add(e, "k3s-harden", 0, 0, "cannot write '%s': %s", x->path, strerror(-r));
 	}
 	if (r == 0)
-		r = sync_targets(t);
+		r = sync_targets(t, false);
 	for (i = 0; i < t->n && r == 0; i++) {
 		const struct change *x = &t->v[i];
 		bool remove = x->action == ACT_REMOVE;
@@ -1282,8 +1522,7 @@ int txn_write(struct txn *t, struct diags *e)
 	}
 	if (r == 0)
 		r = remove_dirs(t, e);
-	if (r == 0)
-		r = sync_targets(t);
+	/* the renames are made durable by the commit's sync, before its record */
 	return r;
 }
 
@@ -1376,40 +1615,47 @@ void txn_commit_file(struct txn *t, const char *name, const char *data, size_t l
 }
 
 /*
- * The commit record and the txn_commit_file file together: both temps
- * written, one syncfs, the record renamed, then the file, one fsync of the
- * directory (three syncs fewer than one atomic write after the other). A
- * crash between the renames leaves a committed generation without the
- * file, as when the file is written after the commit.
+ * The commit record, and the txn_commit_file file with it: both temps
+ * written, one syncfs of the targets' and the state's file systems (the
+ * renames of txn_write, the temps), the record renamed, then the file, one
+ * fsync of the generation's directory; then the journal is removed, unsynced.
+ * The record is durable only after every target is, so recovery that finds
+ * a journal beside a committed record finishes the commit (a killed run's
+ * file temp is renamed) instead of undoing it; a journal that comes back
+ * after a power cut is dropped the same way.
  */
-static int commit_with_file(struct txn *t, const char *state)
+static int commit_record(struct txn *t, const char *state)
 {
 	char ts[64], tf[300];
-	int gfd, r, rf;
+	int gfd, r, rf = 0;
 
 	gfd = openat(t->backups_fd, t->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (gfd < 0)
 		return -errno;
-	/* the names remove_stale_temps knows */
+	/* the names remove_stale_temps and finish_commit know */
 	snprintf(ts, sizeof(ts), ".state.k3s-harden-%ld-c", (long)getpid());
-	snprintf(tf, sizeof(tf), ".%s.k3s-harden-%ld-c", t->cf_name, (long)getpid());
 	unlinkat(gfd, ts, 0);
-	unlinkat(gfd, tf, 0);
-	rf = create_file_at(gfd, tf, t->cf_data, t->cf_len, 0600, 0, 0);
+	if (t->cf_name) {
+		snprintf(tf, sizeof(tf), ".%s.k3s-harden-%ld-c", t->cf_name, (long)getpid());
+		unlinkat(gfd, tf, 0);
+		rf = create_file_at(gfd, tf, t->cf_data, t->cf_len, 0600, 0, 0);
+	}
 	r = create_file_at(gfd, ts, state, strlen(state), 0600, 0, 0);
 	if (r == 0)
-		r = do_syncfs(t, gfd);
+		r = sync_targets(t, true);
 	if (r == 0 && renameat(gfd, ts, gfd, "state") < 0)
 		r = -errno;
-	if (r == 0 && rf == 0 && renameat(gfd, tf, gfd, t->cf_name) < 0)
+	t->record = r == 0;
+	if (r == 0 && t->cf_name && rf == 0 && renameat(gfd, tf, gfd, t->cf_name) < 0)
 		rf = -errno;
 	if (r == 0)
 		r = do_fsync(t, gfd);
 	if (r < 0)
 		unlinkat(gfd, ts, 0);
-	if (r < 0 || rf < 0)
+	if (t->cf_name && (r < 0 || rf < 0))
 		unlinkat(gfd, tf, 0);
-	*t->cf_result = r < 0 ? r : rf;
+	if (t->cf_result)
+		*t->cf_result = r < 0 ? r : rf;
 	close(gfd);
 	return r;
 }
@@ -1417,12 +1663,11 @@ static int commit_with_file(struct txn *t, const char *state)
 int txn_commit(struct txn *t, bool restart_pending, struct diags *e)
 {
 	const char *state = restart_pending ? "committed restart-pending" : "committed";
-	int r = t->cf_name ? commit_with_file(t, state) : set_state(t, t->id, state);
+	int r = commit_record(t, state);
 
+	/* unsynced: a journal beside a committed record is finished, not undone */
 	if (r == 0 && unlinkat(t->state_fd, "journal", 0) < 0)
 		r = -errno;
-	if (r == 0)
-		r = do_fsync(t, t->state_fd);
 	if (r < 0) {
 		diags_add(e, "k3s-harden", 0, 0, "cannot commit generation %s: %s", t->id, strerror(-r));
 		return r;
@@ -1439,6 +1684,14 @@ int txn_restore(struct txn *t, struct diags *e)
 
 	if (!t->journal)
 		return 0;
+	/* a commit that failed after its record: the record goes first, or a
+	 * crash during the restore would be finished as a commit */
+	if (t->record && (r = set_state(t, t->id, "prepared")) < 0) {
+		diags_add(e, "k3s-harden", 0, 0, "cannot withdraw the commit record of generation %s: %s",
+			  t->id, strerror(-r));
+		return r;
+	}
+	t->record = false;
 	r = restore_entries(t, t->id, t->entries, t->n_entries, e);
 	restore_kernel(t, t->k_keys, t->k_old, t->n_kernel, e);
 	if (r < 0)
@@ -1510,6 +1763,7 @@ void txn_close(struct txn *t)
 		return;
 	gen_entries_free(t->entries, t->n_entries);
 	kernel_free(t->k_keys, t->k_old, t->n_kernel);
+	buf_free(&t->sums);
 	dirfds_free(t->dirs);
 	if (t->lock_fd >= 0)
 		close(t->lock_fd);

@@ -3,15 +3,24 @@
  * replacement, commit, restore, and crash recovery. State lives under
  * ROOT/var/lib/k3s-harden (0700): `lock`, `journal`, `backups/<id>/`.
  *
- * Order of events, each phase made durable once (DESIGN.md, durability):
+ * Order of events, four syncs whatever the number of files (DESIGN.md,
+ * durability):
  *  1. backups of every file that will change, and the manifest, are written
- *     into backups/<id>.tmp, synced, and the directory renamed to <id>;
- *  2. the journal naming <id> is written: from here a crash is undone by
- *     restoring <id>;
- *  3. missing directories are made, every new file is written to a temp
- *     file beside its target, synced;
- *  4. every temp file is renamed over its target (removals unlinked), synced;
- *  5. the generation is marked committed and the journal removed.
+ *     into backups/<id>.tmp, the directory renamed to <id>, and the journal
+ *     naming <id> (format 2: a 64-bit checksum of the manifest and of every backup,
+ *     and an end line with the sum of the journal) written and renamed into
+ *     place; one syncfs. From here a crash is undone by restoring <id>; a
+ *     crash before that sync is told by a journal cut short or a generation
+ *     that does not match its sums, and changed nothing;
+ *  2. missing directories are made, every new file is written to a temp
+ *     file beside its target; one syncfs (every target is old or new on
+ *     disk at any moment);
+ *  3. every temp file is renamed over its target (removals unlinked), not
+ *     synced yet;
+ *  4. the commit record (and the check evidence) written to temps, one
+ *     syncfs (the renames of 3 and the temps), renamed, one fsync of the
+ *     generation; the journal is removed, unsynced: a journal beside a
+ *     committed record is finished by recovery, not undone.
  */
 #ifndef K3H_TXN_H
 #define K3H_TXN_H
@@ -96,9 +105,9 @@ struct txn_stats {
  * an interrupted transaction if a journal is left (*recovered says so).
  */
 int txn_open(const struct txn_opts *o, struct txn **out, bool *recovered, struct diags *e);
-/* Phases 1 and 2: backups and journal, for every change not ACT_UNCHANGED. */
+/* Phase 1: backups and journal, for every change not ACT_UNCHANGED. */
 int txn_prepare(struct txn *t, const struct change *v, size_t n, struct diags *e);
-/* Phases 3 and 4: make directories and replace the targets. */
+/* Phases 2 and 3: make directories and replace the targets. */
 int txn_write(struct txn *t, struct diags *e);
 /*
  * Before kernel values are set live: record their old values (old[i] NULL
@@ -108,7 +117,7 @@ int txn_write(struct txn *t, struct diags *e);
  */
 int txn_record_kernel(struct txn *t, char *const *keys, char *const *old, size_t n,
 		      struct diags *e);
-/* Phase 5. */
+/* Phase 4. */
 int txn_commit(struct txn *t, bool restart_pending, struct diags *e);
 /*
  * A file (a plain name) for txn_commit to write into the generation's

@@ -110,6 +110,8 @@ check "the message names the journal and its type" grep -q "cannot read the jour
 rm "$J/var/lib/k3s-harden/journal"
 g=$(ls "$J/var/lib/k3s-harden/backups" | head -1)
 printf 'k3s-harden-journal 1\nid %s\n' "$g" >"$J/var/lib/k3s-harden/journal"
+# a journal beside a committed record is finished without reading the manifest: not committed
+printf prepared >"$J/var/lib/k3s-harden/backups/$g/state"
 rm "$J/var/lib/k3s-harden/backups/$g/manifest"; mkfifo "$J/var/lib/k3s-harden/backups/$g/manifest"
 run "$bin" apply --root "$J"
 check "a FIFO at the manifest of the generation to undo: refused without blocking (exit 2)" [ "$rc" = 2 ]

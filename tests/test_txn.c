@@ -942,7 +942,9 @@ static void test_txn_recover_kernel_values(void **state)
 	assert_non_null(data);
 	assert_non_null(strstr(data, "kernel kernel.panic 0\n"));
 	assert_non_null(j = strstr(data, "kernel net.core.somaxconn "));
-	assert_null(strchr(j + strlen("kernel net.core.somaxconn "), ' '));
+	j += strlen("kernel net.core.somaxconn ");
+	/* one word: no blank before the end of its line */
+	assert_true(strcspn(j, " \n") == strcspn(j, "\n"));
 	assert_null(strstr(data, "vm.nokey"));
 	free(data);
 	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
@@ -1205,6 +1207,151 @@ static void test_txn_mode_refuses_symlink(void **state)
 	assert_mode(f, "/k3s/server/tls/server-ca.crt", 0644, 0);
 }
 
+/* The journal as text, and put back as given. */
+static char *journal_of(struct fixture *f)
+{
+	struct stat st;
+	char *j = slurp(f, TXN_STATE_DIR "/journal", &st);
+
+	assert_non_null(j);
+	return j;
+}
+
+/* A journal version 1 (no sums, no end line), as an earlier k3s-harden wrote it: still undone. */
+static void test_txn_recover_v1_journal(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	char id[16], text[128], *s, *now = NULL;
+	bool recovered = false;
+
+	populate(f);
+	mkdirs(f, "/proc/sys/kernel", 0755);
+	put(f, "/proc/sys/kernel/panic", "0\n", 0644, 0, 0);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	snprintf(id, sizeof(id), "%s", txn_generation(t));
+	s = journal_of(f);
+	assert_true(strncmp(s, "k3s-harden-journal 2\n", 21) == 0);
+	free(s);
+	snprintf(text, sizeof(text), "k3s-harden-journal 1\nid %s\nkernel kernel.panic 0\n", id);
+	put(f, TXN_STATE_DIR "/journal", text, 0600, 0, 0);
+	assert_int_equal(sysctl_set(f->root, "kernel.panic", "10"), 0);
+	txn_close(t);   /* killed */
+
+	t = open_txn(f, "cis", 10, &recovered);
+	assert_true(recovered);
+	txn_close(t);
+	assert_false(exists(f, TXN_STATE_DIR "/journal"));
+	assert_pristine(f);
+	assert_int_equal(sysctl_get(f->root, "kernel.panic", &now), 0);
+	assert_string_equal(now, "0");
+	free(now);
+	s = gen_state(f, id);
+	assert_non_null(s);
+	assert_string_equal(s, "interrupted");
+	free(s);
+}
+
+/*
+ * A crash before the prepare's one sync: the journal cut short (no end
+ * line), or a generation that does not match the journal's sums. Nothing
+ * was touched: both are dropped, nothing is "undone".
+ */
+static void test_txn_recover_unsynced_prepare(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n, nh = 0;
+	struct txn *t;
+	char id[16], rel[128], *j, *end;
+	bool recovered = true;
+	struct generation *h = NULL;
+	int round;
+
+	populate(f);
+	n = hardening(v);
+	for (round = 0; round < 3; round++) {
+		t = open_txn(f, "cis", 10, NULL);
+		assert_int_equal(txn_prepare(t, v, n, &f->e), 0);
+		snprintf(id, sizeof(id), "%s", txn_generation(t));
+		j = journal_of(f);
+		if (round == 0) {
+			/* the end line lost */
+			end = strstr(j, "\nend ");
+			assert_non_null(end);
+			end[1] = '\0';
+			put(f, TXN_STATE_DIR "/journal", j, 0600, 0, 0);
+		} else if (round == 1) {
+			/* a backup that never reached the disk (config.yaml's, the first) */
+			assert_non_null(strstr(j, "\nblob f0 "));
+			snprintf(rel, sizeof(rel), "%s/backups/%s/f0", TXN_STATE_DIR, id);
+			put(f, rel, "", 0600, 0, 0);
+		} else {
+			/* the manifest cut short */
+			assert_non_null(strstr(j, "\nmanifest "));
+			snprintf(rel, sizeof(rel), "%s/backups/%s/manifest", TXN_STATE_DIR, id);
+			put(f, rel, "k3s-harden-generation 1\n", 0600, 0, 0);
+		}
+		free(j);
+		txn_close(t);
+		t = open_txn(f, "cis", 10, &recovered);
+		assert_false(recovered);
+		txn_close(t);
+		assert_false(exists(f, TXN_STATE_DIR "/journal"));
+		snprintf(rel, sizeof(rel), "%s/backups/%s", TXN_STATE_DIR, id);
+		assert_false(exists(f, rel));
+		assert_pristine(f);
+	}
+	assert_int_equal(txn_history(f->root, &h, &nh), 0);
+	assert_int_equal(nh, 0);
+	free(h);
+}
+
+/* Killed after the commit record, before the journal was removed: the commit is finished, not undone. */
+static void test_txn_recover_after_record(void **state)
+{
+	struct fixture *f = *state;
+	struct change v[8];
+	size_t n;
+	struct txn *t;
+	char id[16], rel[160], *s;
+	bool recovered = true;
+	struct stat st;
+
+	populate(f);
+	n = hardening(v);
+	t = open_txn(f, "cis", 10, NULL);
+	prepare_write(f, t, v, n);
+	snprintf(id, sizeof(id), "%s", txn_generation(t));
+	snprintf(rel, sizeof(rel), "%s/backups/%s/state", TXN_STATE_DIR, id);
+	put(f, rel, "committed", 0600, 0, 0);
+	/* the evidence temp, not renamed yet */
+	snprintf(rel, sizeof(rel), "%s/backups/%s/.evidence.json.k3s-harden-99-c", TXN_STATE_DIR, id);
+	put(f, rel, "{}\n", 0600, 0, 0);
+	txn_close(t);
+	assert_true(exists(f, TXN_STATE_DIR "/journal"));
+
+	t = open_txn(f, "cis", 10, &recovered);
+	assert_false(recovered);
+	txn_close(t);
+	assert_false(exists(f, TXN_STATE_DIR "/journal"));
+	assert_hardened(f);
+	s = gen_state(f, id);
+	assert_non_null(s);
+	assert_string_equal(s, "committed");
+	free(s);
+	assert_false(exists(f, rel));
+	snprintf(rel, sizeof(rel), "%s/backups/%s/evidence.json", TXN_STATE_DIR, id);
+	s = slurp(f, rel, &st);
+	assert_non_null(s);
+	assert_string_equal(s, "{}\n");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1226,6 +1373,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_mode_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_mode_restore_and_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_mode_refuses_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_recover_v1_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_recover_unsynced_prepare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_recover_after_record, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);

@@ -428,7 +428,10 @@ crash_one() {
 		fi
 		points=$((points + 1))
 		jr=0 ref=$P refname="the state before the apply"
-		if [ -e "$w/var/lib/k3s-harden/journal" ] || [ -L "$w/var/lib/k3s-harden/journal" ]; then
+		# a journal beside a commit record (killed after the record, before
+		# the journal was removed): the commit is finished, not undone
+		if [ -e "$w/var/lib/k3s-harden/journal" ] || [ -L "$w/var/lib/k3s-harden/journal" ] &&
+			! cat "$w"/var/lib/k3s-harden/backups/*/state 2>/dev/null | grep -q '^committed'; then
 			jr=1
 		elif cat "$w"/var/lib/k3s-harden/backups/*/state 2>/dev/null | grep -q '^committed'; then
 			ref=$H refname="the committed hardened state"
