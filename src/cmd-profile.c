@@ -172,6 +172,8 @@ const struct cli_command profile_command = {
 	"built-in profiles; the resolved profile as YAML; check a profile file",
 	"list: the built-in profiles with a one-line description; show: the fully\n"
 	"resolved profile (extends applied) as YAML, or JSON with --output json;\n"
+	"with a K3s version (--k3s-version, or the profile's k3s_version:), cis\n"
+	"and a profile that extends it show the benchmark profile picked for it;\n"
 	"validate: check a profile file, errors as FILE:LINE:COL: message (JSON:\n"
 	"{\"file\", \"valid\", \"diagnostics\"}).",
 	NULL,
