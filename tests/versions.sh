@@ -258,6 +258,10 @@ check "diff --live asks k3s --version" grep -q 'K3s v1.24.17+k3s1 (from k3s --ve
 check "and picks the benchmark for it" grep -q 'profile cis: k3s-cis-1.24' "$tmp/err"
 run "$bin" --root "$R" diff
 check "offline, the binary is not run" bash -c "! grep -q 'from k3s --version' '$tmp/err'"
+run "$bin" --root "$R" -p "$tmp/ninety.yaml" diff --live
+check "extends: cis, diff --live: the base for the version k3s --version says" \
+	grep -q 'profile ninety extends cis: k3s-cis-1.24, the newest benchmark that covers K3s v1.24.17+k3s1' "$tmp/err"
+check "extends: cis, diff --live: no PSA v1 refusal on 1.24" bash -c "! grep -q 'PodSecurityConfiguration v1' '$tmp/err'"
 
 # --- 1.24 -> 1.30: PSP out, PSA in, one transaction; rollback brings PSP back
 R=$tmp/upgrade; server_root "$R"
