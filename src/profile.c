@@ -276,10 +276,17 @@ static int check_cis_base(struct profile_ctx *c, const struct ynode *tree)
 
 			/* the user's own choice, unless it runs both of the pair */
 			if (scalar_is(me, "true") && bo && scalar_is(ynode_get(bo, "enabled"), "true") && mo &&
-			    mo->kind == YN_MAP && scalar_is(ynode_get(mo, "enabled"), "true"))
-				pctx_field_err(c, me, "enabled", "%s.enabled: extends: cis picked %s, which uses "
-					       "%s; K3s runs one of the two: also set %s.enabled: false, or "
-					       "extend %s directly", sec, picked, other, other, c->cis_base);
+			    mo->kind == YN_MAP && scalar_is(ynode_get(mo, "enabled"), "true")) {
+				buf_printf(&path, "%s.enabled", sec);
+				if (!path.data) {
+					r = -ENOMEM;
+					goto out;
+				}
+				pctx_field_err(c, me, path.data, "%s: extends: cis picked %s, which uses %s; "
+					       "K3s runs one of the two: also set %s.enabled: false, or extend %s "
+					       "directly", path.data, picked, other, other, c->cis_base);
+				buf_free(&path);
+			}
 			continue;
 		}
 		buf_adds(&path, sec);

@@ -163,6 +163,11 @@ printf 'extends: cis\npod_security:\n  enabled: true\n' >"$tmp/psa-both.yaml"
 run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-both.yaml" diff
 check "extends: cis, pod_security on beside 1.24's PSP: exit 2 at the key, naming the base" bash -c \
 	"[ $rc = 2 ] && grep -q 'psa-both.yaml:3:12: pod_security.enabled: extends: cis picked k3s-cis-1.24' '$tmp/err'"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-both.yaml" --output json diff
+check "extends: cis, pod_security on beside 1.24's PSP, JSON: the field" grep -q '"field":"pod_security.enabled"' "$tmp/out"
+printf 'extends: cis\npod_security:\n  enabled: true\n  api_version: v1beta1\npod_security_policy:\n  enabled: false\n' >"$tmp/psa-swap.yaml"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-swap.yaml" diff
+check "extends: cis, PSA v1beta1 instead of 1.24's PSP: the user's choice (exit 1)" [ "$rc" = 1 ]
 printf 'extends: cis\naudit:\n  max_age: -4\n' >"$tmp/bad-age.yaml"
 run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/bad-age.yaml" diff
 check "extends: cis, a bad value: the error, then which base it was checked against" bash -c \
