@@ -372,6 +372,17 @@ c=[c for c in json.load(open('$tmp/out'))['controls'] if c['id']=='1.1.20'][0]
 sys.exit(not ('checked under /data/k3s/server/tls/' in c['evidence'] and c['status']=='PASS'))"
 done
 
+# an etcd-arg naming the default data dir on the moved host: the fix names the moved file
+m=$tmp/etcd-1.30.6+k3s1-moved; mkdir -p "$m/etc/rancher/k3s/config.yaml.d"
+printf 'etcd-arg:\n  - client-transport-security/cert-file=/var/lib/rancher/k3s/server/tls/etcd/server-client.crt\n' \
+	>"$m/etc/rancher/k3s/config.yaml.d/50-etcd.yaml"
+run "$bin" --k3s-version 1.30.6+k3s1 --root "$m" --color never check
+# (2.1 is a manual assessment in k3s-cis-1.11: WARN, not FAIL)
+check "etcd, data-dir moved, a cert-file under the default data dir: 2.1 no longer passes" \
+	bash -c "awk '\$1 == \"2.1\" { print \$2 }' '$tmp/out' | grep -qx WARN"
+check "etcd, data-dir moved, a cert-file under the default data dir: the fix names the moved file and the line" \
+	detail_has 2.1 "change to client-transport-security/cert-file=/data/k3s/server/tls/etcd/server-client.crt in etcd-arg at /etc/rancher/k3s/config.yaml.d/50-etcd.yaml:2"
+
 # --- apply with each built-in profile (at the newest K3s it covers), then check: exit 0
 for p in $("$bin" profile list | awk '$1 != "base" && $1 != "cis-common" { print $1 }'); do
 	v=$K3S_V
