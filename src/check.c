@@ -336,35 +336,37 @@ static bool item_value(struct ctx *x, enum comp_id id, const struct bench_item *
 	return false;
 }
 
-static void describe_item(struct buf *b, const struct bench_item *it, const char *name)
+/* want: the item's value with K3s's default data dir moved to the host's */
+static void describe_item(struct buf *b, const struct bench_item *it, const char *name, const char *want)
 {
 	if (!strcmp(it->op, "set"))
 		buf_printf(b, "%s set", name);
 	else if (!strcmp(it->op, "unset"))
 		buf_printf(b, "%s not set", name);
 	else
-		buf_printf(b, "%s %s %s", name, it->op, it->value ? it->value : "");
+		buf_printf(b, "%s %s %s", name, it->op, want ? want : "");
 }
 
-static void remedy_item(struct ctx *x, enum comp_id id, const struct bench_item *it, const char *name)
+static void remedy_item(struct ctx *x, enum comp_id id, const struct bench_item *it, const char *name,
+			const char *want)
 {
 	const char *w = where(x, id, name);
 	const char *list = list_of(id);
 
 	if (!strcmp(it->op, "unset") || !strcmp(it->op, "nothave") || !strcmp(it->op, "noteq"))
 		fixf(x, "remove --%s%s%s from %s%s%s", name, strcmp(it->op, "unset") ? " " : "",
-		     strcmp(it->op, "unset") ? it->value : "", list, w ? " at " : "", w ? w : "");
+		     strcmp(it->op, "unset") ? want : "", list, w ? " at " : "", w ? w : "");
 	else if (!strcmp(it->op, "set"))
 		fixf(x, "set --%s in %s", name, list);
 	else if (!strcmp(it->op, "eq"))
-		fixf(x, "%s %s=%s in %s%s%s", w ? "change to" : "add", name, it->value, list,
+		fixf(x, "%s %s=%s in %s%s%s", w ? "change to" : "add", name, want, list,
 		     w ? " at " : "", w ? w : "");
 	else if (!strcmp(it->op, "has"))
-		fixf(x, "include %s in --%s (%s%s%s)", it->value, name, list, w ? " at " : "", w ? w : "");
+		fixf(x, "include %s in --%s (%s%s%s)", want, name, list, w ? " at " : "", w ? w : "");
 	else if (!strcmp(it->op, "valid_elements"))
-		fixf(x, "use only %s in --%s (%s%s%s)", it->value, name, list, w ? " at " : "", w ? w : "");
+		fixf(x, "use only %s in --%s (%s%s%s)", want, name, list, w ? " at " : "", w ? w : "");
 	else
-		fixf(x, "set %s to a value %s %s in %s%s%s", name, it->op, it->value, list, w ? " at " : "",
+		fixf(x, "set %s to a value %s %s in %s%s%s", name, it->op, want, list, w ? " at " : "",
 		     w ? w : "");
 }
 
@@ -380,20 +382,28 @@ static bool judge_component(struct ctx *x, const struct bench_control *c, enum c
 		const char *val, *src, *name;
 		bool present = item_value(x, id, it, &val, &src);
 		struct buf d = BUF_INIT;
+		/* the benchmark's paths assume the default data-dir; K3s's follow data-dir */
+		char *want = it->value ? host_moved_path(it->value, x->C->data_dir) : NULL;
 
+		if (it->value && !want) {
+			res[i] = false;
+			evf(x, "out of memory");
+			continue;
+		}
 		name = it->flag ? (strncmp(it->flag, "--", 2) ? it->flag : it->flag + 2) : jsonpath(it->path);
 		if (!name)
 			name = "?";
-		res[i] = check_op(it->op, present, val, it->value);
-		describe_item(&d, it, name);
+		res[i] = check_op(it->op, present, val, want);
+		describe_item(&d, it, name, want);
 		if (present)
 			evf(x, "%s %s=%s%s%s%s (want %s)", comp_name(id), name, val, src && strcmp(src, "flag") ? " from " : "",
 			    src && strcmp(src, "flag") ? src : "", "", d.data);
 		else
 			evf(x, "%s: %s not set (want %s)", comp_name(id), name, d.data);
 		if (!res[i])
-			remedy_item(x, id, it, name);
+			remedy_item(x, id, it, name, want);
 		buf_free(&d);
+		free(want);
 	}
 	if (check_combine(t->bin_op, res, n)) {
 		buf_reset(&x->fix);
@@ -448,7 +458,7 @@ static bool judge_file(struct ctx *x, const struct bench_control *c)
 			fixf(x, "run check again after K3s has started");
 			ok = false;
 		} else if (multi) {
-			evf(x, "no files match %s", t->file);
+			evf(x, "no files match %s", pat);
 		}
 		free(base);
 	}

@@ -160,17 +160,57 @@ void cli_print_warnings(const struct cli *c, const struct diags *d)
 	}
 }
 
-int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
+/* `extends: cis` picks its base for v, as cis does (newest: v unknown, pick the newest) */
+static int load_profile_for(const struct cli *c, const char *name, const char *v, bool newest,
+			    struct profile_doc **out)
 {
+	struct profile_load_opts o = { v, newest, k3s_pick_profile };
 	struct diags d = { NULL, 0, 0 };
 	int r;
 
-	r = profile_load(name ? name : c->profile, out, &d);
+	r = profile_load_with(name ? name : c->profile, &o, out, &d);
 	cli_print_diags(&d);
 	if (r < 0 && d.n == 0)
 		cli_error("cannot load profile '%s': %s", name ? name : c->profile, strerror(-r));
 	diags_free(&d);
 	return r < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
+{
+	return load_profile_for(c, name, c->k3s_version, false, out);
+}
+
+/*
+ * A profile that extends cis gets the base cis would pick for v; loaded
+ * with --k3s-version or its own k3s_version: it has it already, else
+ * (a detected version, or none) it is loaded again for v.
+ */
+int cli_pick_cis_base(const struct cli *c, const char *name, const char *v, struct profile_doc **doc)
+{
+	struct profile_doc *picked = NULL;
+	const char *base;
+
+	if (!(*doc)->cis_base)
+		return EXIT_OK;
+	if (k3s_pick_profile(v, &base) < 0) {
+		cli_error("no built-in profile covers K3s %s (k3s-harden profile list shows "
+			  "each profile's K3s versions)", v);
+		return EXIT_USAGE;
+	}
+	if (strcmp(base, (*doc)->cis_base) != 0) {
+		if (load_profile_for(c, name, v, !v, &picked) != EXIT_OK)
+			return EXIT_USAGE;
+		profile_doc_free(*doc);
+		*doc = picked;
+	}
+	if (v)
+		cli_note(c, "profile %s extends cis: %s, the newest benchmark that covers K3s %s",
+			 (*doc)->p->name, (*doc)->cis_base, v);
+	else
+		cli_note(c, "profile %s extends cis: %s, the newest benchmark", (*doc)->p->name,
+			 (*doc)->cis_base);
+	return EXIT_OK;
 }
 
 static void print_notes(const struct cli *c, const struct diags *d)
@@ -261,6 +301,12 @@ int cli_fit_profile(const struct cli *c, struct profile_doc **doc)
 		profile_doc_free(*doc);
 		*doc = picked;
 		p = picked->p;
+	} else if ((*doc)->cis_base) {
+		if (cli_pick_cis_base(c, NULL, v, doc) != EXIT_OK) {
+			free(detected);
+			return EXIT_USAGE;
+		}
+		p = (*doc)->p;
 	}
 	k3s_components_all(&comp);
 	if (p->k3s && p->k3s->path) {

@@ -89,6 +89,13 @@ void cli_print_warnings(const struct cli *c, const struct diags *d);
 /* Load cli->profile (or name), printing problems; EXIT_OK or EXIT_USAGE. */
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out);
 /*
+ * A profile whose chain has `extends: cis`: its base is the benchmark
+ * profile cis picks for v (NULL: the newest); *doc is loaded again (from
+ * name, NULL: cli->profile) when it was read with another, and a note says
+ * which. EXIT_OK (also when nothing extends cis) or EXIT_USAGE.
+ */
+int cli_pick_cis_base(const struct cli *c, const char *name, const char *v, struct profile_doc **doc);
+/*
  * Fit the loaded profile to the K3s it hardens: the version (--k3s-version,
  * the profile's k3s_version, or on a live host `k3s --version`), for the
  * built-in `cis` the newest benchmark profile that covers it (reloaded into

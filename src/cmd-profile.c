@@ -6,7 +6,33 @@
 #include "cli.h"
 #include "embedded.h"
 #include "json.h"
+#include "k3s_version.h"
 #include "ynode.h"
+
+static int show_picked(const struct cli *c, const char *name, struct profile_doc **doc)
+{
+	const char *v = c->k3s_version ? c->k3s_version : (*doc)->p->k3s_version;
+	struct profile_doc *picked = NULL;
+	const char *base;
+
+	if (!k3s_version_valid(v)) {
+		cli_error("'%s' is not a K3s version (like 1.30 or v1.30.4+k3s1)", v);
+		return EXIT_USAGE;
+	}
+	if (strcmp(name, "cis") != 0 || strcmp((*doc)->p->name, "cis") != 0)
+		return cli_pick_cis_base(c, name, v, doc);
+	if (k3s_pick_profile(v, &base) < 0) {
+		cli_error("no built-in profile covers K3s %s (k3s-harden profile list shows "
+			  "each profile's K3s versions)", v);
+		return EXIT_USAGE;
+	}
+	if (cli_load_profile(c, base, &picked) != EXIT_OK)
+		return EXIT_USAGE;
+	cli_note(c, "profile cis: %s, the newest benchmark that covers K3s %s", base, v);
+	profile_doc_free(*doc);
+	*doc = picked;
+	return EXIT_OK;
+}
 
 static int profile_list(struct cli *c)
 {
@@ -110,10 +136,17 @@ static int cmd_profile(struct cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = cli_load_profile(c, n == 2 ? args[1] : NULL, &doc);
+	/* with a K3s version (--k3s-version, the profile's k3s_version:), cis and
+	 * a profile that extends it show the benchmark profile picked for it */
+	if (rc == EXIT_OK && strcmp(verb, "show") == 0 &&
+	    (c->k3s_version || doc->p->k3s_version))
+		rc = show_picked(c, n == 2 ? args[1] : c->profile, &doc);
 	if (strcmp(verb, "validate") == 0 && c->output == OUTPUT_JSON)
 		validate_json(args[1], rc);
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		profile_doc_free(doc);
 		return rc;
+	}
 	if (strcmp(verb, "validate") == 0) {
 		if (c->verbose >= 0 && c->output != OUTPUT_JSON)
 			printf("%s: ok (profile %s, role %s)\n", args[1], doc->p->name,
@@ -139,6 +172,8 @@ const struct cli_command profile_command = {
 	"built-in profiles; the resolved profile as YAML; check a profile file",
 	"list: the built-in profiles with a one-line description; show: the fully\n"
 	"resolved profile (extends applied) as YAML, or JSON with --output json;\n"
+	"with a K3s version (--k3s-version, or the profile's k3s_version:), cis\n"
+	"and a profile that extends it show the benchmark profile picked for it;\n"
 	"validate: check a profile file, errors as FILE:LINE:COL: message (JSON:\n"
 	"{\"file\", \"valid\", \"diagnostics\"}).",
 	NULL,

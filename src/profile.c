@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "buf.h"
 #include "yemit.h"
 
 int pctx_verr(struct profile_ctx *c, const struct ynode *n, const char *file, const char *field,
@@ -127,6 +129,8 @@ void pctx_free(struct profile_ctx *c)
 	free(c->dropped);
 	free(c->plus);
 	free(c->files);
+	free(c->cis_version);
+	c->cis_version = NULL;
 	c->dropped = NULL;
 	c->plus = NULL;
 	c->files = NULL;
@@ -186,17 +190,144 @@ static void order_diags(const struct profile_ctx *c, struct diags *d, size_t fir
 	free(o);
 }
 
+static bool from_builtin(const struct ynode *n)
+{
+	return n->file && strncmp(n->file, "builtin:", 8) == 0;
+}
+
+static bool scalar_is(const struct ynode *n, const char *v)
+{
+	return n && n->kind == YN_SCALAR && n->value && strcasecmp(n->value, v) == 0;
+}
+
+/* The first key or value under n that one of the user's files wrote, and its path. */
+static const struct ynode *first_user_node(const struct ynode *n, struct buf *path)
+{
+	const struct ynode *u;
+	size_t i, len = path->len;
+
+	for (i = 0; i < n->n; i++) {
+		if (n->kind == YN_MAP) {
+			buf_printf(path, ".%s", n->keys[i]->value);
+			if (!from_builtin(n->keys[i]))
+				return n->keys[i];
+		}
+		if (n->items[i]->kind == YN_SCALAR ? !from_builtin(n->items[i])
+						   : (u = first_user_node(n->items[i], path)) != NULL)
+			return n->items[i]->kind == YN_SCALAR ? n->items[i] : u;
+		path->len = len;
+		if (path->data)
+			path->data[len] = '\0';
+	}
+	return NULL;
+}
+
+/* "k3s-cis-1.24 for K3s 1.24.17+k3s1 (the newest benchmark that covers it)" */
+static char *picked_words(const struct profile_ctx *c)
+{
+	char *s;
+
+	if (c->cis_version ? asprintf(&s, "%s for K3s %s (the newest benchmark that covers it)", c->cis_base,
+				     c->cis_version) < 0
+			   : asprintf(&s, "%s (the newest benchmark: the K3s version is unknown)", c->cis_base) < 0)
+		return NULL;
+	return s;
+}
+
+/*
+ * `extends: cis` read a benchmark profile for the K3s version: a section it
+ * turns off (pod_security on K3s <= 1.24, which uses pod_security_policy)
+ * that the user's files set keys under would silently do nothing, and
+ * turning one on beside the other of the PSA/PSP pair stops kube-apiserver.
+ * Both are errors at the user's key that name the picked base.
+ */
+static int check_cis_base(struct profile_ctx *c, const struct ynode *tree)
+{
+	static const char *const pair[][2] = {
+		{ "pod_security", "pod_security_policy" },
+		{ "pod_security_policy", "pod_security" },
+	};
+	struct diags ignored = { NULL, 0, 0 };
+	struct profile_ctx bc;
+	struct ynode *base = NULL;
+	char *picked = picked_words(c);
+	size_t i, j;
+	int r = -ENOMEM;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.d = &ignored;
+	if (!picked || (r = profile_read(&bc, c->cis_base, &base)) < 0)
+		goto out;
+	for (i = 0; i < base->n; i++) {
+		const char *sec = base->keys[i]->value, *other = NULL;
+		const struct ynode *ms = ynode_get(tree, sec), *me, *u;
+		struct buf path = BUF_INIT;
+
+		if (base->items[i]->kind != YN_MAP || !scalar_is(ynode_get(base->items[i], "enabled"), "false") ||
+		    !ms || ms->kind != YN_MAP)
+			continue;
+		me = ynode_get(ms, "enabled");
+		for (j = 0; j < sizeof(pair) / sizeof(pair[0]); j++)
+			if (strcmp(sec, pair[j][0]) == 0)
+				other = pair[j][1];
+		if (me && !from_builtin(me)) {
+			const struct ynode *bo = other ? ynode_get(base, other) : NULL;
+			const struct ynode *mo = other ? ynode_get(tree, other) : NULL;
+
+			/* the user's own choice, unless it runs both of the pair */
+			if (scalar_is(me, "true") && bo && scalar_is(ynode_get(bo, "enabled"), "true") && mo &&
+			    mo->kind == YN_MAP && scalar_is(ynode_get(mo, "enabled"), "true")) {
+				buf_printf(&path, "%s.enabled", sec);
+				if (!path.data) {
+					r = -ENOMEM;
+					goto out;
+				}
+				pctx_field_err(c, me, path.data, "%s: extends: cis picked %s, which uses %s; "
+					       "K3s runs one of the two: also set %s.enabled: false, or extend %s "
+					       "directly", path.data, picked, other, other, c->cis_base);
+				buf_free(&path);
+			}
+			continue;
+		}
+		buf_adds(&path, sec);
+		u = first_user_node(ms, &path);
+		if (u && path.data)
+			pctx_field_err(c, u, path.data, "%s: has no effect: extends: cis picked %s, which "
+				       "turns %s off%s%s%s; drop the key, or extend %s directly and set "
+				       "%s.enabled: true", path.data, picked, sec,
+				       other ? " and uses " : "", other ? other : "", other ? " instead" : "",
+				       c->cis_base, sec);
+		if (!path.data)
+			r = -ENOMEM;
+		buf_free(&path);
+	}
+out:
+	free(picked);
+	ynode_free(base);
+	diags_free(&ignored);
+	pctx_free(&bc);
+	return r == -ENOMEM ? r : 0;
+}
+
 int profile_load(const char *name_or_path, struct profile_doc **out, struct diags *d)
+{
+	return profile_load_with(name_or_path, NULL, out, d);
+}
+
+int profile_load_with(const char *name_or_path, const struct profile_load_opts *opts,
+		      struct profile_doc **out, struct diags *d)
 {
 	struct profile_ctx c;
 	struct profile_doc *doc;
 	struct ynode *tree = NULL;
 	struct profile *p = NULL;
 	size_t first = d->n;
+	bool fitted = false;
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	c.d = d;
+	c.opts = opts;
 	if ((r = profile_read(&c, name_or_path, &tree)) < 0)
 		goto out;
 	if ((r = profile_check_schema(&c, tree)) < 0)
@@ -208,17 +339,37 @@ int profile_load(const char *name_or_path, struct profile_doc **out, struct diag
 		r = -EINVAL;
 		goto out;
 	}
+	/* from here on, every problem names the picked base itself */
+	fitted = true;
+	if (c.cis_picked && (r = check_cis_base(&c, tree)) < 0)
+		goto out;
+	if (c.err) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (!(doc = calloc(1, sizeof(*doc)))) {
 		r = -ENOMEM;
 		goto out;
 	}
 	doc->p = p;
 	doc->tree = tree;
+	doc->cis_base = c.cis_base;
+	doc->cis_picked = c.cis_picked;
+	doc->cis_version = c.cis_version;
+	c.cis_version = NULL;
 	p = NULL;
 	tree = NULL;
 	*out = doc;
 out:
 	order_diags(&c, d, first);
+	/* problems found against a picked base: say which */
+	if (r < 0 && c.cis_picked && !fitted && d->n > first && c.n_files) {
+		char *picked = picked_words(&c);
+
+		diags_add(d, c.files[c.n_files - 1], 0, 0, "extends: cis picked %s: the problems above are "
+			  "against it; to pick another, extend it by name", picked ? picked : c.cis_base);
+		free(picked);
+	}
 	profile_cyaml_free(p);
 	ynode_free(tree);
 	pctx_free(&c);
@@ -231,6 +382,7 @@ void profile_doc_free(struct profile_doc *doc)
 		return;
 	profile_cyaml_free(doc->p);
 	ynode_free(doc->tree);
+	free(doc->cis_version);
 	free(doc);
 }
 

@@ -221,14 +221,37 @@ struct profile {
 struct profile_doc {
 	struct profile *p;
 	struct ynode *tree;     /* merged, every node knows its origin */
+	/* `extends: cis` somewhere in its chain: the built-in read for it, the
+	 * benchmark profile picked for cis_version (NULL with opts.newest), or
+	 * "cis" when none was picked; NULL when nothing extends cis */
+	const char *cis_base;
+	char *cis_version;
+	bool cis_picked;
+};
+
+/*
+ * How `extends: cis` is resolved. With pick set and a K3s version known
+ * (k3s_version, else the k3s_version: key of the files that extend cis,
+ * the outermost one winning), the built-in pick names for it is read in
+ * place of cis, as the cis default itself is (k3s_version.h
+ * k3s_pick_profile). A key of the user's files under a section the picked
+ * base turns off is then an error at the key that names the base.
+ */
+struct profile_load_opts {
+	const char *k3s_version;
+	bool newest;            /* no version known: pick as pick(NULL) does (the newest) */
+	int (*pick)(const char *v, const char **name);
 };
 
 /*
  * Load NAME (a built-in profile) or a file path, resolve extends, check and
  * validate. On error, problems are added to d and -EINVAL is returned (or
- * -errno for I/O); *out is set only on success.
+ * -errno for I/O); *out is set only on success. profile_load_with takes
+ * opts (NULL: profile_load, `extends: cis` reads cis).
  */
 int profile_load(const char *name_or_path, struct profile_doc **out, struct diags *d);
+int profile_load_with(const char *name_or_path, const struct profile_load_opts *opts,
+		      struct profile_doc **out, struct diags *d);
 void profile_doc_free(struct profile_doc *doc);
 
 /* Emit the resolved profile as YAML (for `profile show`). */

@@ -39,6 +39,11 @@ struct profile_ctx {
 	 * order their problems are reported in */
 	const char **files;
 	size_t n_files;
+	/* `extends: cis`: how to pick its base, and what was read for it */
+	const struct profile_load_opts *opts;
+	const char *cis_base;
+	char *cis_version;
+	bool cis_picked;
 };
 
 /* Report a problem at node n (or, without a node, at file without a position). */

@@ -26,6 +26,7 @@ struct ident {
 struct reader {
 	struct profile_ctx *c;
 	struct ident stack[MAX_EXTENDS];
+	const struct ynode *trees[MAX_EXTENDS];    /* the files being read, outermost first */
 	unsigned depth;
 };
 
@@ -330,6 +331,39 @@ static int name_after_file(struct ynode *merged, const struct ynode *tree, const
 	return r;
 }
 
+/*
+ * `extends: cis`: the benchmark profile cis would pick for the K3s version
+ * (the caller's, else the k3s_version: of the outermost file being read
+ * that has one), into *bf; cis itself when no version is known.
+ */
+static int pick_cis(struct reader *R, const struct embedded_file **bf)
+{
+	const struct profile_load_opts *o = R->c->opts;
+	const struct embedded_file *picked;
+	const char *v = o ? o->k3s_version : NULL, *name;
+	unsigned i;
+
+	for (i = 0; !v && i < R->depth; i++) {
+		const struct ynode *k = R->trees[i] ? ynode_get(R->trees[i], "k3s_version") : NULL;
+
+		if (k && k->kind == YN_SCALAR && k->len)
+			v = k->value;
+	}
+	if (!R->c->cis_base)
+		R->c->cis_base = (*bf)->name;
+	if (!o || !o->pick || (!v && !o->newest) || o->pick(v, &name) < 0 ||
+	    !(picked = embedded_find(embedded_profiles, name)))
+		return 0;
+	free(R->c->cis_version);
+	R->c->cis_version = NULL;
+	if (v && !(R->c->cis_version = strdup(v)))
+		return -ENOMEM;
+	R->c->cis_base = picked->name;
+	R->c->cis_picked = true;
+	*bf = picked;
+	return 0;
+}
+
 static int load_tree(struct reader *R, const char *ref, const char *rel_dir,
 		     const struct ynode *from, struct ynode **out)
 {
@@ -343,6 +377,8 @@ static int load_tree(struct reader *R, const char *ref, const char *rel_dir,
 
 	if (!looks_like_path(ref))
 		bf = embedded_find(embedded_profiles, ref);
+	if (bf && from && strcmp(bf->name, "cis") == 0 && (r = pick_cis(R, &bf)) < 0)
+		return r;
 	if (bf) {
 		id.builtin = bf->name;
 		if (asprintf(&label, "builtin:%s", bf->name) < 0)
@@ -387,6 +423,7 @@ static int load_tree(struct reader *R, const char *ref, const char *rel_dir,
 		r = -EINVAL;
 		goto pop;
 	}
+	R->trees[R->depth - 1] = tree;
 	ext = ynode_get(tree, "extends");
 	if (ext && (ext->kind != YN_SCALAR || ext->len == 0)) {
 		pctx_err(R->c, ext, NULL, "extends: expected a profile name or file");
@@ -411,7 +448,7 @@ static int load_tree(struct reader *R, const char *ref, const char *rel_dir,
 	if (r == 0 && !ynode_get(tree, "name"))
 		r = name_after_file(merged, tree, label);
 pop:
-	R->depth--;
+	R->trees[--R->depth] = NULL;
 out:
 	if (r == 0) {
 		*out = merged;

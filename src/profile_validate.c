@@ -430,8 +430,11 @@ static void v_versions(struct vctx *v, const struct profile *p)
 			verr(v, "k3s_versions.max", "'%s' is not a K3s version (like 1.28)", r->max ? r->max : "");
 		else if (r->min && k3s_version_valid(r->min) && k3s_version_cmp(r->min, r->max) > 0)
 			verr(v, "k3s_versions.max", "%s is before min (%s)", r->max, r->min);
+		/* a base extends: cis picked for --k3s-version, which wins over the pin */
+		bool picked_for_cli = v->c->cis_picked && v->c->opts && v->c->opts->k3s_version;
+
 		if (p->k3s_version && k3s_version_valid(p->k3s_version) && r->min && r->max &&
-		    !k3s_version_in(p->k3s_version, r->min, NULL))
+		    !picked_for_cli && !k3s_version_in(p->k3s_version, r->min, NULL))
 			verr(v, "k3s_version", "K3s %s is before this profile's k3s_versions.min (%s)",
 			     p->k3s_version, r->min);
 	}

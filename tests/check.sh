@@ -28,9 +28,10 @@ run() {
 # "ID STATUS" per control: the first block of the text output
 verdicts() { awk 'NF == 0 { exit } { print $1, $2 }' "$1"; }
 
-# The K3s data tree a started server has: files with the modes K3s gives them.
+# The K3s data tree a started server has: files with the modes K3s gives them
+# (under ROOT and K3s's data-dir, default /var/lib/rancher/k3s).
 k3s_files() {
-	local d=$1/var/lib/rancher/k3s
+	local d=$1${2:-/var/lib/rancher/k3s}
 	mkdir -p "$d/server/tls/etcd" "$d/server/cred" "$d/agent" "$1/var/lib/cni/networks/cbr0"
 	for f in client-ca server-ca request-header-ca client-kube-apiserver serving-kube-apiserver; do
 		printf 'cert\n' >"$d/server/tls/$f.crt"
@@ -340,6 +341,60 @@ for id in 1.2.9 1.2.16 1.2.17 1.2.18 1.2.19 1.2.20 1.2.27 1.2.28 1.3.1 3.2.1 5.1
 	check "empty root: $id FAILs" bash -c "case ' $fails' in *' $id '*) exit 0;; esac; exit 1"
 done
 check "empty root: the FAILs are exactly the guide's" [ "$fails" = "1.2.9 1.2.16 1.2.17 1.2.18 1.2.19 1.2.20 1.2.27 1.2.28 1.3.1 3.2.1 5.1.5 5.2.1 5.2.2 5.2.3 5.2.4 5.2.5 5.2.6 5.2.7 5.2.8 5.2.9 5.2.10 5.2.11 5.2.12 5.2.13 5.3.2 " ]
+
+# --- a moved data-dir with embedded etcd: the benchmark's paths (etcd certificate
+# files, kubeconfigs, PKI) follow data-dir, so the moved root passes what the
+# default one passes, in text and JSON (trial finding 5)
+for v in 1.24.17+k3s1 1.30.6+k3s1; do
+	for dd in "" /data/k3s; do
+		d=$tmp/etcd-$v${dd:+-moved}; mkdir -p "$d/etc/rancher/k3s"
+		printf 'cluster-init: true\n%s' "${dd:+data-dir: $dd
+}" >"$d/etc/rancher/k3s/config.yaml"
+		"$bin" --k3s-version "$v" --root "$d" -q apply --no-restart >/dev/null 2>&1
+		k3s_files "$d" "${dd:-/var/lib/rancher/k3s}"
+	done
+	d=$tmp/etcd-$v m=$tmp/etcd-$v-moved
+	run "$bin" --k3s-version "$v" --root "$d" --color never check
+	verdicts "$tmp/out" >"$tmp/etcd-default.v"
+	run "$bin" --k3s-version "$v" --root "$m" --color never check
+	verdicts "$tmp/out" >"$tmp/etcd-moved.v"
+	check "etcd $v, data-dir moved: the default root passes 2.1, 2.4 and 2.7" \
+		bash -c "[ \$(grep -cE '^2\.(1|4|7) PASS\$' '$tmp/etcd-default.v') = 3 ]"
+	check "etcd $v, data-dir moved: the same verdict for every control as the default root (exit $rc)" \
+		diff -u "$tmp/etcd-default.v" "$tmp/etcd-moved.v"
+	check "etcd $v, data-dir moved: the evidence names no path under /var/lib/rancher/k3s" \
+		bash -c "! grep -q /var/lib/rancher/k3s '$tmp/out'"
+	run "$bin" --k3s-version "$v" --root "$d" --output json check
+	cp "$tmp/out" "$tmp/etcd-default.json"
+	run "$bin" --k3s-version "$v" --root "$m" --output json check
+	check "etcd $v, data-dir moved, json: same statuses, evidence and remediation up to the data-dir" python3 -c "
+import json,re,sys
+# the moved root's config.yaml has one line more (data-dir)
+norm=lambda s: s and re.sub(r'config\.yaml:[0-9]+', 'config.yaml:N', s)
+a=json.load(open('$tmp/etcd-default.json'))['controls']
+b=json.loads(open('$tmp/out').read().replace('/data/k3s','/var/lib/rancher/k3s'))['controls']
+keep=lambda cs: [(c['id'],c['status'],norm(c['evidence']),norm(c['remediation'])) for c in cs]
+sys.exit(not (keep(a)==keep(b) and [c['status'] for c in a if c['id'] in ('2.1','2.4','2.7')]==['PASS']*3))"
+	check "etcd $v, data-dir moved, json: 2.1 evidence wants the moved certificate" python3 -c "
+import json,sys
+c=[c for c in json.load(open('$tmp/out'))['controls'] if c['id']=='2.1'][0]
+sys.exit(not ('eq /data/k3s/server/tls/etcd/server-client.crt' in c['evidence'] and c['status']=='PASS'))"
+	check "etcd $v, data-dir moved, json: file controls judge the files under the moved data-dir" python3 -c "
+import json,sys
+c=[c for c in json.load(open('$tmp/out'))['controls'] if c['id']=='1.1.20'][0]
+sys.exit(not ('checked under /data/k3s/server/tls/' in c['evidence'] and c['status']=='PASS'))"
+done
+
+# an etcd-arg naming the default data dir on the moved host: the fix names the moved file
+m=$tmp/etcd-1.30.6+k3s1-moved; mkdir -p "$m/etc/rancher/k3s/config.yaml.d"
+printf 'etcd-arg:\n  - client-transport-security/cert-file=/var/lib/rancher/k3s/server/tls/etcd/server-client.crt\n' \
+	>"$m/etc/rancher/k3s/config.yaml.d/50-etcd.yaml"
+run "$bin" --k3s-version 1.30.6+k3s1 --root "$m" --color never check
+# (2.1 is a manual assessment in k3s-cis-1.11: WARN, not FAIL)
+check "etcd, data-dir moved, a cert-file under the default data dir: 2.1 no longer passes" \
+	bash -c "awk '\$1 == \"2.1\" { print \$2 }' '$tmp/out' | grep -qx WARN"
+check "etcd, data-dir moved, a cert-file under the default data dir: the fix names the moved file and the line" \
+	detail_has 2.1 "change to client-transport-security/cert-file=/data/k3s/server/tls/etcd/server-client.crt in etcd-arg at /etc/rancher/k3s/config.yaml.d/50-etcd.yaml:2"
 
 # --- apply with each built-in profile (at the newest K3s it covers), then check: exit 0
 for p in $("$bin" profile list | awk '$1 != "base" && $1 != "cis-common" { print $1 }'); do

@@ -825,6 +825,82 @@ static void test_profile_dump_reloads(void **state)
 	}
 }
 
+/* ---- extends: cis picks its base for the K3s version ---- */
+
+static char picked_for[32];
+
+/* a stub of k3s_pick_profile: 1.24 is PodSecurityPolicy, the rest PSA */
+static int pick_stub(const char *v, const char **name)
+{
+	snprintf(picked_for, sizeof(picked_for), "%s", v ? v : "");
+	*name = v && strcmp(v, "1.24") == 0 ? "k3s-cis-1.24" : "k3s-cis-1.11";
+	return 0;
+}
+
+static void test_profile_extends_cis_picks(void **state)
+{
+	struct fixture *f = *state;
+	struct profile_load_opts o = { "1.24", false, pick_stub };
+	char path[512];
+
+	put(f, "ninety.yaml", "extends: cis\naudit:\n  max_age: 90\n", path, sizeof(path));
+	assert_int_equal(profile_load_with(path, &o, &f->doc, &f->d), 0);
+	assert_int_equal(f->d.n, 0);
+	assert_string_equal(f->doc->cis_base, "k3s-cis-1.24");
+	assert_string_equal(f->doc->cis_version, "1.24");
+	assert_string_equal(f->doc->p->benchmark, "k3s-cis-1.24");
+	assert_false(f->doc->p->pod_security->enabled);
+	assert_true(f->doc->p->pod_security_policy->enabled);
+	assert_int_equal(f->doc->p->audit->max_age, 90);
+	profile_doc_free(f->doc);
+	f->doc = NULL;
+	/* without a version nothing is picked; cis is read, and the doc says so */
+	assert_int_equal(profile_load(path, &f->doc, &f->d), 0);
+	assert_string_equal(f->doc->cis_base, "cis");
+	assert_false(f->doc->cis_picked);
+	assert_string_equal(f->doc->p->benchmark, "auto");
+}
+
+static void test_profile_extends_cis_own_version(void **state)
+{
+	struct fixture *f = *state;
+	struct profile_load_opts o = { NULL, false, pick_stub };
+	char path[512];
+
+	/* the outermost file's k3s_version picks, as it wins the merge */
+	put(f, "mid.yaml", "extends: cis\nk3s_version: \"1.30\"\n", NULL, 0);
+	put(f, "top.yaml", "extends: ./mid.yaml\nk3s_version: \"1.24\"\n", path, sizeof(path));
+	picked_for[0] = '\0';
+	if (profile_load_with(path, &o, &f->doc, &f->d) < 0 && f->d.n)
+		fail_msg("%s", f->d.v[0].msg);
+	assert_int_equal(f->d.n, 0);
+	assert_string_equal(picked_for, "1.24");
+	assert_string_equal(f->doc->cis_base, "k3s-cis-1.24");
+}
+
+static void test_profile_extends_cis_key_off_in_base(void **state)
+{
+	struct fixture *f = *state;
+	struct profile_load_opts o = { "1.24", false, pick_stub };
+	struct profile_doc *doc = NULL;
+	char path[512];
+
+	put(f, "psa.yaml", "extends: cis\npod_security:\n  defaults:\n    enforce: baseline\n", path,
+	    sizeof(path));
+	assert_int_equal(profile_load_with(path, &o, &doc, &f->d), -EINVAL);
+	assert_null(doc);
+	assert_int_equal(f->d.n, 1);
+	assert_int_equal(f->d.v[0].line, 4);
+	assert_int_equal(f->d.v[0].col, 5);
+	assert_string_equal(f->d.v[0].field, "pod_security.defaults.enforce");
+	diag_has(f, "extends: cis picked k3s-cis-1.24 for K3s 1.24");
+	diags_free(&f->d);
+	/* the same key where the picked base has PSA on */
+	o.k3s_version = "1.30";
+	assert_int_equal(profile_load_with(path, &o, &f->doc, &f->d), 0);
+	assert_string_equal(f->doc->cis_base, "k3s-cis-1.11");
+}
+
 /* The old validator names still work for code that uses them. */
 static void test_profile_validator_old_names(void **state)
 {
@@ -871,6 +947,9 @@ int main(void)
 		T(extends_missing_clean),
 		T(name_beside_file),
 		T(dump_reloads),
+		T(extends_cis_picks),
+		T(extends_cis_own_version),
+		T(extends_cis_key_off_in_base),
 		T(validator_old_names),
 	};
 

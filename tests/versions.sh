@@ -117,6 +117,63 @@ check "k3s_version in a profile: K3s 1.24 without --k3s-version" grep -q '"k3s_v
 run "$bin" -p "$tmp/pinned.yaml" --root "$R" --k3s-version 1.30 --output json render
 check "--k3s-version wins over the profile's k3s_version" grep -q '"k3s_version":"1.30"' "$tmp/out"
 
+# --- a profile that extends cis gets the base cis picks for the version (trial finding 6)
+X=$tmp/extends; server_root "$X"
+printf 'extends: cis\naudit:\n  max_age: 90\n' >"$tmp/ninety.yaml"
+for pair in 1.21.14+k3s1:k3s-cis-1.6 1.24.17+k3s1:k3s-cis-1.24 1.30.6+k3s1:k3s-cis-1.11; do
+	v=${pair%%:*} want=${pair#*:}
+	run "$bin" --root "$X" --k3s-version "$v" render
+	sed 's/audit-log-maxage=30/audit-log-maxage=90/' "$tmp/out" >"$tmp/cis.render"
+	run "$bin" --root "$X" --k3s-version "$v" -p "$tmp/ninety.yaml" render
+	check "extends: cis on K3s $v: exit 0" [ "$rc" = 0 ]
+	check "extends: cis on K3s $v: the note names $want" \
+		grep -q "profile ninety extends cis: $want, the newest benchmark that covers K3s $v" "$tmp/err"
+	check "extends: cis on K3s $v: renders what cis renders, with audit max_age 90" \
+		diff -u "$tmp/cis.render" "$tmp/out"
+	check "extends: cis on K3s $v: audit-log-maxage=90 is there" grep -q 'audit-log-maxage=90' "$tmp/out"
+	run "$bin" --root "$X" --k3s-version "$v" -p "$tmp/ninety.yaml" diff
+	check "extends: cis on K3s $v: diff exit 1 (files to create)" [ "$rc" = 1 ]
+	run "$bin" --root "$X" --k3s-version "$v" -p "$tmp/ninety.yaml" --output json diff
+	check "extends: cis on K3s $v: JSON names the benchmark $want" grep -q "\"benchmark\":\"$want\"" "$tmp/out"
+	run "$bin" --k3s-version "$v" profile show "$tmp/ninety.yaml"
+	check "extends: cis on K3s $v: profile show says $want" bash -c \
+		"grep -q 'profile ninety extends cis: $want' '$tmp/err' && grep -qx 'benchmark: $want' '$tmp/out' && grep -qx 'name: ninety' '$tmp/out' && ! grep -q 'picked per version' '$tmp/out'"
+	run "$bin" --k3s-version "$v" profile show cis
+	check "profile show cis on K3s $v: the picked $want" bash -c \
+		"grep -q 'profile cis: $want, the newest benchmark that covers K3s $v' '$tmp/err' && grep -qx 'name: $want' '$tmp/out'"
+done
+# the version from the profile's own k3s_version:
+printf 'extends: cis\nk3s_version: "1.24"\naudit:\n  max_age: 90\n' >"$tmp/ninety-124.yaml"
+run "$bin" --root "$X" -p "$tmp/ninety-124.yaml" --output json diff
+check "extends: cis with k3s_version 1.24: k3s-cis-1.24" grep -q '"benchmark":"k3s-cis-1.24"' "$tmp/out"
+# a key of the user's under a section the picked base turns off: FILE:LINE:COL, the field, the base
+printf 'extends: cis\npod_security:\n  defaults:\n    enforce: baseline\n' >"$tmp/psa-on-psp.yaml"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-on-psp.yaml" diff
+check "extends: cis, a PSA key on K3s 1.24: exit 2" [ "$rc" = 2 ]
+check "extends: cis, a PSA key on K3s 1.24: FILE:LINE:COL, the field and the picked base" \
+	grep -q "psa-on-psp.yaml:4:5: pod_security.defaults.enforce: has no effect: extends: cis picked k3s-cis-1.24 for K3s 1.24.17+k3s1" "$tmp/err"
+check "extends: cis, a PSA key on K3s 1.24: nothing written" [ -z "$(ls -A "$X")" ]
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-on-psp.yaml" --output json diff
+check "extends: cis, a PSA key on K3s 1.24, JSON: the diagnostic's line, column and field" python3 -c "
+import json,sys
+d=[d for d in json.load(open('$tmp/out'))['diagnostics'] if d.get('severity')=='error']
+sys.exit(not (len(d)==1 and d[0]['line']==4 and d[0]['column']==5 and d[0]['field']=='pod_security.defaults.enforce' and 'k3s-cis-1.24' in d[0]['message']))"
+run "$bin" --root "$X" --k3s-version 1.30.6+k3s1 -p "$tmp/psa-on-psp.yaml" diff
+check "extends: cis, the same PSA key on K3s 1.30: fine" [ "$rc" = 1 ]
+printf 'extends: cis\npod_security:\n  enabled: true\n' >"$tmp/psa-both.yaml"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-both.yaml" diff
+check "extends: cis, pod_security on beside 1.24's PSP: exit 2 at the key, naming the base" bash -c \
+	"[ $rc = 2 ] && grep -q 'psa-both.yaml:3:12: pod_security.enabled: extends: cis picked k3s-cis-1.24' '$tmp/err'"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-both.yaml" --output json diff
+check "extends: cis, pod_security on beside 1.24's PSP, JSON: the field" grep -q '"field":"pod_security.enabled"' "$tmp/out"
+printf 'extends: cis\npod_security:\n  enabled: true\n  api_version: v1beta1\npod_security_policy:\n  enabled: false\n' >"$tmp/psa-swap.yaml"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/psa-swap.yaml" diff
+check "extends: cis, PSA v1beta1 instead of 1.24's PSP: the user's choice (exit 1)" [ "$rc" = 1 ]
+printf 'extends: cis\naudit:\n  max_age: -4\n' >"$tmp/bad-age.yaml"
+run "$bin" --root "$X" --k3s-version 1.24.17+k3s1 -p "$tmp/bad-age.yaml" diff
+check "extends: cis, a bad value: the error, then which base it was checked against" bash -c \
+	"[ $rc = 2 ] && grep -q 'bad-age.yaml:3:12: audit.max_age' '$tmp/err' && grep -q 'extends: cis picked k3s-cis-1.24 for K3s 1.24.17+k3s1' '$tmp/err'"
+
 # --- diff and apply JSON name the benchmark in use and the K3s version
 J=$tmp/json; server_root "$J"
 run "$bin" --root "$J" --k3s-version 1.24 --output json diff
@@ -209,6 +266,10 @@ check "diff --live asks k3s --version" grep -q 'K3s v1.24.17+k3s1 (from k3s --ve
 check "and picks the benchmark for it" grep -q 'profile cis: k3s-cis-1.24' "$tmp/err"
 run "$bin" --root "$R" diff
 check "offline, the binary is not run" bash -c "! grep -q 'from k3s --version' '$tmp/err'"
+run "$bin" --root "$R" -p "$tmp/ninety.yaml" diff --live
+check "extends: cis, diff --live: the base for the version k3s --version says" \
+	grep -q 'profile ninety extends cis: k3s-cis-1.24, the newest benchmark that covers K3s v1.24.17+k3s1' "$tmp/err"
+check "extends: cis, diff --live: no PSA v1 refusal on 1.24" bash -c "! grep -q 'PodSecurityConfiguration v1' '$tmp/err'"
 
 # --- 1.24 -> 1.30: PSP out, PSA in, one transaction; rollback brings PSP back
 R=$tmp/upgrade; server_root "$R"
