@@ -240,8 +240,10 @@ ids=$(awk 'NR > 1 { print $1 }' <<<"$out" | tr '\n' ' ')
 expect "history lists generations newest first" "got: $ids" [ "$ids" = "000003 000002 000001 " ]
 check "history has the columns id, time, profile, kind, K3s, benchmark, files, result" \
 	grep -qE '^ID +TIME +PROFILE +KIND +K3S +BENCHMARK +FILES +(FAIL +)?RESULT' <<<"$out"
-check "history line: id, ISO time, profile, kind, K3s (- offline), benchmark, files, result" \
-	grep -qE '^000002 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +json2 +apply +- +k3s-cis-[0-9.]+ +[0-9]+ +([0-9-]+ +)?committed' <<<"$out"
+# (offline with no version: the one the profile hardened for, the newest it
+# covers, as the "K3s version unknown" note says)
+check "history line: id, ISO time, profile, kind, K3s hardened for, benchmark, files, result" \
+	grep -qE '^000002 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +json2 +apply +[0-9]+\.[0-9]+ +k3s-cis-[0-9.]+ +[0-9]+ +([0-9-]+ +)?committed' <<<"$out"
 run "$bin" history --root "$J" --output json
 echo "$out" >"$tmp/history.json"
 check "history --output json exits 0" [ "$rc" = 0 ]
