@@ -28,7 +28,6 @@
 #include "ynode.h"
 
 #define FILE_MAX (4u << 20)
-#define K3S_DEFAULT_DATA_DIR "/var/lib/rancher/k3s"
 
 const char *check_status_name(enum check_status s)
 {
