@@ -1668,18 +1668,6 @@ static const struct ynode *apiserver_entry(const struct keff *E, const char *fla
 	return at;
 }
 
-/* Whether plugin is one of the comma-separated names of csv. */
-static bool csv_names(const char *csv, const char *plugin)
-{
-	size_t n = strlen(plugin);
-	const char *s;
-
-	for (s = csv; *s; s += strcspn(s, ","), s += *s == ',')
-		if (strncmp(s, plugin, n) == 0 && (s[n] == ',' || s[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* Reasons outside any control that K3s or its components would not start. */
 static void preflight(struct ctx *x, struct admission *adm)
 {
@@ -1704,7 +1692,7 @@ static void preflight(struct ctx *x, struct admission *adm)
 	/* a plugin the version does not know (PodSecurityPolicy on 1.25 and later) */
 	pr = k3s_plugin_ranges(&n);
 	for (i = 0; p && v && i < n; i++)
-		if (csv_names(p, pr[i].plugin) && !k3s_version_in(v, pr[i].since, pr[i].before))
+		if (keff_csv_has(p, pr[i].plugin) && !k3s_version_in(v, pr[i].since, pr[i].before))
 			refusef(x, file, line, col, "kube-apiserver will not start: K3s %s does not know admission "
 				"plugin %s (%s %s)", v, pr[i].plugin, pr[i].before ? "removed in" : "added in",
 				pr[i].before ? pr[i].before : pr[i].since);

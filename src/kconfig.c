@@ -179,18 +179,6 @@ static char *union_plugins(const char *user_value, const char *ours)
 	return out;
 }
 
-/* Whether comma-separated csv names name. */
-static bool csv_has(const char *csv, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p;
-
-	for (p = csv; p && *p; p += strcspn(p, ","), p += *p == ',')
-		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* The plugins of list that are not in drop, comma-separated (caller frees). */
 static char *plugins_without(const char *list, const char *drop)
 {
@@ -845,8 +833,8 @@ static void warn_dropped_plugins(struct merger *M, const struct list_merge *L, c
 		return;
 	pr = k3s_plugin_ranges(&n);
 	for (i = 0; i < n; i++) {
-		if (!csv_has(keff_flag_value(e->node->value), pr[i].plugin) ||
-		    !csv_has(a->drop, pr[i].plugin))
+		if (!keff_csv_has(keff_flag_value(e->node->value), pr[i].plugin) ||
+		    !keff_csv_has(a->drop, pr[i].plugin))
 			continue;
 		warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s': K3s %s does "
 			   "not know it (%s in %s) and kube-apiserver would not start with it; %s",
@@ -870,7 +858,7 @@ static void warn_disabled(struct merger *M, const struct list_merge *L, const st
 		if (l == 0 || l >= (int)sizeof(name))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", l, p);
-		if (csv_has(enable, name))
+		if (keff_csv_has(enable, name))
 			warn_entry(M, L, e->node, "admission plugin %s taken out of your '%.*s'%s: the "
 				   "profile enables it, and kube-apiserver does not start with a plugin "
 				   "both enabled and disabled", name, (int)strcspn(e->node->value, "="),
@@ -2306,7 +2294,7 @@ static void check_plugin_configs(const struct keff_key *k, const struct k3s_mode
 
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ","), p);
 		what = cfg_plugin_needs_config(name);
-		if (!what || (cfg && csv_has(m->admission_configures, name)))
+		if (!what || (cfg && keff_csv_has(m->admission_configures, name)))
 			continue;
 		if (cfg)
 			diags_add_field(d, en->node->file, en->node->start.line, en->node->start.col,

@@ -27,6 +27,17 @@ const char *keff_flag_value(const char *item)
 	return eq ? eq + 1 : "";
 }
 
+bool keff_csv_has(const char *csv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = csv; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 bool keff_is_null(const struct ynode *n)
 {
 	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };

@@ -82,6 +82,10 @@ bool keff_same_flag(const char *item, const char *flag);
 /* The value of a list entry: what follows the first '=', or "". */
 const char *keff_flag_value(const char *item);
 
+/* Whether a comma-separated value (enable-admission-plugins=A,B) names
+ * name; csv may be NULL. */
+bool keff_csv_has(const char *csv, const char *name);
+
 /* A plain YAML null: "", ~, null. */
 bool keff_is_null(const struct ynode *n);
 

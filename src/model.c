@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "k3s_keys.h"
+#include "keff.h"
 #include "k3s_version.h"
 
 /* The controls as the benchmark in use numbers them; "" when it has none of them. */
@@ -269,17 +270,6 @@ static const char *const derived[] = {
 	"EventRateLimit", "PodSecurityPolicy", "AlwaysPullImages", "DenyServiceExternalIPs",
 };
 
-static bool csv_has(const char *csv, const char *name)
-{
-	size_t n = strlen(name);
-	const char *s;
-
-	for (s = csv; s && *s; s += strcspn(s, ","), s += *s == ',')
-		if (strncmp(s, name, n) == 0 && (s[n] == ',' || s[n] == '\0'))
-			return true;
-	return false;
-}
-
 /*
  * Plugins the K3s version does not know come out of the user's value as
  * well: an upgrade to 1.25 must not keep the PodSecurityPolicy of 1.24.
@@ -306,7 +296,7 @@ static int drop_plugins(struct k3s_model *m, const struct profile *p)
 	}
 	a->drop = b.data ? buf_steal(&b) : NULL;
 	for (i = 0; i < sizeof(derived) / sizeof(derived[0]) && r == 0; i++)
-		if (!csv_has(a->value, derived[i]))
+		if (!keff_csv_has(a->value, derived[i]))
 			r = buf_printf(&b, "%s%s", b.len ? "," : "", derived[i]);
 	if (r < 0) {
 		buf_free(&b);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keff.h"
 #include "k3s_version.h"
 #include "model.h"
 #include "sysctl.h"
@@ -35,25 +36,13 @@ static const struct cfg_arg *model_arg(const struct k3s_model *m, const char *li
 	return NULL;
 }
 
-static bool in_csv(const char *csv, const char *name)
-{
-	size_t n = strlen(name);
-	const char *s;
-
-	for (s = csv; s && *s; s += strcspn(s, ","), s += *s == ',') {
-		if (strncmp(s, name, n) == 0 && (s[n] == ',' || s[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 /* kube-apiserver refuses EventRateLimit without its configuration
  * (admission-control-config-file), which only event_rate_limit writes. */
 static void check_erl(const struct profile *p, const struct k3s_model *m, struct diags *errs)
 {
 	const struct cfg_arg *a = model_arg(m, "kube-apiserver-arg", "enable-admission-plugins");
 
-	if (!a || !in_csv(a->value, "EventRateLimit") ||
+	if (!a || !keff_csv_has(a->value, "EventRateLimit") ||
 	    model_arg(m, "kube-apiserver-arg", "admission-control-config-file"))
 		return;
 	diags_add(errs, WHO, 0, 0, "K3s %s: admission plugin EventRateLimit without its configuration "
@@ -73,7 +62,7 @@ static void check_plugins(const struct profile *p, const struct k3s_model *m, st
 		return;
 	plugin_versions = k3s_plugin_ranges(&n);
 	for (i = 0; i < n; i++) {
-		if (!in_csv(a->value, plugin_versions[i].plugin) ||
+		if (!keff_csv_has(a->value, plugin_versions[i].plugin) ||
 		    k3s_version_in(v, plugin_versions[i].since, plugin_versions[i].before))
 			continue;
 		if (plugin_versions[i].before)

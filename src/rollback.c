@@ -235,18 +235,6 @@ static void made_text(const struct generation *made, char *out, size_t size)
 			 "files from before k3s-harden, or one pruned since)");
 }
 
-/* Whether plugin is one of the comma-separated names of csv. */
-static bool csv_has(const char *csv, const char *plugin)
-{
-	size_t n = strlen(plugin);
-	const char *s;
-
-	for (s = csv; *s; s += strcspn(s, ","), s += *s == ',')
-		if (strncmp(s, plugin, n) == 0 && (s[n] == ',' || s[n] == '\0'))
-			return true;
-	return false;
-}
-
 static const struct change *plan_change(const struct plan *pl, const char *path)
 {
 	size_t i;
@@ -326,7 +314,7 @@ int rollback_check_plugins(const char *root, const char *config_path, const char
 		const char *v = keff_flag_value(it->value);
 		char edge[32];
 
-		if (!csv_has(v, pr[i].plugin) || k3s_version_in(now, pr[i].since, pr[i].before))
+		if (!keff_csv_has(v, pr[i].plugin) || k3s_version_in(now, pr[i].since, pr[i].before))
 			continue;
 		hits++;
 		if (!now)

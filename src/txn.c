@@ -961,6 +961,20 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
 	return r;
 }
 
+/* A stream over directory dirfd (its own descriptor: dirfd stays open). */
+static DIR *dir_at(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
 /*
  * The commit's temps a run killed between its renames left in generation
  * gfd (".NAME.k3s-harden-PID-c", made durable before the first rename):
@@ -968,17 +982,11 @@ static int restore_entries(struct txn *t, const char *id, struct gen_entry *v, s
  */
 static void finish_commit(int gfd)
 {
-	DIR *d;
+	DIR *d = dir_at(gfd);
 	struct dirent *de;
-	int fd = openat(gfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d))) {
 		char name[256];
 		const char *k = strstr(de->d_name, ".k3s-harden-");
@@ -1001,17 +1009,11 @@ static void finish_commit(int gfd)
 /* Temp files of atomic writes (".NAME.k3s-harden-PID-N") a killed run left. */
 static void remove_stale_temps(int dirfd)
 {
-	DIR *d;
+	DIR *d = dir_at(dirfd);
 	struct dirent *de;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] == '.' && strstr(de->d_name, ".k3s-harden-"))
 			unlinkat(dirfd, de->d_name, 0);

@@ -90,6 +90,18 @@ static void test_keff_null_and_bool(void **state)
 	assert_int_equal(f->d.n, 0);
 }
 
+/* A comma-separated value names a plugin exactly, not by prefix. */
+static void test_keff_csv_has(void **state)
+{
+	(void)state;
+	assert_true(keff_csv_has("NodeRestriction,PodSecurityPolicy", "PodSecurityPolicy"));
+	assert_true(keff_csv_has("NodeRestriction,PodSecurityPolicy", "NodeRestriction"));
+	assert_false(keff_csv_has("NodeRestriction,PodSecurityPolicy", "PodSecurity"));
+	assert_false(keff_csv_has("PodSecurityPolicyX", "PodSecurityPolicy"));
+	assert_false(keff_csv_has("", "NodeRestriction"));
+	assert_false(keff_csv_has(NULL, "NodeRestriction"));
+}
+
 static void test_keff_flags(void **state)
 {
 	(void)state;
@@ -160,6 +172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keff_order_and_plus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keff_null_and_bool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keff_flags, setup, teardown),
+		cmocka_unit_test(test_keff_csv_has),
 		cmocka_unit_test_setup_teardown(test_keff_not_a_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keff_read_root, setup, teardown),
 	};
