@@ -1,5 +1,6 @@
 #include "hidx.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,25 +22,30 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
+uint64_t hidx_hash_seeded(const void *data, size_t len, uint64_t s)
+{
+	const unsigned char *p = data;
+	uint64_t h = s ^ (len * 0x9e3779b97f4a7c15ULL), w;
+	size_t i = 0;
+	unsigned k;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = mix(h ^ le64toh(w)) + 0x9e3779b97f4a7c15ULL;
+	}
+	for (w = 0, k = 0; i < len; i++, k += 8)
+		w |= (uint64_t)p[i] << k;
+	return mix(h ^ w ^ ((uint64_t)(len % 8) << 59));
+}
+
 uint64_t hidx_hash(const char *key, size_t len)
 {
-	uint64_t h, w;
-	size_t i = 0;
-
 	if (!seeded) {
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 			seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&seed;
 		seeded = true;
 	}
-	h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, key + i, 8);
-		h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
-	}
-	w = 0;
-	if (i < len)
-		memcpy(&w, key + i, len - i);
-	return mix(h ^ w ^ ((uint64_t)(len - i) << 59));
+	return hidx_hash_seeded(key, len, seed);
 }
 
 static bool same(const char *a, size_t al, const char *b, size_t bl)

@@ -19,6 +19,9 @@ struct hidx {
 };
 
 uint64_t hidx_hash(const char *key, size_t len);
+/* The same hash with a fixed seed: the same on every run and byte order
+ * (txn's journal checksums), for telling cut-short writes, not forgeries. */
+uint64_t hidx_hash_seeded(const void *data, size_t len, uint64_t seed);
 
 /* Position of key, or -1. */
 long hidx_find(const struct hidx *h, const char *key, size_t len, hidx_key_fn key_at,

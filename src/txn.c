@@ -1,7 +1,6 @@
 #include "txn.h"
 
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "hidx.h"
 #include "sha256.h"
 #include "sysctl.h"
 
@@ -103,16 +103,6 @@ struct txn {
 
 /* ---- small helpers ---- */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 /*
  * The journal's checksum of data, 16 hex digits: 64 bits, eight bytes a
  * step (sha256 of a 10,000-entry manifest cost more than its writing). It
@@ -121,19 +111,7 @@ static uint64_t mix64(uint64_t h)
  */
 static void sum_hex(const void *data, size_t len, char out[17])
 {
-	const unsigned char *p = data;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL), w;
-	size_t i = 0;
-	unsigned k;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = mix64(h ^ le64toh(w)) + 0x9e3779b97f4a7c15ULL;
-	}
-	for (w = 0, k = 0; i < len; i++, k += 8)
-		w |= (uint64_t)p[i] << k;
-	h = mix64(h ^ w ^ 0xc4ceb9fe1a85ec53ULL);
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	snprintf(out, 17, "%016llx", (unsigned long long)hidx_hash_seeded(data, len, 0x9e3779b97f4a7c15ULL));
 }
 
 static int do_syncfs(struct txn *t, int fd)
