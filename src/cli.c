@@ -178,7 +178,11 @@ static int load_profile_for(const struct cli *c, const char *name, const char *v
 
 int cli_load_profile(const struct cli *c, const char *name, struct profile_doc **out)
 {
-	return load_profile_for(c, name, c->k3s_version, false, out);
+	/* offline without --k3s-version nothing detects a version later: the
+	 * newest base is the one cli_pick_cis_base would load it again for */
+	bool offline = strcmp(c->root, "/") != 0 && !c->live;
+
+	return load_profile_for(c, name, c->k3s_version, !c->k3s_version && offline, out);
 }
 
 /*
