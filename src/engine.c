@@ -842,11 +842,7 @@ int engine_rollback(const struct profile *p, const char *id_arg, const struct en
 	/* files made for another K3s: an admission plugin this one does not know stops it */
 	diags_free(&e);
 	rollback_made_for(o->root, id, &made);
-	if ((n_plugins = rollback_check_plugins(o->root, config, id, &made, &res->plan, o->k3s_version, &e)) < 0) {
-		emit(o, ENGINE_ERROR, "cannot read the K3s configuration: %s", strerror(-n_plugins));
-		r = fail(res, ENGINE_REFUSED, "failed", n_plugins);
-		goto out;
-	}
+	n_plugins = rollback_check_plugins(o->root, config, id, &made, &res->plan, o->k3s_version, &e);
 	if (n_plugins && (!o->k3s_version || o->ignore_k3s_version)) {
 		emit_diags(o, ENGINE_WARNING, &e);
 	} else if (n_plugins) {

@@ -13,6 +13,7 @@
 #include "host.h"
 #include "k3s_files.h"
 #include "kconfig.h"
+#include "keff.h"
 #include "model.h"
 #include "sysctl.h"
 
@@ -290,7 +291,6 @@ static int plan_file(struct planner *P, const struct artifact *a)
 	return 0;
 }
 
-static const struct change *find_change(const struct plan *pl, const char *path);
 
 /* The change planned for path so far, or NULL: through the index when there is one. */
 static const struct change *planned(const struct planner *P, const char *path)
@@ -298,7 +298,7 @@ static const struct change *planned(const struct planner *P, const char *path)
 	long at;
 
 	if (!P->paths_ok)
-		return find_change(P->out, path);
+		return plan_find(P->out, path);
 	at = hidx_find(&P->paths, path, strlen(path), path_at, P->out);
 	return at >= 0 ? &P->out->v[at] : NULL;
 }
@@ -396,7 +396,7 @@ static int plan_stale_versioned(struct planner *P)
 	return r;
 }
 
-static const struct change *find_change(const struct plan *pl, const char *path)
+const struct change *plan_find(const struct plan *pl, const char *path)
 {
 	size_t i;
 
@@ -760,52 +760,39 @@ bool plan_changes(const struct plan *pl)
 	return false;
 }
 
-static int value_in(const char *label, const char *data, size_t len, const char *key, char **value)
+/* A drop-in the plan creates, which the host does not list yet: its file name, or NULL. */
+static const char *created_dropin(const struct plan *pl, const char *config_path)
 {
-	struct diags d = { NULL, 0, 0 };
-	struct ynode *root = NULL, *v;
-	char plus[300];
-	int r;
+	size_t dl = strlen(config_path), i;
 
-	r = ynode_parse(label, data, len, YN_ALLOW_ALIAS | YN_ALLOW_EMPTY, &root, &d);
-	diags_free(&d);
-	if (r < 0 || !root)
-		return r;
-	snprintf(plus, sizeof(plus), "%s+", key);
-	v = ynode_get(root, key);
-	if (!v)
-		v = ynode_get(root, plus);
-	if (v && v->kind == YN_SCALAR) {
-		free(*value);
-		*value = strdup(v->value);
-		if (!*value)
-			r = -ENOMEM;
+	for (i = 0; i < pl->n; i++) {
+		const char *p = pl->v[i].path;
+
+		if (pl->v[i].kind == ART_FILE && pl->v[i].action == ACT_CREATE && strncmp(p, config_path, dl) == 0 &&
+		    strncmp(p + dl, ".d/", 3) == 0 && !strchr(p + dl + 3, '/') && k3s_dropin_name(p + dl + 3))
+			return p + dl + 3;
 	}
-	ynode_free(root);
-	return r;
+	return NULL;
 }
 
-int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
-			 bool after, const char *key, char **value)
+int plan_effective(const char *root, const char *config_path, const struct plan *pl, bool after,
+		   struct keff *E)
 {
-	struct dirfds *dirs = NULL;
+	struct diags d = { NULL, 0, 0 };
 	char **paths = NULL;
 	size_t n = 0, i;
 	int r;
 
-	*value = NULL;
-	if ((r = dirfds_new(root, &dirs)) < 0)
-		return r;
-	r = k3s_config_files(root, config_path, NULL, &paths, &n);
+	r = k3s_config_files(root, config_path, after ? created_dropin(pl, config_path) : NULL, &paths, &n);
 	for (i = 0; i < n && r == 0; i++) {
-		const struct change *c = after ? find_change(pl, paths[i]) : NULL;
+		const struct change *c = after ? plan_find(pl, paths[i]) : NULL;
 		char *data = NULL;
 		size_t len = 0;
 		struct stat st;
 
 		if (c && c->action != ACT_UNCHANGED) {
 			if (c->new_data)
-				r = value_in(paths[i], c->new_data, c->new_len, key, value);
+				r = keff_add(E, c->path, c->new_data, c->new_len, &d, NULL);
 			continue;
 		}
 		r = root_read_file_resolved(root, paths[i], HOST_FILE_MAX, &data, &len, &st);
@@ -814,11 +801,26 @@ int plan_effective_value(const char *root, const char *config_path, const struct
 			continue;
 		}
 		if (r == 0)
-			r = value_in(paths[i], data, len, key, value);
+			r = keff_add(E, paths[i], data, len, &d, NULL);
 		free(data);
 	}
 	names_free(paths, n);
-	dirfds_free(dirs);
+	diags_free(&d);
+	return r;
+}
+
+int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
+			 bool after, const char *key, char **value)
+{
+	struct keff E = KEFF_INIT;
+	const char *v;
+	int r = plan_effective(root, config_path, pl, after, &E);
+
+	*value = NULL;
+	v = r == 0 ? keff_value(&E, key) : NULL;
+	if (v && !(*value = strdup(v)))
+		r = -ENOMEM;
+	keff_free(&E);
 	return r;
 }
 

@@ -44,10 +44,22 @@ struct plan_opts {
 int plan_build(const struct profile *p, const struct plan_opts *o, struct plan *out,
 	       struct diags *errs, struct diags *warns);
 void plan_free(struct plan *pl);
+/* The change planned for path, or NULL. */
+const struct change *plan_find(const struct plan *pl, const char *path);
+
+struct keff;
 /*
- * The value K3s ends up with for a top-level config key (the last one in
- * config.yaml, then the config.yaml.d drop-ins), on the host now or, with after,
- * once the plan is carried out. *value is NULL when no file sets it; free it.
+ * The K3s configuration (config_path, then its config.yaml.d drop-ins) as
+ * K3s reads it, on the host now or, with after, once the plan is carried
+ * out (the files it changes as it leaves them, a drop-in it creates
+ * included), added to E. A file K3s could not read is an error (-errno).
+ */
+int plan_effective(const char *root, const char *config_path, const struct plan *pl, bool after,
+		   struct keff *E);
+
+/*
+ * The value K3s ends up with for a top-level config key (plan_effective);
+ * *value is NULL when no file sets it; free it.
  */
 int plan_effective_value(const char *root, const char *config_path, const struct plan *pl,
 			 bool after, const char *key, char **value);

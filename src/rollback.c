@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
-#include "k3s_files.h"
 #include "k3s_version.h"
 #include "keff.h"
 #include "txn.h"
@@ -235,78 +234,26 @@ static void made_text(const struct generation *made, char *out, size_t size)
 			 "files from before k3s-harden, or one pruned since)");
 }
 
-static const struct change *plan_change(const struct plan *pl, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < pl->n; i++)
-		if (pl->v[i].kind == ART_FILE && strcmp(pl->v[i].path, path) == 0)
-			return &pl->v[i];
-	return NULL;
-}
-
-/* A drop-in the plan creates, which the host does not list yet: its file name, or NULL. */
-static const char *created_dropin(const struct plan *pl, const char *config_path)
-{
-	size_t dl = strlen(config_path), i;
-
-	for (i = 0; i < pl->n; i++) {
-		const char *p = pl->v[i].path;
-
-		if (pl->v[i].kind == ART_FILE && pl->v[i].action == ACT_CREATE && strncmp(p, config_path, dl) == 0 &&
-		    strncmp(p + dl, ".d/", 3) == 0 && !strchr(p + dl + 3, '/') && k3s_dropin_name(p + dl + 3))
-			return p + dl + 3;
-	}
-	return NULL;
-}
-
 int rollback_check_plugins(const char *root, const char *config_path, const char *id,
 			   const struct generation *made, const struct plan *pl, const char *now,
 			   struct diags *errs)
 {
 	struct keff E = KEFF_INIT;
-	struct diags d = { NULL, 0, 0 };
 	const struct k3s_plugin_range *pr;
 	const struct keff_item *it;
 	const struct change *c;
-	char **paths = NULL, **held = NULL, madet[512];
-	size_t n = 0, nh = 0, i, npr;
-	int r, hits = 0;
+	char madet[512];
+	size_t i, npr;
+	int hits = 0;
 
-	r = k3s_config_files(root, config_path, created_dropin(pl, config_path), &paths, &n);
-	if (r < 0)
-		return r;
-	held = calloc(n ? n : 1, sizeof(*held));
-	if (!held) {
-		names_free(paths, n);
-		return -ENOMEM;
-	}
-	/* the configuration as the plan leaves it */
-	for (i = 0; i < n && r == 0; i++) {
-		struct stat st;
-		size_t len = 0;
-
-		c = plan_change(pl, paths[i]);
-		if (c && c->action != ACT_UNCHANGED) {
-			if (c->new_data)
-				r = keff_add(&E, c->path, c->new_data, c->new_len, &d, NULL);
-			continue;
-		}
-		r = root_read_file_resolved(root, paths[i], HOST_FILE_MAX, &held[nh], &len, &st);
-		if (r == -ENOENT || r == -EISDIR) {
-			r = 0;
-			continue;
-		}
-		if (r == 0)
-			r = keff_add(&E, paths[i], held[nh++], len, &d, NULL);
-	}
-	/* a configuration K3s cannot read is not this check's to judge: the
-	 * rollback puts back what was there, and the restart gate sees it */
-	if (r < 0)
+	/* the configuration as the plan leaves it; one K3s cannot read is not
+	 * this check's to judge: the rollback puts back what was there, and the
+	 * restart gate sees it */
+	if (plan_effective(root, config_path, pl, true, &E) < 0)
 		goto out;
 	it = keff_flag(&E, "kube-apiserver-arg", "enable-admission-plugins");
 	/* only an entry the rollback writes: one already on the host is not its doing */
-	if (!it || !it->node || !(c = plan_change(pl, it->node->file)) || c->action == ACT_UNCHANGED)
+	if (!it || !it->node || !(c = plan_find(pl, it->node->file)) || c->action == ACT_UNCHANGED)
 		goto out;
 	made_text(made, madet, sizeof(madet));
 	pr = k3s_plugin_ranges(&npr);
@@ -345,12 +292,7 @@ int rollback_check_plugins(const char *root, const char *config_path, const char
 	}
 out:
 	keff_free(&E);
-	for (i = 0; i < nh; i++)
-		free(held[i]);
-	free(held);
-	names_free(paths, n);
-	diags_free(&d);
-	return r < 0 ? 0 : hits;
+	return hits;
 }
 
 void rollback_normalize_id(const char *arg, char *id, size_t size)

@@ -33,7 +33,8 @@ void rollback_made_for(const char *root, const char *id, struct generation *made
  * FILE:LINE:COL, the plugin, what the files were made for (made, from
  * rollback_made_for) and what to do. With now NULL, only plugins the
  * newest K3s does not know are named, for a warning. The number of such
- * entries, or -errno.
+ * entries (0 when the configuration cannot be read: the restart gate
+ * judges that).
  */
 int rollback_check_plugins(const char *root, const char *config_path, const char *id,
 			   const struct generation *made, const struct plan *pl, const char *now,
