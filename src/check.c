@@ -1655,25 +1655,13 @@ static void judge(struct ctx *x, const struct bench_control *c, struct check_con
 	}
 }
 
-/* The kube-apiserver-arg entry K3s takes flag from (the last), or NULL. */
-static const struct ynode *apiserver_entry(const struct keff *E, const char *flag)
-{
-	const struct keff_key *k = keff_get(E, "kube-apiserver-arg");
-	const struct ynode *at = NULL;
-	size_t i;
-
-	for (i = 0; k && i < k->n; i++)
-		if (keff_same_flag(k->items[i].value, flag))
-			at = k->items[i].node;
-	return at;
-}
-
 /* Reasons outside any control that K3s or its components would not start. */
 static void preflight(struct ctx *x, struct admission *adm)
 {
 	struct components *C = x->C;
 	const char *v = x->o->k3s_version ? x->o->k3s_version : x->R->bench->k3s_max;
-	const struct ynode *at = apiserver_entry(&x->R->E, "enable-admission-plugins");
+	const struct keff_item *it = keff_flag(&x->R->E, "kube-apiserver-arg", "enable-admission-plugins");
+	const struct ynode *at = it ? it->node : NULL;
 	const struct k3s_plugin_range *pr;
 	const char *p, *file = at ? at->file : NULL;
 	unsigned line = at ? at->start.line : 0, col = at ? at->start.col : 0;

@@ -1498,7 +1498,7 @@ static bool stale_setting(const struct merger *M, const struct k3s_model *m, siz
 			  size_t *from, size_t *to)
 {
 	const struct ynode *k = M->root->keys[i], *v = M->root->items[i];
-	size_t ls = line_start(M->text, k->start.index), p, e, j, pl;
+	size_t ls = line_start(M->text, k->start.index), p, e, j, mf, mt;
 
 	/* a setting whose removal loses data stays (host_server_leftovers names it) */
 	if (M->flow || k->alias || k->anchor || v->kind != YN_SCALAR || v->block || v->alias ||
@@ -1521,17 +1521,8 @@ static bool stale_setting(const struct merger *M, const struct k3s_model *m, siz
 	*from = ls;
 	if (p < e && (p == v->end.index || !kconfig_is_mark(M->text + p, e - p)))
 		return false;
-	pl = prev_line(M->text, ls);
-	if (pl < ls && (i == 0 || pl >= content_end(M->root->items[i - 1])) &&
-	    pl + (k->start.index - ls) <= M->len) {
-		size_t q = pl;
-
-		while (q < pl + (k->start.index - ls) && M->text[q] == ' ')
-			q++;
-		if (q == pl + (k->start.index - ls) &&
-		    kconfig_is_mark(M->text + q, line_text_end(M->text, M->len, q) - q))
-			*from = pl;
-	}
+	if (mark_above_key(M, i, &mf, &mt))
+		*from = prev_line(M->text, ls);
 	/* marked after its value, above it, or both; a mark left right above
 	 * what we remove would mark the key after it */
 	return (p < e || *from < ls) && !mark_above(M, *from);
