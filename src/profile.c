@@ -239,7 +239,10 @@ static char *picked_words(const struct profile_ctx *c)
  * turns off (pod_security on K3s <= 1.24, which uses pod_security_policy)
  * that the user's files set keys under would silently do nothing, and
  * turning one on beside the other of the PSA/PSP pair stops kube-apiserver.
- * Both are errors at the user's key that name the picked base.
+ * Both are errors at the user's key that name the picked base. The merged
+ * tree says what the base set wherever the user did not (its nodes come
+ * from "builtin:" files); the base is read again only for a section whose
+ * `enabled` the user set.
  */
 static int check_cis_base(struct profile_ctx *c, const struct ynode *tree)
 {
@@ -252,56 +255,62 @@ static int check_cis_base(struct profile_ctx *c, const struct ynode *tree)
 	struct ynode *base = NULL;
 	char *picked = picked_words(c);
 	size_t i, j;
-	int r = -ENOMEM;
+	int r = picked ? 0 : -ENOMEM;
 
 	memset(&bc, 0, sizeof(bc));
 	bc.d = &ignored;
-	if (!picked || (r = profile_read(&bc, c->cis_base, &base)) < 0)
-		goto out;
-	for (i = 0; i < base->n; i++) {
-		const char *sec = base->keys[i]->value, *other = NULL;
-		const struct ynode *ms = ynode_get(tree, sec), *me, *u;
+	for (i = 0; r == 0 && tree->kind == YN_MAP && i < tree->n; i++) {
+		const char *sec = tree->keys[i]->value, *other = NULL;
+		const struct ynode *ms = tree->items[i], *me = ynode_get(ms, "enabled"), *bs, *u;
 		struct buf path = BUF_INIT;
 
-		if (base->items[i]->kind != YN_MAP || !scalar_is(ynode_get(base->items[i], "enabled"), "false") ||
-		    !ms || ms->kind != YN_MAP)
+		if (ms->kind != YN_MAP || !me)
 			continue;
-		me = ynode_get(ms, "enabled");
 		for (j = 0; j < sizeof(pair) / sizeof(pair[0]); j++)
 			if (strcmp(sec, pair[j][0]) == 0)
 				other = pair[j][1];
-		if (me && !from_builtin(me)) {
-			const struct ynode *bo = other ? ynode_get(base, other) : NULL;
-			const struct ynode *mo = other ? ynode_get(tree, other) : NULL;
-
-			/* the user's own choice, unless it runs both of the pair */
-			if (scalar_is(me, "true") && bo && scalar_is(ynode_get(bo, "enabled"), "true") && mo &&
-			    mo->kind == YN_MAP && scalar_is(ynode_get(mo, "enabled"), "true")) {
-				buf_printf(&path, "%s.enabled", sec);
-				if (!path.data) {
-					r = -ENOMEM;
-					goto out;
-				}
-				pctx_field_err(c, me, path.data, "%s: extends: cis picked %s, which uses %s; "
-					       "K3s runs one of the two: also set %s.enabled: false, or extend %s "
-					       "directly", path.data, picked, other, other, c->cis_base);
-				buf_free(&path);
-			}
+		if (from_builtin(me)) {
+			/* the base's own value: keys of the user's under a section it turns off */
+			if (!scalar_is(me, "false"))
+				continue;
+			buf_adds(&path, sec);
+			u = first_user_node(ms, &path);
+			if (u && path.data)
+				pctx_field_err(c, u, path.data, "%s: has no effect: extends: cis picked %s, which "
+					       "turns %s off%s%s%s; drop the key, or extend %s directly and set "
+					       "%s.enabled: true", path.data, picked, sec,
+					       other ? " and uses " : "", other ? other : "", other ? " instead" : "",
+					       c->cis_base, sec);
+			if (!path.data)
+				r = -ENOMEM;
+			buf_free(&path);
 			continue;
 		}
-		buf_adds(&path, sec);
-		u = first_user_node(ms, &path);
-		if (u && path.data)
-			pctx_field_err(c, u, path.data, "%s: has no effect: extends: cis picked %s, which "
-				       "turns %s off%s%s%s; drop the key, or extend %s directly and set "
-				       "%s.enabled: true", path.data, picked, sec,
-				       other ? " and uses " : "", other ? other : "", other ? " instead" : "",
-				       c->cis_base, sec);
-		if (!path.data)
+		/* the user's own choice, unless it runs both of a pair the base runs one of */
+		if (!other || !scalar_is(me, "true"))
+			continue;
+		if (!base && (r = profile_read(&bc, c->cis_base, &base)) < 0)
+			break;
+		bs = ynode_get(base, sec);
+		if (!bs || bs->kind != YN_MAP || !scalar_is(ynode_get(bs, "enabled"), "false"))
+			continue;
+		{
+			const struct ynode *bo = ynode_get(base, other), *mo = ynode_get(tree, other);
+
+			if (!bo || !scalar_is(ynode_get(bo, "enabled"), "true") || !mo || mo->kind != YN_MAP ||
+			    !scalar_is(ynode_get(mo, "enabled"), "true"))
+				continue;
+		}
+		buf_printf(&path, "%s.enabled", sec);
+		if (!path.data) {
 			r = -ENOMEM;
+			break;
+		}
+		pctx_field_err(c, me, path.data, "%s: extends: cis picked %s, which uses %s; "
+			       "K3s runs one of the two: also set %s.enabled: false, or extend %s "
+			       "directly", path.data, picked, other, other, c->cis_base);
 		buf_free(&path);
 	}
-out:
 	free(picked);
 	ynode_free(base);
 	diags_free(&ignored);
