@@ -226,13 +226,12 @@ static void print_notes(const struct cli *c, const struct diags *d)
 			struct diag w = d->v[i];
 
 			w.msg = d->v[i].msg + 9;
-			if (c->verbose >= 0 && w.line) {
-				char *s = diag_format(&w);
+			if (c->verbose >= 0) {
+				/* FILE:LINE:COL when it has a place in a file */
+				char *s = w.line ? diag_format(&w) : NULL;
 
 				fprintf(stderr, "warning: %s\n", s ? s : w.msg);
 				free(s);
-			} else if (c->verbose >= 0) {
-				fprintf(stderr, "warning: %s\n", w.msg);
 			}
 			json_keep(true, &w);
 		} else {
